@@ -1,0 +1,191 @@
+"""The connector interface: what every ad platform package provides.
+
+No Django here: connectors are plain Python over HTTP, so they can be tested with
+`responses` or against the sandbox server and reused outside the web app. Everything
+that needs the database (pending authorizations, credentials) is passed in through the
+small protocols in `connectors.auth`.
+
+Our vocabulary: levels account > campaign > ad_group > ad > creative; granularities hour,
+day; core metrics impressions, clicks, cost, conversions. A platform's own words
+(adset, unit, promotion, plan) stay inside its package and map onto ours in its spec.
+"""
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+LEVELS = ("account", "campaign", "ad_group", "ad", "creative")
+GRANULARITIES = ("hour", "day")
+CORE_METRICS = ("impressions", "clicks", "cost", "conversions")
+
+Level = Literal["account", "campaign", "ad_group", "ad", "creative"]
+Granularity = Literal["hour", "day"]
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """What a platform declares about itself (used by accounts, the DAG manager, the UI)."""
+
+    slug: str
+    display_name: str
+    auth_type: Literal["oauth2", "password"]
+    # Lifetimes the platform documents; None = does not expire / no such token.
+    access_token_lifetime: timedelta | None
+    refresh_token_lifetime: timedelta | None
+    # How long before expiry the refresh sweep refreshes (each platform its own lead).
+    refresh_lead_time: timedelta = timedelta(hours=2)
+    supports_refresh: bool = True
+    refresh_rotates: bool = False  # a refresh returns a new refresh token; the old one dies
+    supports_pkce: bool = False
+    supports_revoke: bool = False
+    # our level -> the platform's word for it; levels it lacks are absent.
+    levels: dict[str, str] = field(default_factory=dict)
+    granularities: tuple[str, ...] = GRANULARITIES
+    # platform metric name -> our core metric; every other metric is kept by its own name.
+    core_metrics: dict[str, str] = field(default_factory=dict)
+    extra_metrics: tuple[str, ...] = ()
+    # days of daily reports re-fetched every run because the platform restates them
+    report_lookback_days: int = 7
+    # documented request budget: `rate_limit_requests` per `rate_limit_period` seconds per app
+    rate_limit_requests: int = 10
+    rate_limit_period: float = 1.0
+    # endpoint name -> base URL; settings.PLATFORM_ENDPOINTS[slug] overrides any of them
+    default_endpoints: dict[str, str] = field(default_factory=dict)
+    scopes: tuple[str, ...] = ()
+    # folder of the platform's default DAG templates (*.json), used by the DAG manager
+    templates_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """A platform app registered by the user: client id/secret, redirect URI, extras
+    (e.g. Google's developer token). Decrypted by the caller, never logged."""
+
+    client_id: str
+    client_secret: str = ""
+    redirect_uri: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # keep secrets out of tracebacks and logs
+        return f"AppConfig(client_id={self.client_id!r}, client_secret='***', redirect_uri={self.redirect_uri!r})"
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """What an authorization or a refresh yields. For password platforms `access_token`
+    may be empty and `secrets` carries what each request needs (password, token)."""
+
+    access_token: str = ""
+    refresh_token: str = ""
+    expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    scopes: tuple[str, ...] = ()
+    # account ids the grant reaches when the token response names them (Ocean Engine, TikTok)
+    account_ids: tuple[str, ...] = ()
+    # per-platform secrets for password flows (username, password, developer token)
+    secrets: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        return f"TokenSet(expires_at={self.expires_at!r}, refresh_expires_at={self.refresh_expires_at!r}, scopes={self.scopes!r})"
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """The account a fetch is for: its platform id and the timezone its reports use."""
+
+    external_id: str
+    timezone: str = "UTC"
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    external_id: str
+    name: str
+    currency: str
+    timezone: str
+    status: str
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One metadata object at one of our levels, normalized; `raw` is the platform's record."""
+
+    level: str
+    external_id: str
+    parent_external_id: str | None
+    name: str
+    status: str
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One entity at one stat time. `stat_time` is timezone-aware, in the account's timezone
+    (start of the hour, or midnight of the local day for daily rows)."""
+
+    level: str
+    granularity: str
+    entity_id: str
+    stat_time: datetime
+    impressions: int
+    clicks: int
+    cost: Decimal
+    conversions: float
+    currency: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Connector(abc.ABC):
+    """One ad platform. Subclasses set `spec` and implement the variable steps.
+
+    Fetch methods are generators: they yield page by page and never hold a whole
+    account's metadata or report in memory.
+    """
+
+    spec: PlatformSpec
+
+    def __init__(self, app: AppConfig, *, endpoints: dict[str, str] | None = None, session=None):
+        self.app = app
+        self.endpoints = {**self.spec.default_endpoints, **(endpoints or {})}
+        self.session = session  # a requests.Session (tests and limiters may pass their own)
+
+    # --- authorization: variable steps (the invariant ones live in connectors.auth) ---
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
+        raise AuthorizationNotSupported(f"{self.spec.slug} has no redirect authorization")
+
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
+        raise AuthorizationNotSupported(f"{self.spec.slug} has no authorization code flow")
+
+    def login(self, *, username: str, password: str, extra: dict[str, str] | None = None) -> TokenSet:
+        raise AuthorizationNotSupported(f"{self.spec.slug} has no password flow")
+
+    @abc.abstractmethod
+    def refresh(self, token: TokenSet) -> TokenSet: ...
+
+    def revoke(self, token: TokenSet) -> None:
+        """Revoke at the platform where it can; platforms without revocation do nothing."""
+
+    # --- fetching ---
+    @abc.abstractmethod
+    def list_accounts(self, token: TokenSet) -> Iterator[AccountInfo]: ...
+
+    @abc.abstractmethod
+    def fetch_metadata(self, token: TokenSet, account: AccountRef, level: str) -> Iterator[Entity]: ...
+
+    @abc.abstractmethod
+    def fetch_report(
+        self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date
+    ) -> Iterator[ReportRow]: ...
+
+
+class AuthorizationNotSupported(NotImplementedError):
+    """The platform does not have this kind of authorization (e.g. a redirect for Baidu)."""

@@ -1,0 +1,1 @@
+"""The DAG scheduler: timing wheel (wheel.py, pure), loop, executors, the runplatform component."""

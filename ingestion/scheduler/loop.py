@@ -1,0 +1,185 @@
+"""The scheduler loop: timing wheel of DAG fire times -> runs -> dispatched tasks.
+
+At start the wheel is loaded with every active DAG's next_run_at. Afterwards it is kept
+up to date incrementally through the DAG change feed: each tick reads the DAGs whose
+updated_at moved since the last read (minus a margin, because a row stamped at T may
+commit a moment after we read at T), which covers DAGs added, changed, paused or resumed
+by any process. A deleted DAG is noticed lazily: its wheel entry fires, the row is gone,
+the entry is dropped. No tick ever reads all DAGs.
+
+One tick:
+  1. change feed -> wheel.schedule / wheel.cancel
+  2. wheel.advance(now) -> due DAGs -> runs (catchup=true: every missed tick, oldest first,
+     at most MAX_CATCHUP_PER_TICK per tick; catchup=false: only the latest due tick), then
+     next_run_at and the wheel move to the next tick after the last one handled
+  3. queued runs start as max_active_runs allows
+  4. retries whose time came become ready; zombies are reaped (every few ticks)
+  5. ready task instances are dispatched within their pools' slots
+
+Several schedulers may run this loop at once (MySQL/MariaDB): runs are unique per DAG
+and logical time, dispatch locks rows with SKIP LOCKED (see services.dispatch).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from ingestion.cron import CronError, CronSchedule
+from ingestion.models import Dag, DagRun
+from ingestion.services.dispatch import task_instances_dispatch
+from ingestion.services.execution import retries_promote, zombies_reap
+from ingestion.services.runs import run_create, runs_start_queued
+
+logger = logging.getLogger(__name__)
+
+FEED_MARGIN = timedelta(seconds=5)
+MAX_CATCHUP_PER_TICK = 100
+ZOMBIE_CHECK_EVERY = 10.0  # seconds
+
+
+def _default_wheel(now: float, tick: float):
+    from ingestion.scheduler.wheel import TimingWheel
+
+    return TimingWheel(now=now, tick=tick)
+
+
+class SchedulerLoop:
+    def __init__(
+        self,
+        executor,
+        *,
+        clock: Callable[[], float] = time.time,
+        tick: float = 1.0,
+        wheel_factory: Callable[[float, float], object] = _default_wheel,
+        name: str = "scheduler",
+    ):
+        self.executor = executor
+        self.clock = clock
+        self.tick_seconds = tick
+        self.wheel_factory = wheel_factory
+        self.name = name
+        self.wheel = None
+        self._feed_since: datetime | None = None
+        self._last_zombie_check = 0.0
+        self._schedules: dict[int, tuple[str, str, CronSchedule]] = {}
+
+    # --- wheel maintenance -------------------------------------------------------
+    def load(self) -> int:
+        now = self.clock()
+        self.wheel = self.wheel_factory(now, self.tick_seconds)
+        self._feed_since = timezone.now() - FEED_MARGIN
+        rows = Dag.objects.filter(is_paused=False, account_paused=False, next_run_at__isnull=False).values_list(
+            "pk", "next_run_at")
+        for pk, next_run_at in rows.iterator(chunk_size=5000):
+            self.wheel.schedule(pk, next_run_at.timestamp())
+        logger.info("%s: wheel loaded with %d DAGs", self.name, len(self.wheel))
+        return len(self.wheel)
+
+    def poll_changes(self) -> int:
+        started = timezone.now()
+        rows = list(Dag.objects.filter(updated_at__gte=self._feed_since).values_list(
+            "pk", "is_paused", "account_paused", "next_run_at", "updated_at"))
+        newest = self._feed_since + FEED_MARGIN
+        for pk, paused, account_paused, next_run_at, updated_at in rows:
+            if paused or account_paused or next_run_at is None:
+                self.wheel.cancel(pk)
+            else:
+                self.wheel.schedule(pk, next_run_at.timestamp())
+            self._schedules.pop(pk, None)
+            newest = max(newest, updated_at)
+        self._feed_since = min(newest, started) - FEED_MARGIN
+        return len(rows)
+
+    def _schedule_of(self, dag: Dag) -> CronSchedule:
+        cached = self._schedules.get(dag.pk)
+        if cached is None or cached[:2] != (dag.schedule, dag.timezone):
+            cached = (dag.schedule, dag.timezone, CronSchedule(dag.schedule, dag.timezone))
+            self._schedules[dag.pk] = cached
+        return cached[2]
+
+    # --- one tick ----------------------------------------------------------------
+    def tick(self, now: float | None = None) -> dict:
+        if self.wheel is None:
+            self.load()
+        now = self.clock() if now is None else now
+        stats = {"changed": self.poll_changes(), "due": 0, "runs": 0, "started": 0, "retries": 0, "reaped": 0}
+        due = self.wheel.advance(now)
+        stats["due"] = len(due)
+        if due:
+            stats["runs"] = self._fire(due, now)
+        stats["started"] = runs_start_queued()
+        now_dt = datetime.fromtimestamp(now, UTC)
+        stats["retries"] = retries_promote(now=now_dt)
+        if now - self._last_zombie_check >= ZOMBIE_CHECK_EVERY:
+            self._last_zombie_check = now
+            stats["reaped"] = zombies_reap(now=now_dt)
+        stats["dispatched"] = task_instances_dispatch(executor=self.executor, now=now_dt)
+        return stats
+
+    def _fire(self, due: list[tuple[object, float]], now: float) -> int:
+        dags = Dag.objects.in_bulk([pk for pk, _ in due])
+        created = 0
+        moved: dict[datetime, list[int]] = {}
+        now_dt = datetime.fromtimestamp(now, UTC)
+        for pk, due_at in due:
+            dag = dags.get(pk)
+            if dag is None or not dag.is_active:
+                continue  # deleted or paused since it was scheduled
+            try:
+                schedule = self._schedule_of(dag)
+            except CronError:
+                logger.exception("DAG %s has a schedule that no longer parses; not scheduling it", dag.dag_id)
+                continue
+            first = datetime.fromtimestamp(due_at, UTC)
+            if dag.catchup:
+                ticks, t = [], first
+                while t <= now_dt and len(ticks) < MAX_CATCHUP_PER_TICK:
+                    ticks.append(t)
+                    t = schedule.next_after(t)
+                following = t
+            else:
+                latest = schedule.latest_at_or_before(now_dt)
+                ticks = [latest if latest and latest >= first else first]
+                following = schedule.next_after(max(ticks[0], now_dt))
+            for logical_time in ticks:
+                try:
+                    _, was_created = run_create(dag=dag, logical_time=logical_time, run_type=DagRun.RunType.SCHEDULED)
+                except Exception:
+                    logger.exception("could not create the run of %s at %s", dag.dag_id, logical_time.isoformat())
+                    continue
+                created += was_created
+            moved.setdefault(following, []).append(pk)
+            self.wheel.schedule(pk, following.timestamp())
+        # queryset.update: bookkeeping, not a change other schedulers need from the feed (they
+        # fire the same DAGs from their own wheels). One statement per distinct next time.
+        for following, pks in moved.items():
+            for i in range(0, len(pks), 1000):
+                Dag.objects.filter(pk__in=pks[i:i + 1000]).update(next_run_at=following)
+        return created
+
+    # --- service -------------------------------------------------------------------
+    def run_forever(self, stop: threading.Event) -> None:
+        logger.info("%s: starting (executor %r, tick %ss)", self.name, self.executor, self.tick_seconds)
+        while not stop.is_set():
+            started = self.clock()
+            try:
+                close_old_connections()
+                stats = self.tick()
+                if stats["due"] or stats["dispatched"]:
+                    logger.debug("%s tick: %s", self.name, stats)
+            except Exception:
+                logger.exception("%s: tick failed; retrying next tick", self.name)
+                time.sleep(min(5.0, self.tick_seconds * 5))
+            # Sleep to the next tick boundary, or sooner when the wheel says a DAG is due.
+            wake = started + self.tick_seconds
+            next_due = self.wheel.next_due() if self.wheel is not None else None
+            if next_due is not None:
+                wake = min(wake, max(next_due, started + 0.05))
+            stop.wait(max(0.0, wake - self.clock()))
+        logger.info("%s: stopped", self.name)

@@ -1,0 +1,76 @@
+"""Dispatch: scheduled task instances -> queued, within pool slots, handed to an executor.
+
+Per pool, in one transaction: lock the Pool row (FOR UPDATE SKIP LOCKED: a second
+scheduler busy with this pool moves on to the next one instead of waiting), count the
+pool's queued and running tries, take at most the free slots' worth of scheduled task
+instances (FOR UPDATE SKIP LOCKED), mark them queued with try_number + 1, and only after
+commit hand (id, try_number) to the executor. A task instance is therefore dispatched
+once per try even with several schedulers, and a pool never exceeds its slots.
+On SQLite select_for_update is a no-op; the embedded mode runs one scheduler.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ingestion.models import Pool, TaskInstance
+from ingestion.services.manager import pool_ensure
+
+logger = logging.getLogger(__name__)
+TI = TaskInstance.State
+
+
+def queue_for(pool: str) -> str | None:
+    """Celery queue of a pool's tasks: per-platform queues when INGESTION_QUEUE_PER_POOL is on
+    (workers then subscribe with `-Q ingestion.<pool>`), else the default queue."""
+    return f"ingestion.{pool}" if getattr(settings, "INGESTION_QUEUE_PER_POOL", False) else None
+
+
+def task_instances_dispatch(*, executor, limit: int = 1000, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    pools = sorted(set(TaskInstance.objects.filter(state=TI.SCHEDULED).values_list("pool", flat=True)))
+    dispatched = 0
+    for name in pools:
+        if dispatched >= limit:
+            break
+        dispatched += _dispatch_pool(name, executor, limit - dispatched, now)
+    return dispatched
+
+
+def _dispatch_pool(name: str, executor, limit: int, now: datetime) -> int:
+    if not Pool.objects.filter(name=name).exists():
+        pool_ensure(name)
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    with transaction.atomic():
+        pool = Pool.objects.select_for_update(skip_locked=skip_locked).filter(name=name).first()
+        if pool is None:  # another scheduler holds it
+            return 0
+        busy = TaskInstance.objects.filter(pool=name, state__in=[TI.QUEUED, TI.RUNNING]).count()
+        free = min(pool.slots - busy, limit)
+        if free <= 0:
+            return 0
+        ids = list(
+            TaskInstance.objects.select_for_update(skip_locked=skip_locked)
+            .filter(pool=name, state=TI.SCHEDULED).order_by("id").values_list("pk", flat=True)[:free])
+        if not ids:
+            return 0
+        TaskInstance.objects.filter(pk__in=ids, state=TI.SCHEDULED).update(
+            state=TI.QUEUED, try_number=F("try_number") + 1, queued_at=now, hostname="", pid=None, heartbeat_at=None)
+        batch = list(TaskInstance.objects.filter(pk__in=ids, state=TI.QUEUED).values_list("pk", "try_number"))
+        queue = queue_for(name)
+        transaction.on_commit(lambda: _submit(executor, batch, queue))
+    return len(batch)
+
+
+def _submit(executor, batch, queue) -> None:
+    for pk, try_number in batch:
+        try:
+            executor.submit(pk, try_number, queue=queue)
+        except Exception:
+            # Left queued: zombies_reap puts it back after INGESTION_QUEUED_TIMEOUT_SECONDS.
+            logger.exception("could not hand task instance %s try %s to %s", pk, try_number, executor)

@@ -1,0 +1,235 @@
+"""DAG runs: create (exactly once per DAG and logical time), start, evaluate, trigger.
+
+Exactly once: DagRun has UNIQUE(dag, logical_time). Two schedulers, a restart or a
+duplicate trigger all go through `run_create`, whose insert either wins or finds the
+winner's row; task instances are created in the same transaction as their run, so a run
+never exists without them.
+
+Evaluation (`run_evaluate`) is the small state machine of one run, done under a lock on
+the run's row so two upstream tasks finishing at the same moment on two workers cannot
+both miss that their common downstream task became ready:
+  none -> scheduled       when every upstream task succeeded (dummy tasks: -> success at once)
+  none -> upstream_failed when an upstream task failed or was upstream_failed
+  run  -> success/failed  when every task instance finished (failed if any did not succeed)
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from ingestion.models import Dag, DagRun, TaskInstance
+from ingestion.signals import dag_run_finished
+
+TI = TaskInstance.State
+
+
+def _task_instances_for(dag: Dag, run: DagRun) -> list[TaskInstance]:
+    spec_pool = dag.pool
+    return [
+        TaskInstance(
+            run=run, task_id=t["task_id"], operator=t["operator_name"], is_dummy=t["is_dummy"],
+            params=t.get("params") or {}, upstream_task_ids=list(t["upstream_task_ids"]),
+            max_tries=int(t.get("retries", 0)) + 1, retry_delay=float(t.get("retry_delay", 60.0)),
+            timeout=t.get("timeout"), pool=t.get("pool") or spec_pool,
+        )
+        for t in dag.spec["tasks"]
+    ]
+
+
+def run_create(
+    *, dag: Dag, logical_time: datetime, run_type: str = DagRun.RunType.SCHEDULED, start: bool = True
+) -> tuple[DagRun, bool]:
+    """Create the run of `dag` at `logical_time` unless it exists. Returns (run, created).
+
+    With `start`, the run starts at once when the DAG has room under max_active_runs;
+    otherwise it waits as `queued` for `runs_start_queued`.
+    """
+    existing = DagRun.objects.filter(dag=dag, logical_time=logical_time).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            # The DAG row lock serializes creators of this DAG's runs (two schedulers firing
+            # it at once): the second one waits here, then finds the first one's run.
+            Dag.objects.select_for_update().filter(pk=dag.pk).first()
+            existing = DagRun.objects.filter(dag=dag, logical_time=logical_time).first()
+            if existing is not None:
+                return existing, False
+            running = DagRun.objects.filter(dag=dag, state=DagRun.State.RUNNING).count() if start else 0
+            now = timezone.now()
+            room = start and running < dag.max_active_runs and not DagRun.objects.filter(
+                dag=dag, state=DagRun.State.QUEUED).exists()
+            run = DagRun.objects.create(
+                dag=dag, logical_time=logical_time, run_type=run_type,
+                state=DagRun.State.RUNNING if room else DagRun.State.QUEUED, started_at=now if room else None)
+            TaskInstance.objects.bulk_create(_task_instances_for(dag, run))
+            if room:
+                run = run_evaluate(run_id=run.pk, now=now)
+    except IntegrityError:
+        # Inserted by another process between our read and insert (SQLite has no row locks).
+        return DagRun.objects.get(dag=dag, logical_time=logical_time), False
+    return run, True
+
+
+def runs_start_queued(*, dag_ids: list[int] | None = None, now: datetime | None = None) -> int:
+    """Start queued runs, oldest logical time first, while their DAG has room under max_active_runs."""
+    queued = DagRun.objects.filter(state=DagRun.State.QUEUED)
+    if dag_ids is not None:
+        queued = queued.filter(dag_id__in=dag_ids)
+    started = 0
+    for dag_id in set(queued.values_list("dag_id", flat=True)):
+        with transaction.atomic():
+            # The DAG row lock serializes this DAG's starts across schedulers, so two of them
+            # cannot both see one free slot and start two runs.
+            dag = Dag.objects.select_for_update().filter(pk=dag_id).first()
+            if dag is None:
+                continue
+            counts = dict(
+                DagRun.objects.filter(dag=dag, state__in=[DagRun.State.QUEUED, DagRun.State.RUNNING])
+                .values_list("state").annotate(n=Count("id"))
+            )
+            room = dag.max_active_runs - counts.get(DagRun.State.RUNNING, 0)
+            if room <= 0:
+                continue
+            for run in DagRun.objects.filter(dag=dag, state=DagRun.State.QUEUED).order_by("logical_time")[:room]:
+                run.state = DagRun.State.RUNNING
+                run.started_at = now or timezone.now()
+                run.save(update_fields=["state", "started_at"])
+                run_evaluate(run_id=run.pk)
+                started += 1
+    return started
+
+
+@transaction.atomic
+def run_evaluate(*, run_id: int, now: datetime | None = None) -> DagRun:
+    """Advance the run's task instances as far as their upstream allows; derive the run's state."""
+    now = now or timezone.now()
+    run = DagRun.objects.select_for_update().get(pk=run_id)
+    if run.state != DagRun.State.RUNNING:
+        return run
+    # Locking reads: they see what other transactions committed, whatever the isolation level.
+    tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
+    changed = True
+    while changed:
+        changed = False
+        for ti in tis.values():
+            if ti.state != TI.NONE:
+                continue
+            upstream = [tis[u].state for u in ti.upstream_task_ids if u in tis]
+            if any(s in (TI.FAILED, TI.UPSTREAM_FAILED) for s in upstream):
+                ti.state, ti.ended_at = TI.UPSTREAM_FAILED, now
+            elif all(s in (TI.SUCCESS, TI.SKIPPED) for s in upstream):
+                if ti.is_dummy:
+                    ti.state, ti.started_at, ti.ended_at = TI.SUCCESS, now, now
+                else:
+                    ti.state = TI.SCHEDULED
+            else:
+                continue
+            ti.save(update_fields=["state", "started_at", "ended_at"])
+            changed = True
+    if all(ti.state in TaskInstance.FINISHED for ti in tis.values()):
+        ok = all(ti.state in (TI.SUCCESS, TI.SKIPPED) for ti in tis.values())
+        run.state = DagRun.State.SUCCESS if ok else DagRun.State.FAILED
+        run.ended_at = now
+        run.save(update_fields=["state", "ended_at"])
+        transaction.on_commit(lambda: dag_run_finished.send_robust(sender=DagRun, run_id=run.pk, state=run.state))
+    return run
+
+
+def run_trigger(*, dag_id: str, logical_time: datetime | None = None, run_type: str = DagRun.RunType.MANUAL) -> tuple[DagRun, bool]:
+    """Trigger a run now (the real-time API, `dags trigger`). A second trigger for the same
+    DAG and logical time returns the existing run (created=False). Paused DAGs may be
+    triggered by hand; the scheduler dispatches the tasks on its next tick."""
+    dag = Dag.objects.get(dag_id=dag_id)
+    logical_time = (logical_time or timezone.now()).replace(microsecond=0)
+    return run_create(dag=dag, logical_time=logical_time, run_type=run_type)
+
+
+@transaction.atomic
+def run_clear_failed(*, run_id: int) -> DagRun:
+    """Give a failed run's failed and upstream_failed tasks a fresh set of tries and run it
+    again (backfill resume). Succeeded tasks are kept."""
+    run = DagRun.objects.select_for_update().get(pk=run_id)
+    tis = TaskInstance.objects.select_for_update().filter(run=run).filter(Q(state=TI.FAILED) | Q(state=TI.UPSTREAM_FAILED))
+    for ti in tis:
+        retries = ti.max_tries - 1
+        ti.state = TI.NONE
+        ti.max_tries = ti.try_number + retries + 1
+        ti.next_try_at = ti.ended_at = None
+        ti.error = ""
+        ti.save(update_fields=["state", "max_tries", "next_try_at", "ended_at", "error"])
+    run.state = DagRun.State.QUEUED
+    run.ended_at = None
+    run.save(update_fields=["state", "ended_at"])
+    return run
+
+
+def _downstream_of(tis: dict[str, TaskInstance], task_id: str) -> set[str]:
+    out, frontier = set(), [task_id]
+    while frontier:
+        current = frontier.pop()
+        for ti in tis.values():
+            if current in ti.upstream_task_ids and ti.task_id not in out:
+                out.add(ti.task_id)
+                frontier.append(ti.task_id)
+    return out
+
+
+@transaction.atomic
+def task_instance_clear(*, task_instance_id: int) -> TaskInstance:
+    """Run a finished task instance and everything downstream of it again (like Airflow's
+    clear): they go back to `none` with a fresh set of tries, earlier tries' logs kept."""
+    run_id = TaskInstance.objects.values_list("run_id", flat=True).get(pk=task_instance_id)
+    run = DagRun.objects.select_for_update().get(pk=run_id)
+    tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
+    target = next(ti for ti in tis.values() if ti.pk == task_instance_id)
+    if target.state not in TaskInstance.FINISHED:
+        raise ValueError(f"task {target.task_id} is {target.state}; only finished tasks can be cleared")
+    for task_id in {target.task_id} | _downstream_of(tis, target.task_id):
+        ti = tis[task_id]
+        if ti.state in (TI.QUEUED, TI.RUNNING):
+            continue
+        ti.max_tries = ti.try_number + _retries(ti) + 1
+        ti.state, ti.next_try_at, ti.ended_at, ti.error = TI.NONE, None, None, ""
+        ti.save(update_fields=["state", "max_tries", "next_try_at", "ended_at", "error"])
+    if run.state != DagRun.State.RUNNING:
+        run.state, run.ended_at = DagRun.State.QUEUED, None
+        run.save(update_fields=["state", "ended_at"])
+    else:
+        run_evaluate(run_id=run.pk)
+    transaction.on_commit(lambda: runs_start_queued(dag_ids=[run.dag_id]))
+    target.refresh_from_db()
+    return target
+
+
+def _retries(ti: TaskInstance) -> int:
+    # The retries the template gave the task; max_tries counts tries of every clearing so far.
+    for task in ti.run.dag.spec["tasks"]:
+        if task["task_id"] == ti.task_id:
+            return int(task.get("retries", 0))
+    return 0
+
+
+@transaction.atomic
+def task_instance_retry(*, task_instance_id: int) -> TaskInstance:
+    """Give a failed task instance exactly one more try now; its upstream_failed
+    downstream tasks wait for it again."""
+    run_id = TaskInstance.objects.values_list("run_id", flat=True).get(pk=task_instance_id)
+    run = DagRun.objects.select_for_update().get(pk=run_id)
+    tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
+    target = next(ti for ti in tis.values() if ti.pk == task_instance_id)
+    if target.state != TI.FAILED:
+        raise ValueError(f"task {target.task_id} is {target.state}; only a failed task can be retried")
+    target.state, target.max_tries, target.next_try_at, target.ended_at = TI.SCHEDULED, target.try_number + 1, None, None
+    target.save(update_fields=["state", "max_tries", "next_try_at", "ended_at"])
+    for task_id in _downstream_of(tis, target.task_id):
+        if tis[task_id].state == TI.UPSTREAM_FAILED:
+            tis[task_id].state, tis[task_id].ended_at = TI.NONE, None
+            tis[task_id].save(update_fields=["state", "ended_at"])
+    if run.state != DagRun.State.RUNNING:
+        run.state, run.ended_at = DagRun.State.RUNNING, None
+        run.save(update_fields=["state", "ended_at"])
+    return target

@@ -1,0 +1,86 @@
+"""DAG template API: CRUD for staff, read for members, engine validation at the field path."""
+import copy
+
+import pytest
+from rest_framework.test import APIClient
+
+from ingestion.models import DagTemplate
+from tests.web import factories
+from tests.web.factories import TEMPLATE
+
+
+@pytest.fixture
+def staff_api(db):
+    client = APIClient()
+    client.force_authenticate(factories.user(staff=True))
+    return client
+
+
+def test_create_read_update_delete(staff_api):
+    created = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "hourly", "spec": TEMPLATE}, format="json")
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert body["version"] == 1 and body["spec"]["dag_id"] == TEMPLATE["dag_id"]
+    pk = body["id"]
+    assert staff_api.get(f"/api/v1/dag-templates/{pk}/").json()["name"] == "hourly"
+    assert staff_api.get("/api/v1/dag-templates/?platform=sandbox").json()["count"] == 1
+    changed = copy.deepcopy(TEMPLATE)
+    changed["schedule_interval"] = "*/30 * * * *"
+    updated = staff_api.put(f"/api/v1/dag-templates/{pk}/", {"spec": changed}, format="json")
+    assert updated.status_code == 200 and updated.json()["version"] == 2
+    patched = staff_api.patch(f"/api/v1/dag-templates/{pk}/", {"is_active": False}, format="json")
+    assert patched.json()["is_active"] is False and patched.json()["version"] == 2
+    assert staff_api.delete(f"/api/v1/dag-templates/{pk}/").status_code == 204
+    assert not DagTemplate.objects.filter(pk=pk).exists()
+
+
+def test_update_regenerates_the_dags_of_the_template(staff_api, dag_a, tpl):
+    changed = copy.deepcopy(TEMPLATE)
+    changed["schedule_interval"] = "*/15 * * * *"
+    assert staff_api.put(f"/api/v1/dag-templates/{tpl.pk}/", {"spec": changed}, format="json").status_code == 200
+    dag_a.refresh_from_db()
+    assert dag_a.schedule == "*/15 * * * *" and dag_a.template_version == 2
+    assert dag_a.dag_id == f"{dag_a.ad_account.external_id}_today_insights"
+
+
+def test_validation_errors_point_at_the_field_path(staff_api):
+    bad = copy.deepcopy(TEMPLATE)
+    bad["tasks"][0]["downstream_task_ids"] = ["account_meta_task", "nope"]
+    bad["tasks"][2]["operator_name"] = "no_such_operator"
+    response = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "bad", "spec": bad}, format="json")
+    assert response.status_code == 400
+    errors = response.json()["spec"]
+    assert any(path.startswith("tasks[0].downstream_task_ids") and "nope" in " ".join(msgs) for path, msgs in errors.items())
+    assert any(path.startswith("tasks[2]") and "no_such_operator" in " ".join(msgs) for path, msgs in errors.items())
+    assert not DagTemplate.objects.filter(name="bad").exists()
+
+
+def test_cycle_and_bad_cron_are_reported(staff_api):
+    bad = copy.deepcopy(TEMPLATE)
+    bad["schedule_interval"] = "every hour"
+    bad["tasks"][3]["downstream_task_ids"] = ["ad_meta_task"]
+    response = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "bad", "spec": bad}, format="json")
+    assert response.status_code == 400
+    errors = response.json()["spec"]
+    assert "schedule_interval" in errors
+    assert "cycle" in " ".join(m for msgs in errors.values() for m in msgs)
+
+
+def test_duplicate_name_and_bad_input(staff_api, tpl):
+    dup = staff_api.post("/api/v1/dag-templates/", {"platform": tpl.platform, "name": tpl.name, "spec": TEMPLATE}, format="json")
+    assert dup.status_code == 400 and "exists" in dup.json()["name"][0]
+    missing = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "x"}, format="json")
+    assert missing.status_code == 400 and "spec" in missing.json()
+
+
+def test_members_read_but_cannot_write(api, tpl):
+    assert api.get(f"/api/v1/dag-templates/{tpl.pk}/").status_code == 200
+    assert api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "x", "spec": TEMPLATE}, format="json").status_code == 403
+    assert api.patch(f"/api/v1/dag-templates/{tpl.pk}/", {"is_active": False}, format="json").status_code == 403
+    assert api.delete(f"/api/v1/dag-templates/{tpl.pk}/").status_code == 403
+
+
+def test_template_with_dags_cannot_be_deleted(staff_api, dag_a, tpl):
+    response = staff_api.delete(f"/api/v1/dag-templates/{tpl.pk}/")
+    assert response.status_code == 400 and "deactivate" in response.json()["non_field_errors"][0]
+    assert DagTemplate.objects.filter(pk=tpl.pk).exists()

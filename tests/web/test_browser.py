@@ -1,0 +1,108 @@
+"""Browser tests: headless Debian Chromium driven by Playwright against `runplatform`.
+
+One platform process for the module (migrate + bootstrap with the demo setup + seeded
+report rows); the tests log in as the bootstrap admin like a person would.
+Skipped when /usr/bin/chromium is missing (CI installs it with apt).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(os.environ.get("WEB_SCREENSHOT_DIR", tempfile.gettempdir()))
+
+
+@pytest.fixture(scope="module")
+def platform():
+    from web.platform_process import PlatformProcess
+
+    tmp = Path(tempfile.mkdtemp(prefix="adplatform-browser-"))
+    process = PlatformProcess(tmp, demo=True)
+    process.prepare()
+    process.manage("web_seed", "--username", "viewer", "--password", "viewer-password", "--accounts", "2",
+                   "--campaigns", "5", "--days", "30")
+    process.start()
+    yield process
+    process.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="adplatform-chromium-")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=ARGS, headless=True,
+                                                       viewport={"width": 1400, "height": 1000})
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def page(platform, browser):
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{platform.url}/")
+    assert page.url.startswith(f"{platform.url}/login/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", platform.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{platform.url}/")
+    return page
+
+
+def _number(text: str) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+def test_dashboard_shows_real_numbers_and_a_chart(platform, page):
+    page.goto(f"{platform.url}/?level=campaign")
+    page.wait_for_selector("#timeseries[data-rendered=true] canvas")
+    api = page.request.get(f"{platform.url}/api/v1/reports/dashboard/?level=campaign").json()
+    expected = {k["metric"]: k["current"] for k in api["kpis"]}
+    assert expected["impressions"] > 0
+    shown = _number(page.inner_text(".kpi[data-metric=impressions] .value"))
+    assert shown == expected["impressions"]
+    assert _number(page.inner_text(".kpi[data-metric=cost] .value")) == pytest.approx(expected["cost"], abs=0.01)
+    assert page.locator("#top-table tbody tr").count() == len(api["top"]) > 0
+    page.screenshot(path=str(SCREENSHOTS / "adplatform-dashboard.png"), full_page=True)
+
+
+def test_open_a_dag_graph_trigger_a_run_and_watch_its_log(platform, page):
+    page.goto(f"{platform.url}/dags/")
+    links = page.locator("#dag-table tbody a")
+    assert links.count() > 0, "bootstrap made no DAG"
+    links.first.click()
+    page.wait_for_selector("#dag-graph[data-rendered=true] svg")
+    tasks = int(page.get_attribute("#dag-graph", "data-tasks"))
+    assert tasks > 0
+    graph_text = page.inner_text("#dag-graph")
+    assert graph_text.strip(), "graph has no task labels"
+    page.screenshot(path=str(SCREENSHOTS / "adplatform-dag.png"), full_page=True)
+    page.click("#trigger-button")
+    page.wait_for_url(re.compile(r".*\?run=\d+$"))
+    assert "Triggered 1 run" in page.inner_text(".messages")
+    # The task with real work (not a dummy) writes a log while it runs.
+    log_links = page.locator("a.button", has_text="Log")
+    assert log_links.count() == tasks
+    log_links.last.click()
+    page.wait_for_selector("#log")
+    page.wait_for_function("document.getElementById('log').textContent.length > 0", timeout=60_000)
+    page.wait_for_selector("#log[data-finished=true]", timeout=90_000)
+    assert page.inner_text("#log").strip()
+    assert page.inner_text("#log-status").startswith("finished")

@@ -1,0 +1,68 @@
+"""Notifications: email to the organization (and a Slack-compatible webhook) on a task's final
+failure and on an account needing re-authorization."""
+import json
+
+import pytest
+import responses
+from django.core import mail
+
+from ingestion.models import TaskInstance
+from tests.web import factories
+from web.notifications import notify_account_needs_reauth, notify_task_failed, organization_recipients
+
+
+def test_task_failure_mails_the_organization(dag_a, alice):
+    ti = factories.run(dag=dag_a).task_instances.get(task_id="ad_meta_task")
+    TaskInstance.objects.filter(pk=ti.pk).update(state="failed", try_number=3, error="PermanentError: boom")
+    delivery = notify_task_failed(task_instance_id=ti.pk)
+    assert delivery.emails == [alice.email]
+    (message,) = mail.outbox
+    assert message.to == [alice.email]
+    assert dag_a.dag_id in message.subject and "ad_meta_task" in message.subject
+    assert "after try 3" in message.body and "PermanentError: boom" in message.body
+    assert f"/task-instances/{ti.pk}/log/3/" in message.body
+
+
+def test_other_organizations_are_not_told(dag_a, bob, org_b):
+    ti = factories.run(dag=dag_a).task_instances.first()
+    notify_task_failed(task_instance_id=ti.pk)
+    assert all(bob.email not in m.to for m in mail.outbox)
+
+
+@responses.activate
+def test_reauth_mails_and_posts_the_webhook(account_a, alice):
+    org = account_a.organization
+    if not hasattr(org, "webhook_url"):
+        pytest.skip("Organization has no webhook_url field")
+    org.webhook_url = "https://hooks.example.com/services/T000/B000/XXXX"
+    org.save()
+    responses.post(org.webhook_url, json={"ok": True})
+    delivery = notify_account_needs_reauth(ad_account_id=account_a.pk)
+    assert delivery.webhook is True and delivery.emails == [alice.email]
+    payload = json.loads(responses.calls[0].request.body)
+    assert "Alpha" in payload["text"] and "re-authorization" in payload["text"]
+    assert "needs re-authorization" in mail.outbox[0].subject
+
+
+@responses.activate
+def test_a_failing_webhook_does_not_raise_and_does_not_log_the_url(account_a, caplog):
+    org = account_a.organization
+    if not hasattr(org, "webhook_url"):
+        pytest.skip("Organization has no webhook_url field")
+    org.webhook_url = "https://hooks.example.com/services/T000/B000/SECRETPART"
+    org.save()
+    responses.post(org.webhook_url, status=500)
+    delivery = notify_account_needs_reauth(ad_account_id=account_a.pk)
+    assert delivery.webhook is False and delivery.errors == ["webhook: HTTPError"]
+    assert "SECRETPART" not in caplog.text and "hooks.example.com" in caplog.text
+
+
+def test_recipients_default_to_members_with_email(org_a, alice):
+    emails, webhook = organization_recipients(org_a)
+    assert emails == [alice.email] and webhook == ""
+
+
+def test_unknown_ids_are_ignored(db):
+    assert notify_task_failed(task_instance_id=999999) is None
+    assert notify_account_needs_reauth(ad_account_id=999999) is None
+    assert mail.outbox == []

@@ -1,0 +1,104 @@
+"""Server-rendered pages: login required, scoped objects, buttons that call the engine."""
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+
+from connectors.base import ReportRow
+from ingestion.models import DagRun, TaskInstance
+from reports.store import report_rows_write
+from tests.web import factories
+
+
+@pytest.fixture
+def browser(alice):
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+def test_pages_need_login(db):
+    for path in ["/", "/accounts/", "/dags/"]:
+        response = Client().get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_login_page_logs_in(alice):
+    client = Client()
+    assert b"Log in" in client.get("/login/").content
+    response = client.post("/login/", {"username": alice.username, "password": "pw"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    bad = Client().post("/login/", {"username": alice.username, "password": "wrong"})
+    assert bad.status_code == 200 and b"did not match" in bad.content
+
+
+def test_dashboard_shows_kpis_and_top_entities(browser, report_store, account_a, account_b):
+    row = ReportRow(level="campaign", granularity="day", entity_id="c1",
+                    stat_time=datetime(2024, 3, 8, tzinfo=ZoneInfo("UTC")), impressions=12345, clicks=67,
+                    cost=Decimal("89.10"), conversions=3, currency="USD", extra={})
+    report_rows_write(account=account_a, rows=[row], run_id="t")
+    report_rows_write(account=account_b, rows=[row], run_id="t")
+    response = browser.get("/?start=2024-03-08&end=2024-03-14&level=campaign")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "12,345" in html and "24,690" not in html  # only org A's account
+    assert "89.10" in html and 'id="timeseries"' in html and "echarts.min.js" in html
+    csv = browser.get("/dashboard.csv?start=2024-03-08&end=2024-03-14&level=campaign").content.decode()
+    assert csv.splitlines()[0].startswith("account_id,entity_id,name,impressions")
+    assert csv.splitlines()[1].startswith(f"{account_a.pk},c1,,12345,67,89.1")
+
+
+def test_dashboard_bad_filter_is_shown(browser, db):
+    response = browser.get("/?start=2024-03-10&end=2024-03-01")
+    assert response.status_code == 400 and b"before it starts" in response.content
+
+
+def test_accounts_page_lists_my_accounts(browser, account_a, account_b):
+    html = browser.get("/accounts/").content.decode()
+    assert "Alpha" in html and "Bravo" not in html
+
+
+def test_dag_pages_and_buttons(browser, dag_a, dag_b):
+    listing = browser.get("/dags/").content.decode()
+    assert dag_a.dag_id in listing and dag_b.dag_id not in listing
+    assert browser.get(f"/dags/{dag_b.pk}/").status_code == 404
+    page = browser.get(f"/dags/{dag_a.pk}/").content.decode()
+    assert 'id="dag-graph"' in page and "ad_daily_insight_task" in page
+    response = browser.post(f"/dags/{dag_a.pk}/trigger/")
+    run = DagRun.objects.get(dag=dag_a)
+    assert response.status_code == 302 and response["Location"] == f"/dags/{dag_a.pk}/?run={run.pk}"
+    page = browser.get(response["Location"]).content.decode()
+    assert 'id="gantt"' in page and f"run-{run.pk}" in page
+    browser.post(f"/dags/{dag_a.pk}/pause/")
+    dag_a.refresh_from_db()
+    assert dag_a.is_paused
+    browser.post(f"/dags/{dag_a.pk}/resume/")
+    dag_a.refresh_from_db()
+    assert not dag_a.is_paused
+    assert browser.post(f"/dags/{dag_b.pk}/trigger/").status_code == 404
+    assert not DagRun.objects.filter(dag=dag_b).exists()
+    assert browser.get(f"/dags/{dag_a.pk}/trigger/").status_code == 405
+
+
+def test_task_log_page_and_download(browser, dag_a, dag_b):
+    ti = factories.run(dag=dag_a).task_instances.get(task_id="ad_meta_task")
+    TaskInstance.objects.filter(pk=ti.pk).update(try_number=2)
+    factories.log(task_instance=ti, try_number=1, chunks=["first try\n"], final=True)
+    factories.log(task_instance=ti, try_number=2, chunks=["second try\n"], final=True)
+    page = browser.get(f"/task-instances/{ti.pk}/log/").content.decode()
+    assert f"/api/v1/logs/{ti.pk}/?try_number=2" in page and "try 1" in page
+    download = browser.get(f"/task-instances/{ti.pk}/log/1/download/")
+    assert download.content == b"first try\n" and "attachment" in download["Content-Disposition"]
+    assert browser.get(f"/task-instances/{ti.pk}/log/3/").status_code == 404
+    theirs = factories.run(dag=dag_b).task_instances.first()
+    assert browser.get(f"/task-instances/{theirs.pk}/log/").status_code == 404
+
+
+def test_api_docs_and_schema_are_served_locally(browser):
+    docs = browser.get("/api/docs/").content.decode()
+    assert "swagger-ui" in docs and "cdn" not in docs.lower() and "/static/drf_spectacular_sidecar/" in docs
+    schema = browser.get("/api/schema/?format=json").json()
+    for path in ["/api/v1/dags/", "/api/v1/fetch/", "/api/v1/logs/{id}/", "/api/v1/reports/dashboard/", "/api/v1/dag-templates/"]:
+        assert path in schema["paths"], path

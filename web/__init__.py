@@ -1,0 +1,1 @@
+"""The web app: dashboards, account and DAG pages, live task logs, the REST API, notifications."""

@@ -1,0 +1,90 @@
+"""`POST /api/v1/fetch/`: fetch an ad account's data now; answers the run id(s) to poll.
+
+A real-time fetch is a manual run of the account's DAG(s): the same operators, retries,
+pools and logs as a scheduled run, so it cannot overload a platform beyond the pools'
+caps and its progress is visible in the DAG views. `level` and `granularity` pick the
+DAGs whose insight tasks fetch them; a date range makes one run per local day.
+Rate-limited per organization (settings.FETCH_RATE).
+"""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from connectors.base import GRANULARITIES, LEVELS
+from web import engine, selectors
+from web.apis.common import get_scoped
+from web.throttles import OrganizationFetchThrottle
+
+
+def _dag_fetches(dag, *, level: str | None, granularity: str | None) -> bool:
+    """Does one of the DAG's tasks fetch this level/granularity? (no filter: any DAG)"""
+    if not level and not granularity:
+        return True
+    for task in (dag.spec or {}).get("tasks", []):
+        params = task.get("params") or {}
+        if granularity and params.get("granularity") != granularity:
+            continue
+        if level and params.get("level", "account") != level and level not in (params.get("levels") or []):
+            continue
+        return True
+    return False
+
+
+class FetchApi(APIView):
+    throttle_classes = [OrganizationFetchThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        ad_account = serializers.IntegerField(min_value=1, max_value=2**62)
+        level = serializers.ChoiceField(choices=LEVELS, required=False)
+        granularity = serializers.ChoiceField(choices=GRANULARITIES, required=False)
+        start = serializers.DateField(required=False)
+        end = serializers.DateField(required=False)
+
+        def validate(self, attrs):
+            if attrs.get("start") and attrs.get("end") and attrs["end"] < attrs["start"]:
+                raise ValidationError({"end": [f"the range ends ({attrs['end']}) before it starts ({attrs['start']})"]})
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        run_id = serializers.IntegerField(help_text="the first run; poll GET /api/v1/runs/{run_id}/")
+        run_ids = serializers.ListField(child=serializers.IntegerField())
+        dags = serializers.ListField(child=serializers.CharField())
+
+    def initial(self, request, *args, **kwargs):
+        # The throttle is keyed by the account's organization, so resolve it before
+        # DRF checks throttles (in super().initial()); an unknown account is not throttled.
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        self.perform_authentication(request)
+        self.check_permissions(request)
+        account_id = request.data.get("ad_account") if hasattr(request.data, "get") else None
+        if isinstance(account_id, (int, str)) and str(account_id).isdigit():
+            organization_id = (selectors.ad_accounts_for_user(request.user).filter(pk=int(account_id))
+                               .values_list("organization_id", flat=True).first())
+            request.fetch_organization_id = organization_id
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        account = get_scoped(selectors.ad_accounts_for_user(request.user), values["ad_account"])
+        dags = [d for d in selectors.dags_for_user(request.user).filter(ad_account=account).order_by("dag_id")
+                if _dag_fetches(d, level=values.get("level"), granularity=values.get("granularity"))]
+        if not dags:
+            raise ValidationError({"ad_account": [
+                f"account {account.pk} has no DAG that fetches "
+                f"{values.get('granularity') or 'any granularity'} reports at {values.get('level') or 'any'} level"]})
+        run_ids: list[int] = []
+        try:
+            for dag in dags:
+                run_ids += engine.trigger(dag=dag, start=values.get("start"), end=values.get("end"))
+        except engine.EngineError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise ValidationError({field if message else "non_field_errors": [message or str(exc)]}) from None
+        return Response(self.OutputSerializer({"run_id": run_ids[0], "run_ids": run_ids, "dags": [d.dag_id for d in dags]}).data,
+                        status=status.HTTP_201_CREATED)

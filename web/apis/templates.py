@@ -1,0 +1,125 @@
+"""DAG templates: CRUD. Validation is the engine's (`template_validate`); its issues come
+back as 400 errors keyed by the field path inside `spec` (e.g. `tasks[2].downstream_task_ids[0]`).
+
+Templates belong to a platform and are shared by every organization, so reading is open to
+every signed-in user and writing is for staff.
+"""
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from web import selectors
+from web.apis.common import filtered, get_scoped, paginated
+from web.filters import DagTemplateFilter
+
+
+class IsStaffOrReadOnly(BasePermission):
+    message = "Only staff users may change DAG templates."
+
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or bool(request.user and request.user.is_staff)
+
+
+def spec_errors(exc) -> dict:
+    """TemplateInvalid -> {"spec": {"<path>": ["<message>", ...]}} (every issue, at its field)."""
+    by_path: dict[str, list[str]] = {}
+    for issue in exc.issues:
+        message = f"{issue.message} (task {issue.task_id!r})" if issue.task_id else issue.message
+        by_path.setdefault(issue.path, []).append(message)
+    return {"spec": by_path}
+
+
+def save_template(*, platform: str, name: str, spec, is_active: bool):
+    from ingestion.dagspec import TemplateInvalid
+    from ingestion.services.templates import template_save
+
+    try:
+        return template_save(platform=platform, name=name, spec=spec, is_active=is_active)
+    except TemplateInvalid as exc:
+        raise ValidationError(spec_errors(exc)) from None
+
+
+class TemplateOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    platform = serializers.CharField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+    spec = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class TemplateInput(serializers.Serializer):
+    platform = serializers.RegexField(r"^[a-z0-9_]{0,50}$", allow_blank=True, default="",
+                                      help_text="platform slug; empty for a DAG without an account")
+    name = serializers.RegexField(r"^[\w.\- ]{1,200}$")
+    spec = serializers.JSONField(help_text="the DAG template (dag_id, schedule_interval, tasks, ...)")
+    is_active = serializers.BooleanField(default=True)
+
+
+class TemplateListApi(APIView):
+    permission_classes = [IsStaffOrReadOnly]
+
+    @extend_schema(parameters=[DagTemplateFilter], responses=TemplateOutput(many=True))
+    def get(self, request):
+        queryset = filtered(DagTemplateFilter, request, selectors.dag_templates_for_user(request.user))
+        return paginated(self, request, queryset.order_by("platform", "name"), TemplateOutput)
+
+    @extend_schema(request=TemplateInput, responses={201: TemplateOutput})
+    def post(self, request):
+        data = TemplateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if selectors.dag_templates_for_user(request.user).filter(platform=values["platform"], name=values["name"]).exists():
+            raise ValidationError({"name": [f"a template named {values['name']!r} exists for platform {values['platform']!r}"]})
+        result = save_template(**values)
+        return Response(TemplateOutput(result.template).data, status=status.HTTP_201_CREATED)
+
+
+class TemplateDetailApi(APIView):
+    permission_classes = [IsStaffOrReadOnly]
+
+    class UpdateInput(serializers.Serializer):
+        spec = serializers.JSONField(required=False)
+        is_active = serializers.BooleanField(required=False)
+
+    @extend_schema(responses=TemplateOutput)
+    def get(self, request, pk: int):
+        return Response(TemplateOutput(get_scoped(selectors.dag_templates_for_user(request.user), pk)).data)
+
+    def _update(self, request, pk: int, *, partial: bool):
+        template = get_scoped(selectors.dag_templates_for_user(request.user), pk)
+        data = self.UpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if not partial and "spec" not in values:
+            raise ValidationError({"spec": ["This field is required."]})
+        # Platform and name identify a template (DAGs are generated from it): renaming is a new template.
+        result = save_template(platform=template.platform, name=template.name, spec=values.get("spec", template.spec),
+                               is_active=values.get("is_active", template.is_active))
+        return Response(TemplateOutput(result.template).data)
+
+    @extend_schema(request=UpdateInput, responses=TemplateOutput)
+    def put(self, request, pk: int):
+        return self._update(request, pk, partial=False)
+
+    @extend_schema(request=UpdateInput, responses=TemplateOutput)
+    def patch(self, request, pk: int):
+        return self._update(request, pk, partial=True)
+
+    @extend_schema(responses={204: None})
+    @transaction.atomic
+    def delete(self, request, pk: int):
+        template = get_scoped(selectors.dag_templates_for_user(request.user), pk)
+        if template.dags.exists():
+            raise ValidationError({"non_field_errors": [
+                f"template {template} still has {template.dags.count()} DAG(s); deactivate it (is_active=false) instead"]})
+        template.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,108 @@
+"""The dashboard's data: filters resolved against the user's accounts, then the report
+selectors' totals with period-over-period change, a time series and the top entities.
+
+The page and `GET /api/v1/reports/dashboard/` both call `dashboard_data`, so the numbers a
+user sees and the numbers the API (and the load benchmark) returns are the same.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from reports.query import ReportQueryError
+from reports.selectors import report_compare, report_timeseries, report_top_entities
+from web import selectors
+
+KPIS = (
+    ("impressions", "Impressions", "int"),
+    ("clicks", "Clicks", "int"),
+    ("cost", "Cost", "money"),
+    ("conversions", "Conversions", "float"),
+    ("ctr", "CTR", "pct"),
+    ("cpc", "CPC", "money"),
+    ("cpa", "CPA", "money"),
+)
+DEFAULT_DAYS = 7
+TOP_N = 20
+
+
+@dataclass(frozen=True)
+class DashboardQuery:
+    account_ids: tuple[int, ...]
+    start: date
+    end: date
+    granularity: str = "day"
+    level: str = "campaign"
+    platform: str | None = None
+    order_by: str = "cost"
+
+    def filters(self) -> dict:
+        return {"account_ids": self.account_ids, "start": self.start, "end": self.end,
+                "granularity": self.granularity, "level": self.level, "platform": self.platform}
+
+
+def _date(value, name: str, default: date) -> date:
+    if value in (None, ""):
+        return default
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ReportQueryError(name, f"expected a date (YYYY-MM-DD), got {value!r}") from None
+
+
+def dashboard_query(*, user, params) -> DashboardQuery:
+    """Resolve request parameters: accounts are always intersected with the user's own."""
+    today = timezone.localdate()
+    end = _date(params.get("end"), "end", today)
+    start = _date(params.get("start"), "start", end - timedelta(days=DEFAULT_DAYS - 1))
+    accounts = selectors.ad_accounts_for_user(user)
+    platform = params.get("platform") or None
+    if platform:
+        accounts = accounts.filter(platform=platform)
+    wanted = params.getlist("account") if hasattr(params, "getlist") else params.get("account") or []
+    if isinstance(wanted, (str, int)):
+        wanted = [wanted]
+    wanted = [w for w in wanted if str(w).strip()]
+    if wanted:
+        try:
+            accounts = accounts.filter(pk__in=[int(w) for w in wanted])
+        except ValueError:
+            raise ReportQueryError("account", "expected account ids (integers)") from None
+    return DashboardQuery(
+        account_ids=tuple(accounts.values_list("pk", flat=True)), start=start, end=end,
+        granularity=params.get("granularity") or "day", level=params.get("level") or "campaign",
+        platform=platform, order_by=params.get("order_by") or "cost",
+    )
+
+
+def jsonable(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def dashboard_data(query: DashboardQuery, *, top_n: int = TOP_N) -> dict:
+    filters = query.filters()
+    compare = report_compare(**filters)
+    series = report_timeseries(**filters)
+    top = report_top_entities(order_by=query.order_by, n=top_n, **filters)
+    return {
+        "query": {**filters, "account_ids": list(query.account_ids), "order_by": query.order_by},
+        "period": compare["period"],
+        "previous_period": compare["previous_period"],
+        "kpis": [
+            {"metric": name, "label": label, "format": fmt, **compare["metrics"][name]}
+            for name, label, fmt in KPIS
+        ],
+        "timeseries": series,
+        "top": top,
+    }

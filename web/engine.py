@@ -1,0 +1,103 @@
+"""Where the web app calls the DAG engine and the accounts app: one module, one place to
+look when their service signatures change.
+
+Each function takes model instances the caller has already scoped to the user (see
+`web.selectors`), calls the owning app's service, and turns that app's errors into
+`EngineError` with a message fit for a user.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+MAX_TRIGGER_DAYS = 92
+
+
+class EngineError(Exception):
+    """An action the engine refused; the message is safe to show the user."""
+
+
+def _as_date(value, name: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise EngineError(f"{name}: expected a date (YYYY-MM-DD), got {value!r}") from None
+
+
+def trigger(*, dag, start=None, end=None) -> list[int]:
+    """Trigger a run now, or one run per local day of [start, end] (a manual backfill).
+
+    Returns the run ids (an existing run for the same logical time is returned, not duplicated).
+    """
+    from ingestion.models import DagRun
+    from ingestion.services.runs import run_trigger
+
+    if start is None and end is None:
+        run, _ = run_trigger(dag_id=dag.dag_id)
+        return [run.pk]
+    start = _as_date(start or end, "start")
+    end = _as_date(end or start, "end")
+    if end < start:
+        raise EngineError(f"end: the range ends ({end}) before it starts ({start})")
+    days = (end - start).days + 1
+    if days > MAX_TRIGGER_DAYS:
+        raise EngineError(f"end: trigger at most {MAX_TRIGGER_DAYS} days at once (asked {days}); use `dags backfill`")
+    zone = ZoneInfo(dag.timezone or "UTC")
+    run_ids = []
+    for i in range(days):
+        logical_time = datetime.combine(start + timedelta(days=i), time.min, tzinfo=zone)
+        run, _ = run_trigger(dag_id=dag.dag_id, logical_time=logical_time, run_type=DagRun.RunType.BACKFILL)
+        run_ids.append(run.pk)
+    return run_ids
+
+
+def pause(*, dag):
+    from ingestion.services.manager import dag_set_paused
+
+    return dag_set_paused(dag_id=dag.dag_id, paused=True)
+
+
+def resume(*, dag):
+    from ingestion.services.manager import dag_set_paused
+
+    return dag_set_paused(dag_id=dag.dag_id, paused=False)
+
+
+def clear(*, task_instance):
+    """Reset a finished task instance (and its downstream) so the scheduler runs it again."""
+    from ingestion.services import runs
+
+    service = getattr(runs, "task_instance_clear", None)
+    if service is None:
+        raise EngineError("clearing a task is not available in this version of the engine")
+    return service(task_instance_id=task_instance.pk)
+
+
+def retry(*, task_instance):
+    """Run a failed task instance once more (one more try, keeping its earlier tries' logs)."""
+    from ingestion.services import runs
+
+    service = getattr(runs, "task_instance_retry", None)
+    if service is None:
+        raise EngineError("retrying a task is not available in this version of the engine")
+    return service(task_instance_id=task_instance.pk)
+
+
+@dataclass(frozen=True)
+class LogChunk:
+    text: str
+    next_offset: int
+    finished: bool
+    state: str
+
+
+def read_log(*, task_instance, try_number: int, offset: int = 0) -> LogChunk:
+    """The log of one try from `offset` on (an opaque position: the engine's chunk number;
+    pass back `next_offset`); `finished` once the try is over and fully read."""
+    from ingestion.selectors import task_log_read
+
+    text, next_offset, finished = task_log_read(task_instance_id=task_instance.pk, try_number=try_number, offset=offset)
+    return LogChunk(text=text, next_offset=next_offset, finished=finished, state=task_instance.state)

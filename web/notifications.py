@@ -1,0 +1,155 @@
+"""Notifications to an organization: email on a task's final failure and on an account
+that needs re-authorization, plus an optional Slack-compatible webhook.
+
+Who is told comes from the organization (`notify_emails`, `webhook_url` when the
+accounts app's Organization has them; otherwise the e-mail addresses of its admins and
+owners). Sending never raises into the caller: a broken SMTP server or webhook must not
+fail a task run or a token refresh, so failures are logged and reported in the result.
+
+Entry points (keyword-only, ids only, so they can also be queued as Celery tasks):
+    notify_task_failed(*, task_instance_id)
+    notify_account_needs_reauth(*, ad_account_id)
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import requests
+from django.apps import apps
+from django.conf import settings
+from django.core.mail import send_mail
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_TIMEOUT = 5.0
+ADMIN_ROLES = ("owner", "admin")
+
+
+@dataclass
+class Delivery:
+    """What a notification did: the addresses mailed and whether the webhook answered."""
+
+    subject: str
+    emails: list[str] = field(default_factory=list)
+    webhook: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def _split(value) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).replace(";", ",").replace("\n", ",").split(",") if part.strip()]
+
+
+def organization_recipients(organization) -> tuple[list[str], str]:
+    """(emails, webhook_url) configured for an organization."""
+    emails = _split(getattr(organization, "notify_emails", ""))
+    if not emails:
+        Membership = apps.get_model("accounts", "Membership")
+        members = Membership.objects.filter(organization=organization).select_related("user")
+        role_field = {f.name for f in Membership._meta.get_fields()}
+        if "role" in role_field:
+            admins = members.filter(role__in=ADMIN_ROLES)
+            members = admins if admins.exists() else members
+        emails = sorted({m.user.email for m in members if m.user.email})
+    return emails, (getattr(organization, "webhook_url", "") or "").strip()
+
+
+def _deliver(organization, subject: str, body: str) -> Delivery:
+    delivery = Delivery(subject=subject)
+    emails, webhook_url = organization_recipients(organization)
+    if emails:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, emails, fail_silently=False)
+            delivery.emails = emails
+        except Exception as exc:  # noqa: BLE001 - a mail server outage must not fail the caller
+            logger.warning("notification email %r to organization %s failed: %s", subject, organization.pk, exc)
+            delivery.errors.append(f"email: {exc.__class__.__name__}")
+    if webhook_url:
+        try:
+            response = requests.post(webhook_url, json={"text": f"{subject}\n{body}"}, timeout=WEBHOOK_TIMEOUT)
+            response.raise_for_status()
+            delivery.webhook = True
+        except requests.RequestException as exc:
+            # The URL itself may embed a secret (Slack's do): log the host only.
+            host = requests.utils.urlparse(webhook_url).hostname
+            logger.warning("notification webhook to %s for organization %s failed: %s", host, organization.pk, exc.__class__.__name__)
+            delivery.errors.append(f"webhook: {exc.__class__.__name__}")
+    if not emails and not webhook_url:
+        logger.info("organization %s has no notification recipients for %r", organization.pk, subject)
+    return delivery
+
+
+def _link(path: str) -> str:
+    return f"{settings.PUBLIC_URL}{path}"
+
+
+def notify_task_failed(*, task_instance_id: int) -> Delivery | None:
+    """Tell the task's organization that a task instance failed after its last retry."""
+    from web.selectors import task_instance_context
+
+    context = task_instance_context(task_instance_id=task_instance_id)
+    if context is None or context["organization"] is None:
+        logger.info("task instance %s: no organization to notify", task_instance_id)
+        return None
+    subject = f"[adplatform] {context['dag_id']}.{context['task_id']} failed"
+    lines = [
+        f"Task {context['task_id']} of DAG {context['dag_id']} failed after try {context['try_number']}.",
+        f"Account: {context['account']}",
+        f"Logical time: {context['logical_time']}",
+    ]
+    if context.get("error"):
+        lines.append(f"Error: {context['error']}")
+    lines.append(f"Log: {_link(context['log_path'])}")
+    return _deliver(context["organization"], subject, "\n".join(lines))
+
+
+def notify_account_needs_reauth(*, ad_account_id: int) -> Delivery | None:
+    """Tell the account's organization that the account must be authorized again."""
+    AdAccount = apps.get_model("accounts", "AdAccount")
+    account = AdAccount.objects.select_related("organization").filter(pk=ad_account_id).first()
+    if account is None or getattr(account, "organization", None) is None:
+        logger.info("ad account %s: no organization to notify", ad_account_id)
+        return None
+    name = getattr(account, "name", "") or getattr(account, "external_id", "")
+    platform = getattr(account, "platform", "")
+    subject = f"[adplatform] {platform} account {name} needs re-authorization"
+    body = (
+        f"The authorization of {platform} account {name} ({getattr(account, 'external_id', '')}) is no longer valid, "
+        "so its DAGs are paused.\n"
+        f"Authorize it again: {_link('/accounts/')}"
+    )
+    return _deliver(account.organization, subject, body)
+
+
+def connect_signals() -> None:
+    """Receive the engine's and accounts' signals when those apps define them.
+
+    Looked up by name so that this app works before (or without) them: the engine may
+    send `ingestion.signals.task_failed(task_instance_id=...)` and accounts
+    `accounts.signals.account_needs_reauth(ad_account_id=...)`.
+    """
+    from importlib import import_module
+
+    for module, name, receiver in (
+        ("ingestion.signals", "task_failed", _on_task_failed),
+        ("accounts.signals", "account_needs_reauth", _on_account_needs_reauth),
+    ):
+        try:
+            signal = getattr(import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+        signal.connect(receiver, dispatch_uid=f"web.notifications.{name}")
+
+
+def _on_task_failed(sender, task_instance_id=None, **kwargs):
+    if task_instance_id is not None:
+        notify_task_failed(task_instance_id=task_instance_id)
+
+
+def _on_account_needs_reauth(sender, ad_account_id=None, **kwargs):
+    if ad_account_id is not None:
+        notify_account_needs_reauth(ad_account_id=ad_account_id)

@@ -1,0 +1,145 @@
+"""Reads the web pages and the API need, scoped to the organizations of a user.
+
+Everything a user may see hangs off an organization they belong to (a Membership);
+a superuser sees every organization. Objects of other organizations are simply absent
+from these querysets, which the views turn into 404s (never 403: the existence of
+another organization's object is not disclosed).
+
+Model access goes through `apps.get_model` so this module imports before the accounts
+and ingestion apps have their models (the web app must not break the site).
+"""
+from __future__ import annotations
+
+from django.apps import apps
+from django.db.models import QuerySet
+
+
+def _model(label: str):
+    return apps.get_model(*label.split("."))
+
+
+def user_organizations(user) -> QuerySet:
+    Organization = _model("accounts.Organization")
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    if user.is_superuser:
+        return Organization.objects.all()
+    return Organization.objects.filter(memberships__user=user).distinct()
+
+
+def user_organization_ids(user) -> list[int]:
+    return list(user_organizations(user).values_list("pk", flat=True))
+
+
+def ad_accounts_for_user(user) -> QuerySet:
+    AdAccount = _model("accounts.AdAccount")
+    return AdAccount.objects.filter(organization__in=user_organization_ids(user))
+
+
+def _scoped(queryset: QuerySet, user, account_path: str) -> QuerySet:
+    # A superuser also sees DAGs without an ad account (and so without an organization).
+    if user.is_authenticated and user.is_superuser:
+        return queryset
+    return queryset.filter(**{f"{account_path}__organization__in": user_organization_ids(user)})
+
+
+def dags_for_user(user) -> QuerySet:
+    return _scoped(_model("ingestion.Dag").objects.all(), user, "ad_account")
+
+
+def dag_runs_for_user(user) -> QuerySet:
+    return _scoped(_model("ingestion.DagRun").objects.all(), user, "dag__ad_account")
+
+
+def task_instances_for_user(user) -> QuerySet:
+    return _scoped(_model("ingestion.TaskInstance").objects.all(), user, "run__dag__ad_account")
+
+
+def dag_templates_for_user(user) -> QuerySet:
+    """Templates are shared across organizations (they belong to a platform): every
+    signed-in user reads them; writing them is for staff (see the API's permissions)."""
+    return _model("ingestion.DagTemplate").objects.all()
+
+
+def dag_list_rows(user, *, search: str = "", platform: str = "", paused: bool | None = None) -> QuerySet:
+    """DAGs for the list page and API, each with its last run's state and logical time."""
+    from django.db.models import OuterRef, Subquery
+
+    DagRun = _model("ingestion.DagRun")
+    latest = DagRun.objects.filter(dag=OuterRef("pk")).order_by("-logical_time")
+    queryset = dags_for_user(user).select_related("ad_account").annotate(
+        last_run_state=Subquery(latest.values("state")[:1]),
+        last_run_at=Subquery(latest.values("logical_time")[:1]),
+    )
+    if search:
+        queryset = queryset.filter(dag_id__icontains=search)
+    if platform:
+        queryset = queryset.filter(platform=platform)
+    if paused is not None:
+        queryset = queryset.filter(is_paused=paused)
+    return queryset.order_by("dag_id")
+
+
+def dag_task_states(dag) -> dict[str, str]:
+    """task_id -> state of its latest task instance (the graph's colours)."""
+    TaskInstance = _model("ingestion.TaskInstance")
+    states: dict[str, str] = {}
+    rows = (
+        TaskInstance.objects.filter(run__dag=dag)
+        .order_by("task_id", "-run__logical_time")
+        .values_list("task_id", "state")
+    )
+    # Bounded: the latest runs are enough to find each task's newest state.
+    for task_id, state in rows[:5000]:
+        states.setdefault(task_id, state)
+    return states
+
+
+def dag_grid(dag, *, runs: int = 25) -> dict:
+    """The grid of recent runs x tasks: {"runs": [...], "tasks": [...], "cells": {run_pk: {task_id: ti}}}."""
+    TaskInstance = _model("ingestion.TaskInstance")
+    recent = list(dag.runs.order_by("-logical_time")[:runs])
+    cells: dict[int, dict[str, object]] = {run.pk: {} for run in recent}
+    for ti in TaskInstance.objects.filter(run__in=recent).only(
+        "pk", "run_id", "task_id", "state", "try_number", "started_at", "ended_at"
+    ):
+        cells[ti.run_id][ti.task_id] = ti
+    return {"runs": recent, "cells": cells}
+
+
+def task_instance_context(*, task_instance_id: int) -> dict | None:
+    """What a failure notification says about a task instance (None when it is gone)."""
+    TaskInstance = _model("ingestion.TaskInstance")
+    ti = (
+        TaskInstance.objects.select_related("run__dag__ad_account__organization")
+        .filter(pk=task_instance_id)
+        .first()
+    )
+    if ti is None:
+        return None
+    run = ti.run
+    account = run.dag.ad_account
+    return {
+        "organization": getattr(account, "organization", None),
+        "dag_id": run.dag.dag_id,
+        "task_id": ti.task_id,
+        "try_number": ti.try_number,
+        "account": f"{account.platform} {account.name or account.external_id}",
+        "logical_time": run.logical_time.isoformat() if run.logical_time else "",
+        "error": (getattr(ti, "error", "") or "")[:500],
+        "log_path": f"/task-instances/{ti.pk}/log/{ti.try_number}/",
+    }
+
+
+def last_successful_fetch(account_ids: list[int]) -> dict[int, object]:
+    """account pk -> end time of its DAGs' latest successful run (one grouped query)."""
+    from django.db.models import Max
+
+    if not account_ids:
+        return {}
+    DagRun = _model("ingestion.DagRun")
+    rows = (
+        DagRun.objects.filter(dag__ad_account__in=account_ids, state="success")
+        .values("dag__ad_account").annotate(last=Max("ended_at"))
+    )
+    return {row["dag__ad_account"]: row["last"] for row in rows}

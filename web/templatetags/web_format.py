@@ -1,0 +1,42 @@
+"""Number formatting for KPI cards and tables (thousands separators, percentages, changes)."""
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def metric(value, fmt: str = "int"):
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        value = float(value)
+    if fmt == "pct":
+        return f"{value * 100:.2f}%"
+    if fmt == "money":
+        return f"{value:,.2f}"
+    if fmt == "float":
+        return f"{value:,.1f}" if value % 1 else f"{value:,.0f}"
+    return f"{value:,.0f}"
+
+
+@register.filter
+def change_class(kpi: dict) -> str:
+    pct = kpi.get("change_pct")
+    if pct is None or abs(pct) < 0.05:
+        return ""
+    # Costs going up is not good news: colour by direction, not by sentiment, except for cost ratios.
+    up = pct > 0
+    if kpi.get("metric") in ("cpc", "cpa", "cpm"):
+        up = not up
+    return "up" if up else "down"
+
+
+@register.filter
+def change_text(kpi: dict) -> str:
+    pct = kpi.get("change_pct")
+    if pct is None:
+        return "no previous data"
+    arrow = "▲" if pct > 0 else ("▼" if pct < 0 else "■")
+    return f"{arrow} {abs(pct):.1f}% vs previous period"

@@ -1,0 +1,1 @@
+"""Server-rendered pages of the web app, one module per area."""
