@@ -152,11 +152,31 @@ class Connector(abc.ABC):
     """
 
     spec: PlatformSpec
+    # False for platforms that can be called without a registered app (the sandbox).
+    requires_app: bool = True
 
-    def __init__(self, app: AppConfig, *, endpoints: dict[str, str] | None = None, session=None):
+    def __init__(self, app: AppConfig, *, endpoints: dict[str, str] | None = None, session=None, limiter=None):
         self.app = app
         self.endpoints = {**self.spec.default_endpoints, **(endpoints or {})}
         self.session = session  # a requests.Session (tests and limiters may pass their own)
+        self.limiter = limiter  # a connectors.http.RateLimiter; None = the deployment's default
+        self._http = None
+
+    @property
+    def http(self):
+        """This connector's `connectors.http.HttpClient` (one Session, the shared limiter).
+        The budget is the spec's, unless the app's `extra` says `rate_limit: [requests, seconds]`
+        (a platform that granted this app a larger quota)."""
+        if self._http is None:
+            from connectors.http import HttpClient
+
+            override = self.app.extra.get("rate_limit")
+            self._http = HttpClient.for_spec(
+                self.spec, app_key=self.app.client_id, session=self.session, limiter=self.limiter,
+                rate_limit=(int(override[0]), float(override[1])) if override else None,
+            )
+            self.session = self._http.session
+        return self._http
 
     # --- authorization: variable steps (the invariant ones live in connectors.auth) ---
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
