@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "adplatform",
     "connectors",
+    "connectors.sandbox",
     "accounts",
     "ingestion",
     # "web" joins once the accounts and ingestion models it reads have landed (issues 4, 5).

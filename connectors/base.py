@@ -174,9 +174,14 @@ class Connector(abc.ABC):
             self._http = HttpClient.for_spec(
                 self.spec, app_key=self.app.client_id, session=self.session, limiter=self.limiter,
                 rate_limit=(int(override[0]), float(override[1])) if override else None,
+                on_error=self.classify_error,
             )
             self.session = self._http.session
         return self._http
+
+    def classify_error(self, response, where: dict[str, str]) -> None:
+        """Raise a precise `connectors.errors` error for an error response whose body says
+        more than its status (see `connectors.http.HttpClient`); the default adds nothing."""
 
     # --- authorization: variable steps (the invariant ones live in connectors.auth) ---
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:

@@ -267,8 +267,13 @@ class HttpClient:
         burst: float | None = None,
         bucket: str | None = None,
         max_limiter_wait: float = MAX_LIMITER_WAIT,
+        on_error: Callable[[requests.Response, dict[str, str]], None] | None = None,
     ):
         self.platform = platform
+        # Called with every error response (status >= 400) and the error's location
+        # (platform, endpoint, account) before the generic mapping; a platform raises a
+        # more precise error from its body (e.g. "token revoked" behind a 401) or returns.
+        self.on_error = on_error
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.timeout = timeout
@@ -334,6 +339,8 @@ class HttpClient:
         if status < 400:
             return
         where = {"platform": self.platform, "endpoint": endpoint, "account": account}
+        if self.on_error is not None:
+            self.on_error(response, where)
         detail = error_detail(response)
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -376,13 +383,23 @@ _MISSING = object()
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "an object", bool: "a boolean"}
 
 
-def field(data: Any, path: str, kind: type | tuple[type, ...] | None = None, *, platform: str, endpoint: str, account: str = "", default: Any = _MISSING) -> Any:
+def field(data: Any, path: str, kind: type | tuple[type, ...] | None = None, *, platform: str, endpoint: str, account: str = "",
+          default: Any = _MISSING, at: str = "") -> Any:
     """`data[a][b][0]...` for the dotted `path` ("data.page_info.total", "list.0.id"),
     checked against `kind`; MalformedResponse naming the full path when it is missing or
-    of the wrong type. With `default`, a missing (or null) value returns the default."""
+    of the wrong type. With `default`, a missing (or null) value returns the default.
+    `at` is where `data` sits in the response ("data.rows.3"), so messages name the field
+    by its full path even when a connector checks one row at a time."""
+    if at:
+        return _field(data, path, kind, platform=platform, endpoint=endpoint, account=account, default=default, prefix=at + ".")
+    return _field(data, path, kind, platform=platform, endpoint=endpoint, account=account, default=default, prefix="")
+
+
+def _field(data, path, kind, *, platform, endpoint, account, default, prefix):
     current = data
-    walked: list[str] = []
-    for part in path.split("."):
+    walked: list[str] = [prefix.rstrip(".")] if prefix else []
+    path = prefix + path
+    for part in path[len(prefix):].split("."):
         walked.append(part)
         try:
             if isinstance(current, list):

@@ -16,6 +16,7 @@ from connectors.base import AccountRef, AppConfig, Connector, PlatformSpec
 # slug -> "module:Class"; imported lazily so one broken connector cannot break the others.
 PLATFORMS: dict[str, str] = {
     "sandbox": "connectors.sandbox.connector:SandboxConnector",
+    "sandbox_password": "connectors.sandbox.connector:SandboxPasswordConnector",
 }
 
 
