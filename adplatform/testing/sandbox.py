@@ -44,9 +44,15 @@ class SandboxServer:
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.close()
+            server, self.server = self.server, None
+            server.close()
+            # waitress's loop runs while its socket map has channels; empty it so run() returns
+            # now, then stop the worker threads.
+            for channel in list(server._map.values()):
+                channel.close()
+            server._map.clear()
+            server.task_dispatcher.shutdown(timeout=2)
             self._thread.join(timeout=5)
-            self.server = None
 
     @property
     def url(self) -> str:
