@@ -17,6 +17,7 @@ from connectors.base import AccountRef, AppConfig, Connector, PlatformSpec
 PLATFORMS: dict[str, str] = {
     "sandbox": "connectors.sandbox.connector:SandboxConnector",
     "sandbox_password": "connectors.sandbox.connector:SandboxPasswordConnector",
+    "oceanengine": "connectors.oceanengine.connector:OceanEngineConnector",
 }
 
 

@@ -204,22 +204,34 @@ class Advertiser:
     # --- numbers ---
     def ad_hour(self, ad: int, utc_hour: int, local_hour: int, local_day: int) -> tuple[int, int, int, int, tuple[int, int, int, int]]:
         """(impressions, clicks, cost in cents, conversions, extras) of ad `ad` in one hour."""
-        k = self.key
-        volume = 300 + 24000 * rand(k, ad, 1) ** 2
-        day = 0.75 + 0.5 * rand(k, ad, local_day, 2)
-        hour = 0.85 + 0.3 * rand(k, ad, utc_hour, 3)
-        impressions = int(volume * DIURNAL[local_hour] * day * hour)
-        ctr = 0.004 + 0.03 * rand(k, ad, 4)
-        clicks = int(impressions * ctr * (0.8 + 0.4 * rand(k, ad, utc_hour, 5)))
-        cpc_cents = (20 + 180 * rand(k, ad, 6)) * self.market[2]
-        cost = int(clicks * cpc_cents * (0.9 + 0.2 * rand(k, ad, utc_hour, 7)))
-        cvr = 0.01 + 0.12 * rand(k, ad, 8)
-        conversions = int(clicks * cvr + rand(k, ad, utc_hour, 9))
-        video = int(impressions * (0.05 + 0.4 * rand(k, ad, 10)))
-        likes = int(clicks * 0.3 * rand(k, ad, utc_hour, 11))
-        shares = int(likes * 0.2 + rand(k, ad, utc_hour, 12))
-        follows = int(clicks * 0.05 * rand(k, ad, 13) + rand(k, ad, utc_hour, 14))
-        return impressions, clicks, cost, conversions, (video, likes, shares, follows)
+        volume, ctr, cpc_cents, cvr, video_rate, follow_rate, key = _ad_constants(self, ad)
+        day = 0.75 + 0.5 * rand(key, local_day)
+        # one 64-bit hash per (ad, hour), cut into four 16-bit jitters (plenty for noise)
+        h = _mix(key ^ (utc_hour * 0x9E3779B97F4A7C15 & _M64))
+        j1, j2, j3, j4 = (h & 0xFFFF) / 65536, (h >> 16 & 0xFFFF) / 65536, (h >> 32 & 0xFFFF) / 65536, (h >> 48) / 65536
+        impressions = int(volume * DIURNAL[local_hour] * day * (0.85 + 0.3 * j1))
+        clicks = int(impressions * ctr * (0.8 + 0.4 * j2))
+        cost = int(clicks * cpc_cents * (0.9 + 0.2 * j3))
+        conversions = int(clicks * cvr + j4)
+        likes = int(clicks * 0.3 * j1)
+        return impressions, clicks, cost, conversions, (
+            int(impressions * video_rate), likes, int(likes * 0.2 + j3), int(clicks * follow_rate + j2),
+        )
+
+
+@lru_cache(maxsize=65536)
+def _ad_constants(adv: Advertiser, ad: int) -> tuple[float, float, float, float, float, float, int]:
+    """Per-ad constants: daily volume, CTR, CPC in cents, CVR, video and follow rates, hash key."""
+    k = adv.key
+    return (
+        300 + 24000 * rand(k, ad, 1) ** 2,
+        0.004 + 0.03 * rand(k, ad, 4),
+        (20 + 180 * rand(k, ad, 6)) * adv.market[2],
+        0.01 + 0.12 * rand(k, ad, 8),
+        0.05 + 0.4 * rand(k, ad, 10),
+        0.05 * rand(k, ad, 13),
+        _mix(k * 100_003 + ad),
+    )
 
 
 @lru_cache(maxsize=256)
