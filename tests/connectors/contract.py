@@ -11,7 +11,7 @@ subclass or in a conftest):
     faults        a `Faults` implementation: each method is a context manager that makes the
                   *next* API request fail that way (the sandbox injects server faults;
                   recorded connectors register a `responses` answer shaped like the
-                  platform's documented error body)
+                  platform's documented error body); `slow` (a timeout) is optional
 
 Optional fixtures (defaults below): `recorded` (for `responses`-based connectors: yield an
 active `responses.RequestsMock` with your recorded pages, it is used by every test here),
@@ -90,6 +90,13 @@ class Faults:
         raise NotImplementedError
         yield
 
+    @contextlib.contextmanager
+    def slow(self) -> Iterator[None]:
+        """The next request times out (a slow server, or `responses` with body=ReadTimeout()).
+        Optional: without it the contract's `slow` case is skipped, visibly."""
+        raise NotImplementedError
+        yield
+
 
 FAULT_ERRORS = {
     "rate_limited": RateLimited,
@@ -97,6 +104,7 @@ FAULT_ERRORS = {
     "malformed": MalformedResponse,
     "token_expired": TokenExpired,
     "revoked": AuthorizationRevoked,
+    "slow": TransientError,
 }
 
 
@@ -213,9 +221,16 @@ class ConnectorContract:
     @pytest.mark.parametrize("fault", sorted(FAULT_ERRORS))
     def test_fault_maps_to_error(self, connector, token, account, report_range, faults, fault):
         start, _ = report_range
-        with getattr(faults, fault)():
+        arranged = getattr(faults, fault)()
+        try:
+            arranged.__enter__()
+        except NotImplementedError:
+            pytest.skip(f"{type(faults).__name__}.{fault}() is not provided")
+        try:
             with pytest.raises(FAULT_ERRORS[fault]) as info:
                 list(connector.fetch_report(token, account, "account", connector.spec.granularities[-1], start, start))
+        finally:
+            arranged.__exit__(None, None, None)
         error = info.value
         assert type(error) is FAULT_ERRORS[fault] or fault == "server_error" and isinstance(error, TransientError)
         assert error.platform == connector.spec.slug and connector.spec.slug in str(error)

@@ -11,8 +11,19 @@ YESTERDAY = date.today() - timedelta(days=1)
 
 
 class SandboxFaults(Faults):
-    def __init__(self, server):
+    def __init__(self, server, connector):
         self.server = server
+        self.connector = connector
+
+    @contextlib.contextmanager
+    def slow(self):
+        self.server.configure(slow_seconds=1.0)
+        self.server.inject("slow", path="/api/")
+        before, self.connector.http.timeout = self.connector.http.timeout, (2, 0.3)
+        try:
+            yield
+        finally:
+            self.connector.http.timeout = before
 
     def _inject(self, fault):
         @contextlib.contextmanager
@@ -56,8 +67,8 @@ class TestSandboxContract(ConnectorContract):
         return YESTERDAY, YESTERDAY
 
     @pytest.fixture
-    def faults(self, sandbox_server):
-        return SandboxFaults(sandbox_server)
+    def faults(self, sandbox_server, connector):
+        return SandboxFaults(sandbox_server, connector)
 
 
 class TestSandboxPasswordContract(TestSandboxContract):
