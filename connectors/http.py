@@ -35,7 +35,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -390,9 +390,8 @@ def field(data: Any, path: str, kind: type | tuple[type, ...] | None = None, *, 
     of the wrong type. With `default`, a missing (or null) value returns the default.
     `at` is where `data` sits in the response ("data.rows.3"), so messages name the field
     by its full path even when a connector checks one row at a time."""
-    if at:
-        return _field(data, path, kind, platform=platform, endpoint=endpoint, account=account, default=default, prefix=at + ".")
-    return _field(data, path, kind, platform=platform, endpoint=endpoint, account=account, default=default, prefix="")
+    prefix = f"{at}." if at else ""
+    return _field(data, path, kind, platform=platform, endpoint=endpoint, account=account, default=default, prefix=prefix)
 
 
 def _field(data, path, kind, *, platform, endpoint, account, default, prefix):
@@ -431,6 +430,3 @@ def _field(data, path, kind, *, platform, endpoint, account, default, prefix):
             )
     return current
 
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)

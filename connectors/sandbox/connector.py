@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 from connectors import oauth2
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, TokenExpired
+from connectors.errors import (
+    AuthorizationFailed, AuthorizationRevoked, ConnectorError, MalformedResponse, PermanentError, TokenExpired,
+)
 from connectors.http import field
 
 DEMO_CLIENT_ID = "sandbox-demo"
@@ -82,8 +84,6 @@ class SandboxConnector(Connector):
 
     def login(self, *, username: str, password: str, extra: dict[str, str] | None = None) -> TokenSet:
         """The password variant: a password grant at the same token endpoint."""
-        from connectors.errors import AuthorizationFailed, ConnectorError
-
         http = self.http
         try:
             data = http.post_json(f"{self.base}/oauth/token", endpoint="token (password)", data={

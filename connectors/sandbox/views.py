@@ -18,10 +18,9 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import math
 import time
-from datetime import date, timedelta
+from datetime import date
 from urllib.parse import urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -62,7 +61,7 @@ def _client_credentials(request: HttpRequest) -> tuple[str, str]:
 @csrf_exempt
 @require_POST
 def token(request: HttpRequest) -> HttpResponse:
-    fault = _fault_response(request, api=False)
+    fault = _fault_response(request)
     if fault is not None:
         return fault
     try:
@@ -178,7 +177,7 @@ def _error(status: int, kind: str, message: str, code: int, headers: dict | None
     return response
 
 
-def _fault_response(request: HttpRequest, *, api: bool = True) -> HttpResponse | None:
+def _fault_response(request: HttpRequest) -> HttpResponse | None:
     s = sandbox.settings
     if s.latency:
         time.sleep(s.latency)

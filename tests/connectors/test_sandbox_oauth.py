@@ -1,6 +1,5 @@
 """The sandbox's OAuth2 server end to end: consent page, code + PKCE, refresh rotation, revoke, expiry."""
-import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
