@@ -152,6 +152,13 @@ def _tokens(*, client_id: str, grant: str, profile: str, scope: str, generation:
     }
 
 
+def issue_grant(*, client_id: str, profile: Profile, scope: str = "reports") -> dict:
+    """A new grant's token response without the redirect (the demo bootstrap, which runs
+    before the platform serves /sandbox/)."""
+    sandbox.count("token_issued_directly")
+    return _tokens(client_id=client_id, grant=secrets.token_hex(12), profile=str(profile), scope=scope, generation=0)
+
+
 def revoke_grant(grant: str) -> None:
     sandbox.store.add(f"revoked:{grant}", sandbox.settings.refresh_lifetime.total_seconds() + 60)
 

@@ -182,3 +182,16 @@ def test_authorize_page_served_by_the_platform(client):
     assert wrong.status_code == 302 and "error=unsupported_response_type" in wrong["Location"] and "state=x" in wrong["Location"]
     token = client.post("/sandbox/oauth/token", {"grant_type": "client_credentials", "client_id": "c", "client_secret": "c-secret"})
     assert token.status_code == 400 and token.json()["error"] == "unsupported_grant_type"
+
+
+def test_demo_grant_works_over_http(sandbox_server):
+    from connectors.sandbox.demo import demo_grant
+
+    token, accounts = demo_grant(profile="6:2:10")
+    connector = sandbox_server.connector(client_id="sandbox-demo")
+    assert [a.external_id for a in accounts] == [a.external_id for a in connector.list_accounts(token)]
+    assert accounts == list(connector.list_accounts(token))
+    fresh = connector.refresh(token)
+    assert fresh.refresh_token != token.refresh_token
+    with pytest.raises(ValueError, match="'seed:accounts:ads'"):
+        demo_grant(profile="many")
