@@ -18,6 +18,7 @@ PLATFORMS: dict[str, str] = {
     "sandbox": "connectors.sandbox.connector:SandboxConnector",
     "sandbox_password": "connectors.sandbox.connector:SandboxPasswordConnector",
     "oceanengine": "connectors.oceanengine.connector:OceanEngineConnector",
+    "kuaishou": "connectors.kuaishou.connector:KuaishouConnector",
 }
 
 

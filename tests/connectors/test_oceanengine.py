@@ -37,6 +37,7 @@ from tests.connectors.contract import ConnectorContract, Faults
 RECORDINGS = Path(__file__).parent / "recordings"
 ADV = "1760000000000001"
 DAY = date(2024, 5, 1)
+TIMEOUT = "<read timeout>"  # fail_next(TIMEOUT): the request times out
 
 
 def _subset(expected: dict, actual: dict) -> bool:
@@ -80,6 +81,8 @@ class FakePlatform:
         for n, (path, status, fault, headers) in enumerate(self.faults):
             if path in parts.path:
                 del self.faults[n]
+                if fault == TIMEOUT:
+                    raise requests.exceptions.ReadTimeout(f"read timed out ({parts.path})")
                 return status, {"Content-Type": "application/json", **headers}, fault if isinstance(fault, str) else json.dumps(fault)
         for entry in self.entries:
             if entry["method"] == request.method and entry["path"] == parts.path and _subset(entry.get("query", {}), query) \
@@ -140,6 +143,9 @@ class OceanEngineFaults(Faults):
 
     def revoked(self):
         return self._next("revoked")
+
+    def slow(self):
+        return self._next(TIMEOUT)
 
 
 class TestOceanEngineContract(ConnectorContract):
