@@ -67,3 +67,20 @@ def test_bad_endpoint_setting_names_it(echo, settings):
     settings.PLATFORM_ENDPOINTS = {"echo": "https://x"}
     with pytest.raises(ValueError, match=r"ADPLATFORM_ENDPOINTS\['echo'\]"):
         registry.connector_for_app(app())
+
+
+@pytest.mark.django_db
+def test_sandbox_needs_no_app_and_lives_on_our_server(settings):
+    settings.PUBLIC_URL = "https://ads.example"
+    settings.PLATFORM_ENDPOINTS = {}
+    connector = registry.connector_for_platform("sandbox")
+    assert connector.endpoints == {"base": "https://ads.example/sandbox"}
+    assert connector.app.client_id == "sandbox-demo" and connector.app.client_secret == "sandbox-demo-secret"
+    account = SimpleNamespace(platform="sandbox", credential=None)
+    assert registry.connector_for_account(account).endpoints["base"] == "https://ads.example/sandbox"
+
+
+def test_all_specs_lists_the_sandbox_variants():
+    slugs = {spec.slug for spec in registry.all_specs()}
+    assert {"sandbox", "sandbox_password"} <= slugs
+    assert registry.platform_spec("sandbox_password").auth_type == "password"
