@@ -22,7 +22,8 @@ Rate limits are shared by every worker of a deployment: `limiter_for()` returns 
 token bucket when Redis is configured (REDIS_URL, or a redis:// CELERY_BROKER_URL) and an
 in-process bucket otherwise. The budget comes from `PlatformSpec.rate_limit_requests` per
 `rate_limit_period`; a 429's Retry-After pauses the whole bucket, so the other workers back
-off too instead of each discovering the limit on its own.
+off too instead of each discovering the limit on its own; so does a response saying no
+requests remain (X-RateLimit-Remaining: 0 with its reset).
 """
 from __future__ import annotations
 
@@ -316,7 +317,24 @@ class HttpClient:
             raise TransientError(f"request failed ({type(exc).__name__})", platform=self.platform, endpoint=endpoint, account=account) from None
         logger.debug("%s %s %s -> %s in %.3fs", self.platform, method, url_path(url), response.status_code, time.monotonic() - started)
         self.check(response, endpoint=endpoint, account=account)
+        self.follow_hints(response)
         return response
+
+    def follow_hints(self, response: requests.Response) -> None:
+        """A platform that says no requests remain (X-RateLimit-Remaining: 0, or the IETF
+        draft's RateLimit-Remaining) gets none until its reset: the shared bucket pauses, so
+        every worker waits instead of collecting 429s. Reset is seconds, or an epoch time."""
+        if not self.rate:
+            return
+        headers = response.headers
+        remaining = headers.get("X-RateLimit-Remaining") or headers.get("RateLimit-Remaining")
+        if remaining is None or remaining.strip() != "0":
+            return
+        reset = parse_retry_after(headers.get("X-RateLimit-Reset") or headers.get("RateLimit-Reset"))
+        if reset is not None and reset > 1e9:  # an epoch timestamp, not a delay
+            reset = max(0.0, reset - time.time())
+        if reset:
+            self.limiter.pause(self.bucket, min(reset, 3600.0))
 
     def get(self, url: str, **kwargs) -> requests.Response:
         return self.request("GET", url, **kwargs)

@@ -146,8 +146,10 @@ class Sandbox:
                     return "503"
         return None
 
-    def rate_limit_wait(self, client_id: str) -> float:
-        """Take a request slot for `client_id`; 0 if allowed, else the seconds until one frees."""
+    def rate_limit_take(self, client_id: str) -> tuple[float, int, float]:
+        """Take a request slot for `client_id`: (wait, remaining, reset). `wait` is 0 when
+        allowed, else the seconds until a slot frees; `remaining` the slots left now;
+        `reset` the seconds until the next slot when none remain (the headers' hints)."""
         s = self.settings
         rate = s.rate_limit_requests / s.rate_limit_period
         burst = float(s.rate_limit_requests)
@@ -156,10 +158,12 @@ class Sandbox:
             tokens, updated = self._buckets.get(client_id, [burst, now])
             tokens = min(burst, tokens + (now - updated) * rate)
             if tokens >= 1:
-                self._buckets[client_id] = [tokens - 1, now]
-                return 0.0
+                tokens -= 1
+                self._buckets[client_id] = [tokens, now]
+                return 0.0, int(tokens), 0.0 if tokens >= 1 else (1 - tokens) / rate
             self._buckets[client_id] = [tokens, now]
-            return (1 - tokens) / rate
+            wait = (1 - tokens) / rate
+            return wait, 0, wait
 
 
 def _default_store():

@@ -12,6 +12,8 @@ API requests authenticate with `Authorization: Bearer <token>`. Errors are
 `{"error": {"code", "type", "message"}}` with a real HTTP status: 400 invalid_parameter
 (the message names the parameter), 401 token_expired | token_revoked | invalid_token,
 403 no_permission, 404 not_found, 429 rate_limited (+ Retry-After), 500/503.
+Authenticated answers carry X-RateLimit-Limit / -Remaining / -Reset (seconds until the next
+slot when none remain), which clients use to slow down before they hit a 429.
 """
 from __future__ import annotations
 
@@ -216,14 +218,18 @@ def api(view):
             access = authserver.authenticate(header[7:].strip())
         except TokenProblem as exc:
             return _error(401, exc.kind, str(exc), {"token_expired": 40101, "invalid_token": 40102, "token_revoked": 40103}[exc.kind])
-        wait = sandbox.rate_limit_wait(access.client_id)
+        wait, remaining, reset = sandbox.rate_limit_take(access.client_id)
         if wait > 0:
             sandbox.count("rate_limited")
             return _error(429, "rate_limited", "too many requests for this app", 42901, {"Retry-After": str(max(1, math.ceil(wait)))})
         try:
-            return view(request, access, *args, **kwargs)
+            response = view(request, access, *args, **kwargs)
         except ApiError as exc:
-            return _error(exc.status, exc.kind, str(exc), exc.code, exc.headers)
+            response = _error(exc.status, exc.kind, str(exc), exc.code, exc.headers)
+        response["X-RateLimit-Limit"] = str(sandbox.settings.rate_limit_requests)
+        response["X-RateLimit-Remaining"] = str(remaining)
+        response["X-RateLimit-Reset"] = f"{reset:.2f}"
+        return response
 
     return wrapper
 

@@ -177,3 +177,17 @@ def test_redis_limiter_shared_between_instances():
         two.acquire(key, rate=20.0, burst=2.0, max_wait=1)
     assert 4 <= info.value.retry_after <= 5.1
     client.delete(RedisRateLimiter.prefix + key)
+
+
+def test_remaining_zero_pauses_the_bucket(server):
+    clock = FakeClock()
+    limiter = LocalRateLimiter(clock=clock, sleep=clock.sleep)
+    client = HttpClient("acme", limiter=limiter, rate=100.0)
+    server.answer(200, {}, headers={"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "9"})
+    client.get(server.url + "/a")
+    server.answer(200, {}, headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "3"})
+    client.get(server.url + "/a")
+    assert clock.slept == []
+    server.answer(200, {})
+    client.get(server.url + "/a")
+    assert clock.slept == [pytest.approx(3, abs=0.05)]

@@ -117,6 +117,7 @@ def test_today_has_only_the_hours_begun(sandbox_server, connector, token, accoun
 
 def test_rate_limit_is_rate_limited_with_retry_after(sandbox_server, connector, token, account):
     sandbox_server.configure(rate_limit_requests=3, rate_limit_period=60)
+    connector.http.rate = None  # a client without a limiter ignores the hints and meets the 429
     for _ in range(3):
         list(connector.fetch_metadata(token, account, "account"))
     with pytest.raises(RateLimited) as info:
@@ -174,3 +175,17 @@ def test_sizes_on_demand_cost_no_memory(sandbox_server, connector):
     big = AccountRef("9030004999", "UTC")
     ads = connector.fetch_metadata(token, big, "ad")
     assert sum(1 for _ in ads) == 3000
+
+
+def test_remaining_zero_hint_pauses_before_a_429(sandbox_server, token, account):
+    from connectors.http import LocalRateLimiter
+
+    sandbox_server.configure(rate_limit_requests=3, rate_limit_period=60)
+    connector = sandbox_server.connector(limiter=LocalRateLimiter())
+    connector.http.max_limiter_wait = 1.0
+    for _ in range(3):
+        list(connector.fetch_metadata(token, account, "account"))
+    with pytest.raises(RateLimited) as info:  # refused by our own limiter: the server said 0 remain
+        list(connector.fetch_metadata(token, account, "campaign"))
+    assert 15 <= info.value.retry_after <= 20 and "local rate limit" in str(info.value)
+    assert sandbox_server.stats["rate_limited"] == 0 and sandbox_server.stats["api"] == 4  # authorize's listing + 3
