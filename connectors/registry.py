@@ -19,6 +19,7 @@ PLATFORMS: dict[str, str] = {
     "sandbox_password": "connectors.sandbox.connector:SandboxPasswordConnector",
     "oceanengine": "connectors.oceanengine.connector:OceanEngineConnector",
     "kuaishou": "connectors.kuaishou.connector:KuaishouConnector",
+    "baidu": "connectors.baidu.connector:BaiduConnector",
 }
 
 
