@@ -118,15 +118,15 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
     if params.get("response_type") != "code":
         return back(error="unsupported_response_type", error_description="only response_type=code is supported")
+    if request.method == "POST" and params.get("decision") == "deny":
+        return back(error="access_denied", error_description="the user denied the authorization")
     try:
         profile = Profile.parse(params.get("profile") or f"{params.get('seed', 1)}:{params.get('accounts', 3)}:{params.get('ads', 20)}")
     except ValueError as exc:
         if request.method == "GET" and not params.get("auto_approve"):
             return HttpResponse(f"Invalid sandbox profile: {exc}", status=400, content_type="text/plain")
         return back(error="invalid_request", error_description=str(exc))
-    approve = request.method == "POST" and params.get("decision") == "approve" or params.get("auto_approve") == "1"
-    if request.method == "POST" and params.get("decision") == "deny":
-        return back(error="access_denied", error_description="the user denied the authorization")
+    approve = (request.method == "POST" and params.get("decision") == "approve") or params.get("auto_approve") == "1"
     if not approve:
         return _consent_page(request, profile)
     try:
