@@ -246,3 +246,4 @@ class BaiduConnector(Connector):
                 start_row += len(rows)
                 if not rows or start_row >= total:
                     break
+                del data, page, rows  # one page in memory

@@ -82,4 +82,5 @@ class KuaishouApi:
             total = field(data, "total_count", int, at="data", **where)
             if page * page_size >= total or not items:
                 return
+            del data, items  # drop this page before the next one arrives: one page in memory
             page += 1

@@ -83,8 +83,8 @@ class OceanEngineApi:
         return field(body, "data", dict, **where)
 
     def pages(self, path: str, *, token: str, endpoint: str, account: str, params: dict,
-              list_key: str = "list", page_size: int = PAGE_SIZE) -> Iterator[tuple[str, dict, dict]]:
-        """(path of the item, item, page data) over page/page_size paging; one page in memory."""
+              list_key: str = "list", page_size: int = PAGE_SIZE) -> Iterator[tuple[str, dict]]:
+        """(path of the item, item) over page/page_size paging; one page in memory."""
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": account}
         page = 1
         while True:
@@ -94,11 +94,12 @@ class OceanEngineApi:
             for n, item in enumerate(items):
                 if not isinstance(item, dict):
                     raise MalformedResponse(f"data.{list_key}.{n} should be an object", field=f"data.{list_key}.{n}", **where)
-                yield f"data.{list_key}.{n}", item, data
+                yield f"data.{list_key}.{n}", item
             total_page = field(data, "page_info.total_page", int, default=None, at="data", **where)
             if total_page is None:  # some list endpoints only say total_number
                 total = field(data, "page_info.total_number", int, default=0, at="data", **where)
                 total_page = -(-total // page_size)
             if page >= total_page or not items:
                 return
+            del data, items  # drop this page before the next one arrives: one page in memory
             page += 1

@@ -141,7 +141,7 @@ class OceanEngineConnector(Connector):
         endpoint = path.strip("/")
         where = self._where(endpoint, parent)
         ids: list[str] = []
-        for at, item, _ in self._pages_or_list(token, path, parent):
+        for at, item in self._pages_or_list(token, path, parent):
             # agent select lists bare ids; majordomo select lists {advertiser_id, advertiser_name}
             if isinstance(item, dict):
                 child = str(field(item, "advertiser_id", (int, str), at=at, **where))
@@ -170,10 +170,11 @@ class OceanEngineConnector(Connector):
             for n, item in enumerate(items):
                 if not isinstance(item, (dict, int, str)):
                     raise MalformedResponse(f"data.list.{n} should be an id or an object", field=f"data.list.{n}", **where)
-                yield f"data.list.{n}", item, data
+                yield f"data.list.{n}", item
             total_page = field(data, "page_info.total_page", int, default=1, at="data", **where)
             if page >= total_page or not items:
                 return
+            del data, items
             page += 1
 
     def _infos(self, token: TokenSet, ids: list[str]) -> Iterator[AccountInfo]:
@@ -199,7 +200,7 @@ class OceanEngineConnector(Connector):
             path, id_key, name_key, parent_key, status_key, extra = METADATA[(level, version)]
             endpoint = path.strip("/")
             where = self._where(endpoint, adv)
-            for at, item, _ in self.api.pages(path, token=token.access_token, endpoint=endpoint, account=adv,
+            for at, item in self.api.pages(path, token=token.access_token, endpoint=endpoint, account=adv,
                                                params={"advertiser_id": adv, **extra}):
                 entity_id = str(field(item, id_key, (int, str), at=at, **where))
                 parent = str(field(item, parent_key, (int, str), at=at, **where)) if parent_key else adv
@@ -246,7 +247,7 @@ class OceanEngineConnector(Connector):
         entity_dim = V2_REPORT_DIMENSION[level]
         dims = [d for d in (entity_dim, time_dim) if d]
         metrics = list(mapping.CORE_V2) + list(mapping.EXTRA_V2)
-        for at, row, _ in self.api.pages(path, token=token.access_token, endpoint=endpoint, account=adv, list_key="rows",
+        for at, row in self.api.pages(path, token=token.access_token, endpoint=endpoint, account=adv, list_key="rows",
                                           page_size=1000, params={
             "advertiser_id": adv, "dimensions": dims, "metrics": metrics, "filters": [], "order_by": [],
             "start_time": start.isoformat(), "end_time": end.isoformat(),
@@ -266,7 +267,7 @@ class OceanEngineConnector(Connector):
         where = self._where(endpoint, adv)
         skip = frozenset({"stat_datetime", "advertiser_id", "campaign_id", "ad_id", "creative_id", "campaign_name", "ad_name",
                           "creative_name", "inventory", "pricing", "image_mode", "landing_type", "external_action"})
-        for at, row, _ in self.api.pages(path, token=token.access_token, endpoint=endpoint, account=adv, page_size=1000, params={
+        for at, row in self.api.pages(path, token=token.access_token, endpoint=endpoint, account=adv, page_size=1000, params={
             "advertiser_id": adv, "start_date": start.isoformat(), "end_date": end.isoformat(),
             "time_granularity": GRANULARITY[granularity],
             "group_by": ["STAT_GROUP_BY_FIELD_ID", "STAT_GROUP_BY_FIELD_STAT_TIME"],
