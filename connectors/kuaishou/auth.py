@@ -99,21 +99,15 @@ def _native(http: HttpClient, url: str, endpoint: str, payload: dict, *, failed:
     if not isinstance(body, dict):
         raise MalformedResponse("expected a JSON object", field="<body>", **where)
     code = field(body, "code", int, **where)
-    if code != 0 and failed is AuthorizationFailed:
-        try:
-            raise_for_code(body, where, http)
-        except (AuthorizationRevoked, ConnectorError) as exc:
-            if exc.retryable:
-                raise
-            raise AuthorizationFailed(f"code {code}: {body.get('message', '')}; authorize again", **where) from None
     if code != 0:
         try:
             raise_for_code(body, where, http)
         except ConnectorError as exc:
-            if exc.retryable:
+            if exc.retryable:  # rate limited, system busy: try again later
                 raise
-            # a refresh the platform refuses (spent, expired, cancelled) ends the grant
-            raise AuthorizationRevoked(f"code {code}: {body.get('message', '')}; re-authorize the account", **where) from None
+            # A refused code exchange is a failed attempt; a refused refresh (spent, expired or
+            # cancelled refresh token) ends the grant.
+            raise failed(f"code {code}: {body.get('message', '')}; authorize again", **where) from None
     data = field(body, "data", dict, **where)
     field(data, "access_token", str, at="data", **where)
     expires = field(data, "access_token_expires_in", (int, float), at="data", **where)

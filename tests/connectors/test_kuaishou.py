@@ -186,10 +186,18 @@ def test_malformed_rows_name_the_field(ks, platform):
         list(ks.fetch_report(TOKEN, ACCOUNT, "account", "hour", DAY, DAY))
 
 
-def test_standard_oauth2_server_code_flow_and_rotation(sandbox_server):
+def test_standard_oauth2_server_code_flow_and_rotation(sandbox_server, settings):
+    # The OAuth endpoints come from settings (ADPLATFORM_ENDPOINTS), as a deployment would set them.
+    from types import SimpleNamespace
+
+    from connectors.registry import connector_for_app
+
     base = sandbox_server.base
-    connector = KuaishouConnector(AppConfig(client_id="ks-std", client_secret="ks-std-secret"), limiter=LocalRateLimiter(),
-                                  endpoints={"authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token", "refresh": f"{base}/oauth/token"})
+    settings.PLATFORM_ENDPOINTS = {**settings.PLATFORM_ENDPOINTS, "kuaishou": {
+        "authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token", "refresh": f"{base}/oauth/token"}}
+    app = SimpleNamespace(platform="kuaishou", client_id="ks-std", client_secret="ks-std-secret", redirect_uri="", extra={}, endpoints={})
+    connector = connector_for_app(app, limiter=LocalRateLimiter())
+    assert isinstance(connector, KuaishouConnector)
     redirect = "http://127.0.0.1/accounts/callback/kuaishou/"
     url = connector.authorization_url(state="ks-state", redirect_uri=redirect)
     answer = requests.get(f"{url}&auto_approve=1&profile=1:1:3", allow_redirects=False, timeout=10)

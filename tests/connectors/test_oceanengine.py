@@ -345,13 +345,18 @@ def test_endpoints_follow_settings(settings, platform):
 
 # --- the standard OAuth2 dialect against the sandbox's compliant server ---
 
-def test_standard_oauth2_server_code_flow_and_rotation(sandbox_server):
+def test_standard_oauth2_server_code_flow_and_rotation(sandbox_server, settings):
+    # The OAuth endpoints come from settings (ADPLATFORM_ENDPOINTS), as a deployment would set them.
+    from types import SimpleNamespace
+
+    from connectors.registry import connector_for_app
+
     base = sandbox_server.base
-    connector = OceanEngineConnector(
-        AppConfig(client_id="oe-std", client_secret="oe-std-secret"),
-        endpoints={"authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token", "refresh": f"{base}/oauth/token"},
-        limiter=LocalRateLimiter(),
-    )
+    settings.PLATFORM_ENDPOINTS = {**settings.PLATFORM_ENDPOINTS, "oceanengine": {
+        "authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token", "refresh": f"{base}/oauth/token"}}
+    app = SimpleNamespace(platform="oceanengine", client_id="oe-std", client_secret="oe-std-secret", redirect_uri="", extra={}, endpoints={})
+    connector = connector_for_app(app, limiter=LocalRateLimiter())
+    assert isinstance(connector, OceanEngineConnector)
     redirect = "http://127.0.0.1/accounts/callback/oceanengine/"
     url = connector.authorization_url(state="std-state", redirect_uri=redirect)
     assert parse_qs(urlsplit(url).query)["client_id"] == ["oe-std"]
