@@ -23,7 +23,7 @@ SERVE = """
 import os, sys, time, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
 django.setup()
-from adplatform.testing.sandbox import SandboxServer
+from connectors.sandbox.server import SandboxServer
 SandboxServer(port=int(sys.argv[1]), threads=4).start()
 print("ready", flush=True)
 sys.stdin.read()

@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         from datetime import timedelta
 
-        from adplatform.testing.sandbox import SandboxServer
+        from connectors.sandbox.server import SandboxServer
         from connectors.sandbox.state import sandbox
 
         if not 0 <= o["error_rate"] <= 1:
