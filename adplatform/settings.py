@@ -181,6 +181,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="adplatform@localhost
 # Per-platform base URLs can be overridden (proxies, private deployments, tests):
 # ADPLATFORM_ENDPOINTS='{"oceanengine": {"api": "https://proxy.example/oe"}}'
 PLATFORM_ENDPOINTS = env.json("ADPLATFORM_ENDPOINTS", default={})
+# Serve the simulated `sandbox` ad platform under /sandbox/ (the demo and tests use it).
+SANDBOX_ENABLED = env.bool("ADPLATFORM_SANDBOX", default=True)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -1,4 +1,5 @@
 """Root URLconf. Each app adds its own urls module here as it grows."""
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -7,7 +8,8 @@ from adplatform import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("sandbox/", include("connectors.sandbox.urls")),  # the built-in simulated ad platform
+    # the built-in simulated ad platform (ADPLATFORM_SANDBOX=false turns it off)
+    *([path("sandbox/", include("connectors.sandbox.urls"))] if settings.SANDBOX_ENABLED else []),
     # The web app's pages and API are mounted once its models land (issues 4, 5, 7):
     # path("api/v1/", include("web.api_urls")),
     # path("", include("web.urls")),
