@@ -186,7 +186,7 @@ def main(argv: list[str]) -> None:
                          TokenSet(access_token="bench-token"), "account", "day"),
             "baidu": (lambda limiter: BaiduConnector(AppConfig(client_id="bench", extra={"developer_token": "t"}),
                                                      endpoints={"api": f"{url}/json/sms/service", "feed": f"{url}/json/feed/v1"}, limiter=limiter),
-                      TokenSet(secrets={"username": "baidu-demo", "password": "pw", "token": "t"}), "account", "day"),
+                      TokenSet(secrets={"username": "baidu-demo", "password": "pw", "token": "t", "user_id": "30000001"}), "account", "day"),
         }
         print(f"1. {accounts} accounts fetched concurrently (16 threads), one shared limiter per platform")
         print(f"{'platform':>12} {'requests':>9} {'seconds':>8} {'budget/s':>9} {'max in 1 s':>11} {'ceiling':>8} {'rows':>6}")

@@ -78,7 +78,8 @@ class BaiduConnector(Connector):
             if failed is not None:
                 raise failed from None
             raise
-        return token
+        # Remember the account's own id: requests for it then need no lookup (each call costs quota).
+        return TokenSet(secrets={**token.secrets, "user_id": self._own[token.secrets["username"]]})
 
     def refresh(self, token: TokenSet) -> TokenSet:
         """Nothing expires; check the stored sign-in still works (a changed password is
@@ -132,6 +133,8 @@ class BaiduConnector(Connector):
     def _header(self, token: TokenSet, account: str) -> dict:
         """The request header for `account`: the sign-in itself, or a managed account as target."""
         username = token.secrets.get("username", "")
+        if token.secrets.get("user_id") and username not in self._own:
+            self._own[username] = token.secrets["user_id"]
         if username not in self._own:
             self._own_account(token)
         if self._own[username] == account:

@@ -99,11 +99,15 @@ def test_login_sends_the_header_and_keeps_the_secrets(bd, platform):
     token = bd.login(username=" baidu-demo ", password="s3cret-pw")
     sent = platform.calls("/getAccountInfo")[0]["json"]
     assert sent["header"] == {"username": "baidu-demo", "password": "s3cret-pw", "token": "dev-token-1"}
-    assert token.secrets == {"username": "baidu-demo", "password": "s3cret-pw", "token": "dev-token-1"}
+    assert token.secrets == {"username": "baidu-demo", "password": "s3cret-pw", "token": "dev-token-1", "user_id": USER}
     assert token.access_token == "" and token.expires_at is None
     assert "s3cret-pw" not in repr(token)
     typed = bd.login(username="baidu-demo", password="s3cret-pw", extra={"token": "typed-token"})
     assert typed.secrets["token"] == "typed-token"
+    # the stored account id spares a lookup: a report costs one call
+    before = len(platform.calls("/"))
+    list(BaiduConnector(APP, limiter=LocalRateLimiter()).fetch_report(token, ACCOUNT, "account", "day", DAY, DAY))
+    assert [c["path"].rsplit("/", 2)[-2] for c in platform.calls("/")[before:]] == ["OpenApiReportService"]
 
 
 def test_login_failures_are_authorization_failed(bd):
