@@ -155,7 +155,8 @@ class BaiduConnector(Connector):
             raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", platform=PLATFORM, account=user)
         header = self._header(token, user)
         if level == "account":
-            (own,) = self.api.call("AccountService", "getAccountInfo", {"accountFields": ACCOUNT_FIELDS}, header=header, account=user)
+            data = self.api.call("AccountService", "getAccountInfo", {"accountFields": ACCOUNT_FIELDS}, header=header, account=user)
+            own = field(data, "0", dict, at="body.data", platform=PLATFORM, endpoint="AccountService/getAccountInfo", account=user)
             info = self._info(user, header.get("target") or header["username"], own)
             yield Entity(level="account", external_id=user, parent_external_id=None, name=info.name, status=info.status, raw=own)
             return

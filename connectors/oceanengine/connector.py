@@ -71,7 +71,7 @@ V1_REPORT = {"campaign": ("2/report/campaign/get/", "campaign_id"), "ad_group": 
              "creative": ("2/report/creative/get/", "creative_id")}
 GRANULARITY = {"hour": "STAT_TIME_GRANULARITY_HOURLY", "day": "STAT_TIME_GRANULARITY_DAILY"}
 V2_TIME_DIMENSION = {"hour": "stat_time_hour", "day": "stat_time_day"}
-REPORT_SPAN_DAYS = 30  # documented: at most 30 days per report request; hourly: one day per request
+REPORT_SPAN_DAYS = 30  # documented: "时间跨度不能超过30天"; hourly requests go one day each (span limit for hourly unconfirmed)
 ADVERTISER_FIELDS = ["id", "name", "status", "company", "role", "reason", "address"]
 
 
