@@ -369,3 +369,27 @@ def test_standard_oauth2_server_code_flow_and_rotation(sandbox_server, settings)
     assert fresh.refresh_token != token.refresh_token and fresh.access_token != token.access_token
     with pytest.raises(AuthorizationRevoked, match="invalid_grant"):
         connector.refresh(token)
+
+
+@pytest.mark.redis
+def test_rate_limit_code_pauses_every_worker_through_redis(platform, settings):
+    """Two workers (two connectors, two Redis limiters, one app): a 40100 seen by one makes
+    the other wait before its next request, instead of each discovering the limit."""
+    import time
+
+    import redis
+
+    from connectors.http import RedisRateLimiter
+
+    client = redis.Redis.from_url(settings.REDIS_URL or settings.CELERY_BROKER_URL)
+    app = AppConfig(client_id=f"oe-redis-{time.time_ns()}", client_secret="s")
+    first = OceanEngineConnector(app, limiter=RedisRateLimiter(client))
+    second = OceanEngineConnector(app, limiter=RedisRateLimiter(client))
+    assert first.http.bucket == second.http.bucket
+    platform.fail_next("rate_limited", path="/project/list/")
+    with pytest.raises(RateLimited):
+        list(first.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
+    started = time.monotonic()
+    assert list(second.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
+    assert time.monotonic() - started >= 0.8  # waited out the shared pause (1 s from the first's 40100)
+    client.delete(RedisRateLimiter.prefix + first.http.bucket)
