@@ -20,6 +20,7 @@ PLATFORMS: dict[str, str] = {
     "oceanengine": "connectors.oceanengine.connector:OceanEngineConnector",
     "kuaishou": "connectors.kuaishou.connector:KuaishouConnector",
     "baidu": "connectors.baidu.connector:BaiduConnector",
+    "meta": "connectors.meta.connector:MetaConnector",
 }
 
 
