@@ -21,6 +21,7 @@ PLATFORMS: dict[str, str] = {
     "kuaishou": "connectors.kuaishou.connector:KuaishouConnector",
     "baidu": "connectors.baidu.connector:BaiduConnector",
     "meta": "connectors.meta.connector:MetaConnector",
+    "google_ads": "connectors.google_ads.connector:GoogleAdsConnector",
 }
 
 
