@@ -22,6 +22,7 @@ PLATFORMS: dict[str, str] = {
     "baidu": "connectors.baidu.connector:BaiduConnector",
     "meta": "connectors.meta.connector:MetaConnector",
     "google_ads": "connectors.google_ads.connector:GoogleAdsConnector",
+    "tiktok": "connectors.tiktok.connector:TikTokConnector",
 }
 
 

@@ -1,0 +1,50 @@
+"""TikTok API for Business authorization (Marketing API v1.3).
+
+  1. the advertiser (or a Business Center admin) opens the app's advertiser authorization URL,
+     `https://business-api.tiktok.com/portal/auth?app_id=..&state=..&redirect_uri=..`, picks the ad
+     accounts and permissions, and comes back with `auth_code` (also sent as `code`) and `state`;
+  2. POST `/open_api/v1.3/oauth2/access_token/` JSON `{app_id, secret, auth_code}` -> data
+     `{access_token, advertiser_ids, scope}`: a LONG-TERM access token, valid until the advertiser
+     revokes it; there is no refresh token for the Marketing API (confirmed in TikTok's SDK model
+     `Oauth2AccessTokenBody` and its authentication guide; the refresh endpoint TikTok documents is
+     for TikTok account (creator) tokens, not advertisers).
+Declared policy: no refresh; a token error means re-authorize. No revocation endpoint is used: the
+advertiser removes the app in TikTok Ads Manager / Business Center (unconfirmed whether
+`oauth2/revoke_token/` applies to Marketing API tokens, so we do not call it).
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from connectors.base import AppConfig, TokenSet
+from connectors.errors import AuthorizationFailed, ConnectorError, MalformedResponse, RateLimited, TransientError
+from connectors.http import HttpClient, field
+from connectors.tiktok.api import PLATFORM, raise_for_code
+
+
+def authorization_url(app: AppConfig, endpoints: dict[str, str], *, state: str, redirect_uri: str) -> str:
+    params = {"app_id": app.client_id, "state": state, "redirect_uri": redirect_uri}
+    sep = "&" if "?" in endpoints["authorize"] else "?"
+    return f"{endpoints['authorize']}{sep}{urlencode(params)}"
+
+
+def exchange_code(http: HttpClient, app: AppConfig, endpoints: dict[str, str], *, code: str) -> TokenSet:
+    endpoint = "oauth2/access_token"
+    where = {"platform": PLATFORM, "endpoint": endpoint}
+    if not code:
+        raise AuthorizationFailed("the callback has no auth_code", **where)
+    body = http.post_json(endpoints["token"], endpoint=endpoint, json={"app_id": app.client_id, "secret": app.client_secret, "auth_code": code})
+    if not isinstance(body, dict):
+        raise MalformedResponse("expected a JSON object", field="<body>", **where)
+    try:
+        raise_for_code(body, where, http)
+    except ConnectorError as exc:
+        if isinstance(exc, (RateLimited, TransientError)):  # try the same code again shortly
+            raise
+        raise AuthorizationFailed(f"{exc}; authorize again", **where) from None
+    data = field(body, "data", dict, **where)
+    token = field(data, "access_token", str, at="data", **where)
+    ids = field(data, "advertiser_ids", list, default=[], at="data", **where)
+    scope = data.get("scope") or []
+    return TokenSet(access_token=token, expires_at=None, scopes=tuple(str(s) for s in scope) if isinstance(scope, list) else (),
+                    account_ids=tuple(str(a) for a in ids), raw={k: v for k, v in data.items() if k != "access_token"})
