@@ -264,11 +264,17 @@ def test_iter_array_decodes_batch_by_batch_across_chunk_borders(size):
         list(iter_array(_Chunks(b'[{"a": 1},', size), where))
 
 
-def test_standard_oauth2_server_code_flow_with_pkce(sandbox_server):
+def test_standard_oauth2_server_code_flow_with_pkce(sandbox_server, settings):
+    """Google's endpoints pointed (through settings) at the sandbox's standards-compliant OAuth2
+    server: authorization code with PKCE, refresh, revoke."""
+    from connectors.registry import endpoints_for
+
     base = sandbox_server.base
+    settings.PLATFORM_ENDPOINTS = {**settings.PLATFORM_ENDPOINTS, "google_ads": {
+        "authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token", "revoke": f"{base}/oauth/revoke"}}
     connector = GoogleAdsConnector(AppConfig(client_id="g-std", client_secret="g-std-secret", extra={"developer_token": "D"}),
-                                   limiter=LocalRateLimiter(),
-                                   endpoints={"authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token", "revoke": f"{base}/oauth/revoke"})
+                                   limiter=LocalRateLimiter(), endpoints=endpoints_for("google_ads"))
+    assert connector.endpoints["api"] == "https://googleads.googleapis.com/v24"
     redirect = "http://127.0.0.1/accounts/callback/google_ads/"
     verifier, challenge = pkce_pair()
     url = connector.authorization_url(state="g-state", redirect_uri=redirect, code_challenge=challenge)
@@ -287,3 +293,28 @@ def test_standard_oauth2_server_code_flow_with_pkce(sandbox_server):
     connector.revoke(fresh)
     with pytest.raises(AuthorizationRevoked, match="invalid_grant"):
         connector.refresh(fresh)
+
+
+@pytest.mark.redis
+def test_retry_delay_pauses_every_worker_through_redis(platform, settings):
+    """RESOURCE_EXHAUSTED's retryDelay seen by one worker holds back the others sharing the app."""
+    import time
+
+    import redis
+
+    from connectors.http import RedisRateLimiter
+
+    client = redis.Redis.from_url(settings.REDIS_URL or settings.CELERY_BROKER_URL)
+    app = AppConfig(client_id=f"g-redis-{time.time_ns()}", client_secret="s", extra={"developer_token": "D"})
+    first = GoogleAdsConnector(app, limiter=RedisRateLimiter(client, sleep=lambda s: None))
+    second = GoogleAdsConnector(app, limiter=RedisRateLimiter(client, sleep=lambda s: None))
+    platform.fail_next("daily_quota", path="googleAds:searchStream", status=429)
+    try:
+        with pytest.raises(RateLimited):
+            list(first.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
+        calls = len(platform.log)
+        with pytest.raises(RateLimited, match="shared rate limit") as info:
+            list(second.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
+        assert info.value.retry_after > 3000 and len(platform.log) == calls
+    finally:
+        client.delete(RedisRateLimiter.prefix + first.http.bucket)

@@ -308,3 +308,32 @@ def test_malformed_answers_name_the_field(meta, platform):
     platform.fail_next({"items": []}, path="/campaigns", status=200)
     with pytest.raises(MalformedResponse, match="'data'"):
         list(meta.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
+
+
+@pytest.mark.redis
+def test_regain_time_pauses_every_worker_through_redis(platform, settings):
+    """Two workers (two connectors, two Redis limiters, one app): Meta's regain time seen by one
+    makes the other give its slot back (RateLimited from the shared bucket) without calling Meta."""
+    import time
+
+    import redis
+
+    from connectors.http import RedisRateLimiter
+
+    client = redis.Redis.from_url(settings.REDIS_URL or settings.CELERY_BROKER_URL)
+    app = AppConfig(client_id=f"meta-redis-{time.time_ns()}", client_secret="s")
+    first = MetaConnector(app, limiter=RedisRateLimiter(client, sleep=lambda s: None))
+    second = MetaConnector(app, limiter=RedisRateLimiter(client, sleep=lambda s: None))
+    assert first.http.bucket == second.http.bucket
+    usage = {"9900": [{"type": "ads_insights", "call_count": 100, "total_cputime": 20, "total_time": 20, "estimated_time_to_regain_access": 3}]}
+    platform.fail_next("rate_limited", path="/insights", status=400, headers={BUC: json.dumps(usage)})
+    try:
+        with pytest.raises(RateLimited) as info:
+            list(first.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
+        assert info.value.retry_after == 180.0
+        calls = len(platform.log)
+        with pytest.raises(RateLimited, match="shared rate limit") as info:
+            list(second.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
+        assert 170 < info.value.retry_after <= 180 and len(platform.log) == calls  # Meta was not called again
+    finally:
+        client.delete(RedisRateLimiter.prefix + first.http.bucket)
