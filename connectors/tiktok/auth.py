@@ -14,6 +14,7 @@ advertiser removes the app in TikTok Ads Manager / Business Center (unconfirmed 
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 from connectors.base import AppConfig, TokenSet
@@ -46,5 +47,11 @@ def exchange_code(http: HttpClient, app: AppConfig, endpoints: dict[str, str], *
     token = field(data, "access_token", str, at="data", **where)
     ids = field(data, "advertiser_ids", list, default=[], at="data", **where)
     scope = data.get("scope") or []
-    return TokenSet(access_token=token, expires_at=None, scopes=tuple(str(s) for s in scope) if isinstance(scope, list) else (),
-                    account_ids=tuple(str(a) for a in ids), raw={k: v for k, v in data.items() if k != "access_token"})
+    # Advertiser tokens carry no expiry. Should the answer ever name one (TikTok's creator tokens do:
+    # `access_token_expire_in`, unconfirmed for advertisers), it is kept so expiry is visible.
+    expires_in = data.get("access_token_expire_in", data.get("expires_in"))
+    expires_at = None
+    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
+        expires_at = datetime.now(timezone.utc) + timedelta(seconds=float(expires_in))
+    return TokenSet(access_token=token, expires_at=expires_at, scopes=tuple(str(s) for s in scope) if isinstance(scope, list) else (),
+                    account_ids=tuple(str(a) for a in ids), raw={k: v for k, v in data.items() if k not in ("access_token", "refresh_token")})
