@@ -34,6 +34,8 @@ slows down before Meta starts refusing.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -129,10 +131,14 @@ def usage_wait(headers) -> tuple[float, float]:
 
 
 class GraphApi:
-    def __init__(self, http: HttpClient, base: str, token: str):
+    def __init__(self, http: HttpClient, base: str, token: str, app_secret: str = ""):
         self.http = http
         self.base = base.rstrip("/")
         self.token = token
+        # appsecret_proof = HMAC-SHA256(key=app secret, msg=access token), hex: required by apps that
+        # enable "Require App Secret" and recommended for every server-side call (Graph API
+        # "Securing Requests").
+        self.proof = hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest() if app_secret and token else ""
 
     def _url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.base}/{path.lstrip('/')}"
@@ -154,6 +160,8 @@ class GraphApi:
         query = {**(params or {})}
         if "access_token=" not in url:  # paging.next URLs already carry it
             query["access_token"] = self.token
+        if self.proof and "appsecret_proof=" not in url:
+            query["appsecret_proof"] = self.proof
         response = self.http.request(method, url, endpoint=endpoint, account=account, params=query)
         regain = self.follow_usage(response)
         try:

@@ -12,11 +12,13 @@ There is NO refresh token (confirmed: "Long-lived tokens ... cannot be refreshed
 logs in again). Our declared policy: no refresh; the spec's `refresh_lead_time` (7 days) is the
 warning window in which the account is flagged for re-authorization before the token dies.
 System-user tokens from Business Manager do not expire (expires_in absent -> expires_at None).
-Revocation: DELETE `/me/permissions` removes the app's grant (documented on the Permissions
+Revocation: DELETE `/me/permissions` (with `appsecret_proof`) removes the app's grant (documented on the Permissions
 reference; we call it from `revoke`).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
@@ -85,12 +87,14 @@ def exchange_code(http: HttpClient, app: AppConfig, endpoints: dict[str, str], *
     return TokenSet(access_token=token.access_token, expires_at=token.expires_at, scopes=scopes, raw=token.raw)
 
 
-def revoke(http: HttpClient, endpoints: dict[str, str], token: TokenSet) -> None:
+def revoke(http: HttpClient, app: AppConfig, endpoints: dict[str, str], token: TokenSet) -> None:
     if not token.access_token:
         return
     where = {"platform": PLATFORM, "endpoint": "me/permissions"}
-    body = http.request("DELETE", f"{endpoints['graph'].rstrip('/')}/me/permissions", endpoint=where["endpoint"],
-                        params={"access_token": token.access_token})
+    params = {"access_token": token.access_token}
+    if app.client_secret:
+        params["appsecret_proof"] = hmac.new(app.client_secret.encode(), token.access_token.encode(), hashlib.sha256).hexdigest()
+    body = http.request("DELETE", f"{endpoints['graph'].rstrip('/')}/me/permissions", endpoint=where["endpoint"], params=params)
     try:
         answer = body.json()
     except ValueError:

@@ -91,7 +91,7 @@ class MetaConnector(Connector):
     sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def api(self, token: TokenSet) -> GraphApi:
-        return GraphApi(self.http, self.endpoints["graph"], token.access_token)
+        return GraphApi(self.http, self.endpoints["graph"], token.access_token, self.app.client_secret)
 
     def _where(self, endpoint: str, account: str = "") -> dict:
         return {"platform": PLATFORM, "endpoint": endpoint, "account": account}
@@ -108,7 +108,7 @@ class MetaConnector(Connector):
                                    "token expires (re-authorize the account)", platform=PLATFORM, endpoint="oauth/access_token")
 
     def revoke(self, token: TokenSet) -> None:
-        auth.revoke(self.http, self.endpoints, token)
+        auth.revoke(self.http, self.app, self.endpoints, token)
 
     def reauthorization_due(self, token: TokenSet, now=None) -> bool:
         return auth.reauthorization_due(token, warning=self.spec.refresh_lead_time, now=now)

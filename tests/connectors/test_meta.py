@@ -5,6 +5,8 @@ headers and every mapped error code."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import re
 from datetime import date, datetime, timedelta, timezone
@@ -170,6 +172,7 @@ def test_revoke_deletes_the_permissions(meta, platform):
     meta.revoke(TOKEN)
     (call,) = platform.calls("/me/permissions")
     assert call["method"] == "DELETE" and call["query"]["access_token"] == "meta-long-1"
+    assert call["query"]["appsecret_proof"] == hmac.new(b"meta-secret", b"meta-long-1", hashlib.sha256).hexdigest()
 
 
 def test_list_accounts_follows_cursors(meta, platform):
@@ -179,6 +182,8 @@ def test_list_accounts_follows_cursors(meta, platform):
         ("1234567892", "EUR", "Europe/Berlin", "active")]
     first, second = platform.calls("/me/adaccounts")
     assert "after" not in first["query"] and second["query"]["after"] == "QVFIUmFjYzI"
+    proof = hmac.new(b"meta-secret", b"meta-long-1", hashlib.sha256).hexdigest()
+    assert first["query"]["appsecret_proof"] == proof and second["query"]["appsecret_proof"] == proof
 
 
 def test_metadata_levels_parents_and_paging(meta, platform):
