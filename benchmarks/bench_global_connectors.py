@@ -4,7 +4,7 @@
 A separate process serves each platform's report endpoint in its documented shape, with rows
 synthesized from the recorded ones (tests/connectors/recordings/<platform>/) so a report can be
 as long as asked, and logs when each request arrived:
-  Meta      GET /v21.0/act_<id>/insights, cursor pages (`paging.next` back to the server), usage headers;
+  Meta      GET /v25.0/act_<id>/insights, cursor pages (`paging.next` back to the server), usage headers;
   Google    POST /v24/customers/<id>/googleAds:searchStream, ONE JSON array of 1,000-row batches sent
             with chunked transfer encoding (the client must decode it batch by batch to stay flat);
   TikTok    GET /open_api/v1.3/report/integrated/get/, page/page_size pages.
@@ -70,7 +70,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts.path == "/_stats":
             with lock:
                 return self.answer(arrivals)
-        if parts.path.startswith("/v21.0/"):
+        if parts.path.startswith("/v25.0/"):
             with lock:
                 arrivals["meta"].append(time.time())
             size = int(q["limit"]); page = int(q.get("after") or 1)
@@ -164,7 +164,7 @@ def main(argv: list[str]) -> None:
         day = date(2024, 5, 1)
         token = TokenSet(access_token="bench-token")
         platforms = {
-            "meta": (lambda limiter: MetaConnector(AppConfig(client_id="1712345"), endpoints={"graph": f"{url}/v21.0"}, limiter=limiter),
+            "meta": (lambda limiter: MetaConnector(AppConfig(client_id="1712345"), endpoints={"graph": f"{url}/v25.0"}, limiter=limiter),
                      "America/Los_Angeles", "USD"),
             "google_ads": (lambda limiter: GoogleAdsConnector(AppConfig(client_id="g", extra={"developer_token": "D"}),
                                                               endpoints={"api": f"{url}/v24"}, limiter=limiter), "America/New_York", "USD"),

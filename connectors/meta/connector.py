@@ -1,9 +1,9 @@
 """MetaConnector: the Meta Marketing API behind our Connector interface.
 
 Endpoints (overridable through settings.PLATFORM_ENDPOINTS["meta"] or the app's endpoints):
-  authorize  https://www.facebook.com/v21.0/dialog/oauth
-  token      https://graph.facebook.com/v21.0/oauth/access_token
-  graph      https://graph.facebook.com/v21.0
+  authorize  https://www.facebook.com/v25.0/dialog/oauth
+  token      https://graph.facebook.com/v25.0/oauth/access_token
+  graph      https://graph.facebook.com/v25.0
 
 App `extra`: `scopes` (default ads_read, business_management), `config_id` (Facebook Login for
 Business), `sync_max_days` (longest daily range fetched synchronously, default 7; longer ranges
@@ -75,6 +75,13 @@ METADATA = {
                  None),
 }
 ACCOUNT_FIELDS = "id,account_id,name,currency,timezone_name,timezone_offset_hours_utc,account_status,business{id,name}"
+# Without an effective_status filter the campaigns/adsets/ads edges leave out ARCHIVED objects
+# (documented on the edges' reference: "When unset, defaults to not return deleted or archived");
+# archived objects still have insights, so we ask for them. DELETED objects cannot be read through
+# an edge at all. The list is the edges' documented enum minus DELETED (per-edge validity of every
+# value unconfirmed; the app's extra `effective_status` replaces it, [] sends none).
+EFFECTIVE_STATUS = ("ACTIVE", "PAUSED", "ARCHIVED", "PENDING_REVIEW", "DISAPPROVED", "PREAPPROVED", "PENDING_BILLING_INFO",
+                    "CAMPAIGN_PAUSED", "ADSET_PAUSED", "IN_PROCESS", "WITH_ISSUES")
 PAGE_LIMIT = 500
 INSIGHTS_LIMIT = 500
 DONE, FAILED = "Job Completed", ("Job Failed", "Job Skipped")
@@ -157,7 +164,11 @@ class MetaConnector(Connector):
             raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv))
         edge, fields, parent_key = METADATA[level]
         where = self._where(edge, adv)
-        for at, item in self.api(token).pages(f"{act(adv)}/{edge}", {"fields": fields, "limit": PAGE_LIMIT}, account=adv):
+        params = {"fields": fields, "limit": PAGE_LIMIT}
+        statuses = self.app.extra.get("effective_status", EFFECTIVE_STATUS)
+        if level != "creative" and statuses:
+            params["effective_status"] = json.dumps(list(statuses), separators=(",", ":"))
+        for at, item in self.api(token).pages(f"{act(adv)}/{edge}", params, account=adv):
             state = mapping.status(item)
             yield Entity(level=level, external_id=str(field(item, "id", (str, int), at=at, **where)),
                          parent_external_id=str(field(item, parent_key, (str, int), at=at, **where)) if parent_key else adv,

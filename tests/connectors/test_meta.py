@@ -134,7 +134,7 @@ class TestMetaContract(ConnectorContract):
 
 def test_authorization_url(meta):
     parts = urlsplit(meta.authorization_url(state="st-1", redirect_uri=APP.redirect_uri))
-    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://www.facebook.com/v21.0/dialog/oauth"
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://www.facebook.com/v25.0/dialog/oauth"
     query = parse_qs(parts.query)
     assert query == {"client_id": [APP.client_id], "redirect_uri": [APP.redirect_uri], "state": ["st-1"],
                      "scope": ["ads_read,business_management"], "response_type": ["code"]}
@@ -190,8 +190,9 @@ def test_metadata_levels_parents_and_paging(meta, platform):
     campaigns = list(meta.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
     assert [(c.external_id, c.status, c.deleted, c.parent_external_id) for c in campaigns] == [
         ("120200000000000001", "active", False, ACT), ("120200000000000002", "paused", False, ACT),
-        ("120200000000000003", "deleted", True, ACT)]
+        ("120200000000000003", "archived", False, ACT)]
     assert platform.calls("/campaigns")[0]["query"]["limit"] == "500"
+    assert "ARCHIVED" in json.loads(platform.calls("/campaigns")[0]["query"]["effective_status"])  # archived objects too
     ads = list(meta.fetch_metadata(TOKEN, ACCOUNT, "ad"))
     assert [(a.external_id, a.parent_external_id, a.status) for a in ads][2] == ("120200000000001003", "120200000000000102", "adset_paused")
     assert ads[0].raw["creative"] == {"id": "120200000000009001"}
@@ -234,7 +235,7 @@ def test_long_range_runs_async_polls_and_pages(meta, platform, clock):
         ("120200000000000001", "2024-04-01"), ("120200000000000002", "2024-04-01"), ("120200000000000002", "2024-04-28")]
     (start,) = [c for c in platform.log if c["method"] == "POST"]
     assert json.loads(start["query"]["time_range"]) == {"since": "2024-04-01", "until": "2024-04-28"}
-    assert len([c for c in platform.log if c["path"] == "/v21.0/6023456789012"]) == 3
+    assert len([c for c in platform.log if c["path"] == "/v25.0/6023456789012"]) == 3
     assert clock.slept[:2] == [1.0, 2.0]  # backs off between polls
     assert platform.calls("/6023456789012/insights")[1]["query"]["after"] == "cnVuMg"
 
