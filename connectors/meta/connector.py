@@ -198,12 +198,17 @@ class MetaConnector(Connector):
         sync_days = 1 if granularity == "hour" else int(self.app.extra.get("sync_max_days", 7))
         api = self.api(token)
         if (end - start).days + 1 <= sync_days:
+            yielded = 0
             try:
                 pages = api.pages(f"{act(adv)}/insights", self.insights_params(level, granularity, start, end), account=adv)
-                yield from self._rows(pages, level, granularity, account, tz, start, end)
+                for row in self._rows(pages, level, granularity, account, tz, start, end):
+                    yielded += 1
+                    yield row
                 return
             except TooMuchData:
-                pass  # Meta asks for less data per request: the async run has no such limit
+                if yielded:  # rows already went out: starting over would repeat them; the task retries
+                    raise
+                # Meta asks for less data per request: the async run has no such limit
         yield from self._async(api, adv, level, granularity, account, tz, start, end)
 
     def _rows(self, pages, level, granularity, account, tz, start, end) -> Iterator[ReportRow]:

@@ -256,10 +256,22 @@ def test_failed_async_run_is_split_in_halves(meta, platform):
 
 
 def test_too_much_data_falls_back_to_async(meta, platform):
-    platform.fail_next("too_much_data", path=f"/act_{ACT}/insights")
+    platform.fail_next("too_much_data", path=f"/act_{ACT}/insights", status=500)
     rows = list(meta.fetch_report(TOKEN, ACCOUNT, "campaign", "day", date(2024, 4, 1), date(2024, 4, 1)))
     assert [r.entity_id for r in rows] == ["120200000000000001", "120200000000000002"]
     assert [c["method"] for c in platform.calls(f"/act_{ACT}/insights")] == ["GET", "POST"]
+
+
+def test_too_much_data_after_rows_went_out_is_not_restarted(meta, platform):
+    first = {"data": [{"account_id": ACT, "impressions": "5", "spend": "1.00", "date_start": "2024-05-01", "date_stop": "2024-05-01"}],
+             "paging": {"cursors": {"after": "p2"}, "next": f"https://graph.facebook.com/v25.0/act_{ACT}/insights?after=p2&access_token=meta-long-1"}}
+    platform.fail_next(first, path=f"/act_{ACT}/insights", status=200)
+    platform.fail_next("too_much_data", path=f"/act_{ACT}/insights", status=500)
+    report = meta.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY)
+    assert next(report).impressions == 5
+    with pytest.raises(TransientError, match="reduce the amount"):
+        next(report)
+    assert [c["method"] for c in platform.calls(f"/act_{ACT}/insights")] == ["GET", "GET"]
 
 
 @pytest.mark.parametrize("name, error", [
