@@ -8,7 +8,9 @@ Endpoints (overridable through settings.PLATFORM_ENDPOINTS["google_ads"] or the 
 
 App `extra`: `developer_token` (required: API Center of the manager account), `login_customer_id`
 (the manager account through which client accounts are reached, digits or 123-456-7890; omit when
-users authorize their own client accounts), `extra_metrics` (more GAQL metric names to keep),
+users authorize their own client accounts), `login_customer_ids` ({client id: manager id} when
+clients sit under different managers; `list_accounts` reports each client's manager in
+`raw["login_customer_id"]`), `extra_metrics` (more GAQL metric names to keep),
 `scopes`, `rate_limit` ([requests, seconds]).
 
 Accounts: `customers:listAccessibleCustomers` gives the customers the user can reach directly;
@@ -69,6 +71,13 @@ class GoogleAdsConnector(Connector):
         return GoogleAdsApi(self.http, self.endpoints["api"], access_token=token.access_token,
                             developer_token=str(self.app.extra.get("developer_token") or ""),
                             login_customer_id=str(self.app.extra.get("login_customer_id") or "").replace("-", ""))
+
+    def login_for(self, customer_id: str) -> str | None:
+        """The login-customer-id for `customer_id`: the app's per-client map (`login_customer_ids`,
+        for agencies with several manager accounts), else the app's `login_customer_id` (None)."""
+        per_client = self.app.extra.get("login_customer_ids") or {}
+        manager = per_client.get(customer_id) if isinstance(per_client, dict) else None
+        return str(manager).replace("-", "") if manager else None
 
     def _where(self, endpoint: str, account: str = "") -> dict:
         return {"platform": PLATFORM, "endpoint": endpoint, "account": account}
@@ -148,14 +157,14 @@ class GoogleAdsConnector(Connector):
         api = self.api(token)
         where = self._where("googleAds:searchStream", cid)
         if level == "account":
-            for at, row in api.search_stream(cid, mapping.ACCOUNT_QUERY):
+            for at, row in api.search_stream(cid, mapping.ACCOUNT_QUERY, login_customer_id=self.login_for(cid)):
                 info = self._info(row.get("customer"), f"{at}.customer", cid)
                 yield Entity(level="account", external_id=cid, parent_external_id=None, name=info.name, status=info.status, raw=row)
             return
         if level not in mapping.METADATA:
             raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **where)
         _, key, _, parent = mapping.METADATA[level]
-        for at, row in api.search_stream(cid, mapping.metadata_query(level)):
+        for at, row in api.search_stream(cid, mapping.metadata_query(level), login_customer_id=self.login_for(cid)):
             obj = row.get(key)
             if not isinstance(obj, dict):
                 raise MalformedResponse(f"{at}.{key} is missing", field=f"{at}.{key}", **where)
@@ -186,7 +195,7 @@ class GoogleAdsConnector(Connector):
         query = mapping.report_query(level, granularity, start, end, extra)
         tz = ZoneInfo(account.timezone or "UTC")
         id_path = mapping.REPORTS[level][2]
-        for at, row in self.api(token).search_stream(cid, query):
+        for at, row in self.api(token).search_stream(cid, query, login_customer_id=self.login_for(cid)):
             entity = mapping.dig(row, id_path)
             if not isinstance(entity, str) or not entity:
                 path = f"{at}.{'.'.join(id_path)}"

@@ -156,6 +156,10 @@ def test_login_customer_id_from_the_app(platform):
     connector = GoogleAdsConnector(app, limiter=LocalRateLimiter())
     list(connector.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
     assert platform.calls("searchStream")[0]["headers"]["login-customer-id"] == MGR
+    per_client = GoogleAdsConnector(AppConfig(client_id="c", extra={"developer_token": "DEV", "login_customer_id": "999",
+                                                                    "login_customer_ids": {CID: "777-888-9999"}}), limiter=LocalRateLimiter())
+    list(per_client.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
+    assert platform.calls("searchStream")[-1]["headers"]["login-customer-id"] == "7778889999"
     no_token = GoogleAdsConnector(AppConfig(client_id="c"), limiter=LocalRateLimiter())
     with pytest.raises(PermanentError, match="developer token"):
         list(no_token.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
