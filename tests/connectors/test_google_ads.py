@@ -322,3 +322,17 @@ def test_retry_delay_pauses_every_worker_through_redis(platform, settings):
         assert info.value.retry_after > 3000 and len(platform.log) == calls
     finally:
         client.delete(RedisRateLimiter.prefix + first.http.bucket)
+
+
+def test_authorization_flow_end_to_end(gads, platform):
+    """State + PKCE verifier kept by the base flow, code exchanged with it, accessible customers discovered."""
+    from connectors.auth import AuthorizationFlow
+    from tests.connectors.test_sandbox_oauth import MemoryAuthorizationStore
+
+    store = MemoryAuthorizationStore()
+    flow = AuthorizationFlow(gads, store)
+    start = flow.start(redirect_uri=APP.redirect_uri, context={"user": 1})
+    assert parse_qs(urlsplit(start.url).query)["code_challenge_method"] == ["S256"]
+    result = flow.finish(params={"state": start.state, "code": "4/0g-code", "scope": "https://www.googleapis.com/auth/adwords"})
+    assert platform.calls("/token")[0]["form"]["code_verifier"]
+    assert result.token.refresh_token == "1//0g-refresh-1" and [a.external_id for a in result.accounts] == [CID, "5556667777"]

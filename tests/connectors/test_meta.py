@@ -355,3 +355,20 @@ def test_regain_time_pauses_every_worker_through_redis(platform, settings):
         assert 170 < info.value.retry_after <= 180 and len(platform.log) == calls  # Meta was not called again
     finally:
         client.delete(RedisRateLimiter.prefix + first.http.bucket)
+
+
+def test_authorization_flow_end_to_end(meta, platform):
+    """The invariant steps (state, callback, exchange, account discovery, save) with Meta's variable ones."""
+    from connectors.auth import AuthorizationFlow
+    from tests.connectors.test_sandbox_oauth import MemoryAuthorizationStore
+
+    store = MemoryAuthorizationStore()
+    flow = AuthorizationFlow(meta, store)
+    start = flow.start(redirect_uri=APP.redirect_uri, context={"session": "s1"})
+    assert parse_qs(urlsplit(start.url).query)["state"] == [start.state]
+    with pytest.raises(AuthorizationFailed, match="access_denied"):
+        flow.finish(params={"state": start.state, "error": "access_denied", "error_description": "Permissions error",
+                            "error_reason": "user_denied"}, expect={"session": "s1"})
+    start = flow.start(redirect_uri=APP.redirect_uri, context={"session": "s1"})
+    result = flow.finish(params={"state": start.state, "code": "meta-code"}, expect={"session": "s1"})
+    assert result.token.access_token == "meta-long-1" and len(result.accounts) == 3 and store.saved

@@ -204,3 +204,20 @@ def test_malformed_rows_name_the_field(tiktok, platform):
     platform.fail_next({"code": 0, "message": "OK", "data": {"list": []}}, path="/campaign/get/")
     with pytest.raises(MalformedResponse, match="page_info"):
         list(tiktok.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
+
+
+def test_authorization_flow_end_to_end(tiktok, platform):
+    """TikTok's callback names the code `auth_code`; the base flow takes it, exchanges it and lists the advertisers."""
+    from connectors.auth import AuthorizationFlow
+    from tests.connectors.test_sandbox_oauth import MemoryAuthorizationStore
+
+    store = MemoryAuthorizationStore()
+    flow = AuthorizationFlow(tiktok, store)
+    start = flow.start(redirect_uri=APP.redirect_uri, context={})
+    result = flow.finish(params={"state": start.state, "auth_code": "tt-auth-code"})
+    assert result.token.account_ids == (ADV, "7012345678901234568")
+    assert [a.external_id for a in result.accounts] == [ADV, "7012345678901234568"] and len(store.saved) == 1
+    start = flow.start(redirect_uri=APP.redirect_uri, context={})
+    with pytest.raises(AuthorizationFailed, match="40002"):
+        flow.finish(params={"state": start.state, "auth_code": "used-code"})
+    assert len(store.saved) == 1  # nothing stored on failure
