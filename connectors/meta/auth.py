@@ -10,7 +10,8 @@
      &fb_exchange_token=<short token>` -> a long-lived token (about 60 days).
 There is NO refresh token (confirmed: "Long-lived tokens ... cannot be refreshed"; the user
 logs in again). Our declared policy: no refresh; the spec's `refresh_lead_time` (7 days) is the
-warning window in which the account is flagged for re-authorization before the token dies.
+warning window in which the account is flagged for re-authorization before the token dies, and
+`MetaConnector.refresh` only checks that Meta still accepts the token (unchanged) or says re-authorize.
 System-user tokens from Business Manager do not expire (expires_in absent -> expires_at None).
 Revocation: DELETE `/me/permissions` (with `appsecret_proof`) removes the app's grant (documented on the Permissions
 reference; we call it from `revoke`).

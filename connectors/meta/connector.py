@@ -22,12 +22,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import AccountInfo, AccountRef, Connector, Entity, PlatformSpec, ReportRow, TokenSet
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TransientError
+from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
 from connectors.http import field
 from connectors.meta import auth, mapping
 from connectors.meta.api import GRAPH_VERSION, PLATFORM, GraphApi, TooMuchData, raise_for_error, usage_wait
@@ -111,8 +111,19 @@ class MetaConnector(Connector):
         return auth.exchange_code(self.http, self.app, self.endpoints, code=code, redirect_uri=redirect_uri)
 
     def refresh(self, token: TokenSet) -> TokenSet:
-        raise AuthorizationRevoked("Meta issues no refresh token: the user must log in again before the long-lived "
-                                   "token expires (re-authorize the account)", platform=PLATFORM, endpoint="oauth/access_token")
+        """Meta has no refresh. A caller that asks anyway (a refresh sweep inside the warning window,
+        or a retry after a token error) learns whether the token still works: it comes back unchanged
+        if Meta still accepts it (`GET /me`), so fetching goes on until the user re-authorizes; once
+        Meta refuses it, AuthorizationRevoked says re-authorize (nothing else can renew it)."""
+        where = {"platform": PLATFORM, "endpoint": "me"}
+        now = datetime.now(timezone.utc)
+        if not token.access_token or (token.expires_at is not None and token.expires_at <= now):
+            raise AuthorizationRevoked("the long-lived token expired and Meta issues no refresh token: re-authorize the account", **where)
+        try:
+            self.api(token).call("GET", "me", {"fields": "id"}, endpoint="me")
+        except (TokenExpired, AuthorizationRevoked) as exc:
+            raise AuthorizationRevoked(f"{exc}; Meta issues no refresh token: re-authorize the account", **where) from None
+        return token
 
     def revoke(self, token: TokenSet) -> None:
         auth.revoke(self.http, self.app, self.endpoints, token)

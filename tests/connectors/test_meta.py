@@ -158,10 +158,14 @@ def test_code_exchange_then_long_lived_token(meta, platform):
     assert "meta-secret" not in str(info.value)
 
 
-def test_no_refresh_token_policy(meta):
+def test_no_refresh_token_policy(meta, platform):
     assert not meta.spec.supports_refresh and meta.spec.refresh_token_lifetime is None
-    with pytest.raises(AuthorizationRevoked, match="re-authorize"):
+    assert meta.refresh(TOKEN) is TOKEN  # still accepted by Meta (GET /me): nothing to renew, fetching goes on
+    platform.fail_next("token_expired", path="/me", status=400)
+    with pytest.raises(AuthorizationRevoked, match="463.*re-authorize"):
         meta.refresh(TOKEN)
+    with pytest.raises(AuthorizationRevoked, match="re-authorize"):
+        meta.refresh(TokenSet(access_token="old", expires_at=datetime(2024, 1, 1, tzinfo=timezone.utc)))
     now = datetime(2024, 5, 1, tzinfo=timezone.utc)
     assert meta.reauthorization_due(TokenSet(access_token="x", expires_at=now + timedelta(days=6)), now=now)
     assert not meta.reauthorization_due(TokenSet(access_token="x", expires_at=now + timedelta(days=8)), now=now)
