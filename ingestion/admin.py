@@ -1,0 +1,96 @@
+"""Admin of the DAG engine: templates (validated and saved through the engine's service,
+which versions them and re-generates their DAGs), DAGs, runs, task instances, pools.
+
+The web app replaces the template admin with a subclass that adds a JSON editor and the
+graph (web.admin); the validation and saving path stays here.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+
+from ingestion.dagspec import TemplateInvalid
+from ingestion.models import Dag, DagRun, DagTemplate, DagTemplateVersion, Pool, TaskInstance
+from ingestion.services.templates import template_save, template_validate
+
+
+class DagTemplateForm(forms.ModelForm):
+    class Meta:
+        model = DagTemplate
+        fields = ["platform", "name", "description", "spec", "is_active"]
+
+    def clean_spec(self):
+        spec = self.cleaned_data.get("spec")
+        try:
+            template_validate(spec=spec)
+        except TemplateInvalid as exc:
+            # Every problem with its path in the spec, not just the first one.
+            raise forms.ValidationError([str(issue) for issue in exc.issues]) from None
+        return spec
+
+
+class DagTemplateVersionInline(admin.TabularInline):
+    model = DagTemplateVersion
+    extra = 0
+    can_delete = False
+    fields = ["version", "created_at"]
+    readonly_fields = ["version", "created_at"]
+    ordering = ["-version"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DagTemplate)
+class DagTemplateAdmin(admin.ModelAdmin):
+    form = DagTemplateForm
+    list_display = ["name", "platform", "version", "is_active", "updated_at"]
+    list_filter = ["platform", "is_active"]
+    search_fields = ["name", "platform"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    inlines = [DagTemplateVersionInline]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: a changed spec becomes a new version and its DAGs follow.
+        data = form.cleaned_data
+        platform = obj.platform if change else data["platform"]
+        name = obj.name if change else data["name"]
+        result = template_save(platform=platform, name=name, spec=data["spec"], is_active=data.get("is_active", True))
+        if "description" in data and result.template.description != data["description"]:
+            result.template.description = data["description"]
+            result.template.save(update_fields=["description", "updated_at"])
+        obj.pk = result.template.pk
+        obj.refresh_from_db()
+        if result.dags:
+            self.message_user(request, f"{len(result.dags)} DAG(s) re-generated from version {obj.version}.", messages.INFO)
+
+
+@admin.register(Dag)
+class DagAdmin(admin.ModelAdmin):
+    list_display = ["dag_id", "platform", "schedule", "timezone", "is_paused", "account_paused", "next_run_at"]
+    list_filter = ["platform", "is_paused", "account_paused"]
+    search_fields = ["dag_id"]
+    raw_id_fields = ["ad_account", "template"]
+    readonly_fields = ["spec", "template_version", "next_run_at", "created_at", "updated_at"]
+
+
+@admin.register(DagRun)
+class DagRunAdmin(admin.ModelAdmin):
+    list_display = ["dag", "logical_time", "run_type", "state", "started_at", "ended_at"]
+    list_filter = ["state", "run_type"]
+    search_fields = ["dag__dag_id"]
+    raw_id_fields = ["dag"]
+    date_hierarchy = "logical_time"
+
+
+@admin.register(TaskInstance)
+class TaskInstanceAdmin(admin.ModelAdmin):
+    list_display = ["task_id", "run", "operator", "state", "try_number", "max_tries", "started_at", "ended_at"]
+    list_filter = ["state", "pool"]
+    search_fields = ["task_id", "run__dag__dag_id"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(Pool)
+class PoolAdmin(admin.ModelAdmin):
+    list_display = ["name", "slots", "description"]
