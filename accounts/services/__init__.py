@@ -1,0 +1,1 @@
+"""Writes of the accounts app: tokens, credentials, importing, authorization (one module each)."""
