@@ -99,10 +99,11 @@ class DagSpec:
     def to_dict(self) -> dict:
         """Canonical JSON form (both edge directions spelled out), stored on each Dag."""
         data = asdict(self)
-        data["tasks"] = [
-            {**t, "upstream_task_ids": list(t.pop("upstream")), "downstream_task_ids": list(t.pop("downstream"))}
-            for t in data["tasks"]
-        ]
+        tasks = []
+        for t in data["tasks"]:
+            upstream, downstream = t.pop("upstream"), t.pop("downstream")
+            tasks.append({**t, "upstream_task_ids": list(upstream), "downstream_task_ids": list(downstream)})
+        data["tasks"] = tasks
         return data
 
 

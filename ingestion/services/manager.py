@@ -43,6 +43,17 @@ def _account_timezone(ad_account) -> str:
     return (getattr(ad_account, "timezone", "") or "UTC") if ad_account is not None else "UTC"
 
 
+def _account_is_paused(ad_account) -> bool:
+    # A new template's DAG joins its account's state: an account that is not active, or
+    # whose DAGs were paused (a revoked grant pauses them before accounts updates the
+    # status), must not start fetching through a DAG that was added meanwhile.
+    if ad_account is None:
+        return False
+    if getattr(ad_account, "status", "active") != "active":
+        return True
+    return Dag.objects.filter(ad_account=ad_account, account_paused=True).exists()
+
+
 def next_fire_after(dag: Dag, after: datetime) -> datetime:
     return CronSchedule(dag.schedule, dag.timezone).next_after(after)
 
@@ -69,7 +80,8 @@ def dag_upsert(*, template: DagTemplate, ad_account=None, now: datetime | None =
             pool_ensure(task.pool)
     dag = Dag.objects.select_for_update().filter(template=template, ad_account=ad_account).first()
     if dag is None:
-        dag = Dag(template=template, ad_account=ad_account, is_paused=not template.is_active, **fields)
+        dag = Dag(template=template, ad_account=ad_account, is_paused=not template.is_active,
+                  account_paused=_account_is_paused(ad_account), **fields)
         dag.next_run_at = next_fire_after(dag, now)
         dag.save()
         return dag, True
