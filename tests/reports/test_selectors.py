@@ -43,9 +43,8 @@ def data(report_store):
     report_rows_write(account=a, rows=rows_a, run_id="t")
     report_rows_write(account=b, rows=rows_b, run_id="t")
     report_rows_write(account=c, rows=[day_row("c1", date(2024, 3, 8), impressions=99999)], run_id="t")
-    entities_upsert(ad_account_id=a.pk, platform="sandbox",
-                    entities=[entity("a1", "Spring sale"), entity("a2", "Brand")])
-    entities_upsert(ad_account_id=b.pk, platform="sandbox", entities=[entity("b1", "Old promo", deleted=True)])
+    entities_upsert(ad_account=a, entities=[entity("a1", "Spring sale"), entity("a2", "Brand")])
+    entities_upsert(ad_account=b, entities=[entity("b1", "Old promo", deleted=True)])
     return {"a": a, "b": b, "c": c, "org": [a.pk, b.pk]}
 
 

@@ -1,0 +1,36 @@
+"""Factories of the report tests: organizations, ad accounts, connector entities."""
+from __future__ import annotations
+
+import factory
+
+from accounts.models import AdAccount, Organization
+from connectors.base import Entity
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Org {n}")
+
+
+class AdAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AdAccount
+
+    organization = factory.SubFactory(OrganizationFactory)
+    platform = "sandbox"
+    external_id = factory.Sequence(lambda n: f"9{n:05d}")
+    name = factory.Sequence(lambda n: f"Account {n}")
+    currency = "USD"
+    timezone = "UTC"
+
+
+def ad_account(**kwargs) -> AdAccount:
+    return AdAccountFactory(**kwargs)
+
+
+def entity(external_id, name="", *, level="ad", parent="", status="active", deleted=False, raw=None) -> Entity:
+    """A connector Entity as a fetch yields it."""
+    return Entity(level=level, external_id=str(external_id), parent_external_id=parent or None, name=name,
+                  status="deleted" if deleted else status, raw=raw or {"id": str(external_id)}, deleted=deleted)
