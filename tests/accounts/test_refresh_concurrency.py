@@ -1,0 +1,64 @@
+"""Many workers, one expiring credential: the row lock lets exactly one of them refresh
+(MariaDB; SQLite has no row locks to test)."""
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import AdAccount, Credential
+from accounts.services.tokens import credential_refresh, credentials_refresh_expiring, token_for_account
+from tests.accounts.factories import CredentialFactory, PlatformAppFactory
+
+THREADS = 20
+
+
+def _run_at_once(calls):
+    barrier = threading.Barrier(len(calls))
+    results, errors = [None] * len(calls), []
+
+    def run(n, call):
+        try:
+            barrier.wait(timeout=10)
+            results[n] = call()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_twenty_workers_one_refresh_everyone_gets_the_new_token(sandbox_server):
+    app = PlatformAppFactory()
+    token = sandbox_server.authorize(sandbox_server.connector(client_id=app.client_id), profile="5:1:3")
+    credential = CredentialFactory.from_token(token, app=app)
+    account = AdAccount.objects.create(organization=credential.organization, platform="sandbox", external_id="1",
+                                       credential=credential)
+    Credential.objects.filter(pk=credential.pk).update(access_expires_at=timezone.now() + timedelta(seconds=20))
+
+    # fetch tasks asking for a token, sweeps and explicit refreshes, all at the same moment
+    calls = [lambda: token_for_account(AdAccount.objects.get(pk=account.pk)).access_token] * (THREADS - 6)
+    calls += [lambda: credential_refresh(credential_id=credential.pk).access_token] * 3
+    calls += [lambda: credentials_refresh_expiring()] * 3
+    results = _run_at_once(calls)
+
+    assert sandbox_server.stats["token_refresh"] == 1
+    credential.refresh_from_db()
+    assert credential.access_token != token.access_token
+    assert credential.access_expires_at > timezone.now() + timedelta(hours=23)
+    assert results[:THREADS - 3] == [credential.access_token] * (THREADS - 3)
+    sweeps = results[THREADS - 3:]
+    assert sum(s["refreshed"] for s in sweeps) + sum(s["skipped"] for s in sweeps) <= 3
+    assert all(s["failed"] == 0 and s["needs_reauth"] == 0 for s in sweeps)
+    # and the new token works (the spent refresh token would have revoked the grant)
+    assert list(sandbox_server.connector(client_id=app.client_id).list_accounts(credential.token_set()))
