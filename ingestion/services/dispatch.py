@@ -4,7 +4,7 @@ Per pool, in one transaction: lock the Pool row (FOR UPDATE SKIP LOCKED: a secon
 scheduler busy with this pool moves on to the next one instead of waiting), count the
 pool's queued and running tries, take at most the free slots' worth of scheduled task
 instances (FOR UPDATE SKIP LOCKED), mark them queued with try_number + 1, and only after
-commit hand (id, try_number) to the executor. A task instance is therefore dispatched
+commit hand (id, try_number) to the executor (callers hold no transaction). A task instance is therefore dispatched
 once per try even with several schedulers, and a pool never exceeds its slots.
 On SQLite select_for_update is a no-op; the embedded mode runs one scheduler.
 """
@@ -38,33 +38,34 @@ def task_instances_dispatch(*, executor, limit: int = 1000, now: datetime | None
     for name in pools:
         if dispatched >= limit:
             break
-        dispatched += _dispatch_pool(name, executor, limit - dispatched, now)
+        batch = _claim_pool(name, limit - dispatched, now)
+        # Handed over only after the claim committed, so a worker never meets a try that
+        # is not queued yet. Callers therefore hold no transaction around this function.
+        _submit(executor, batch, queue_for(name))
+        dispatched += len(batch)
     return dispatched
 
 
-def _dispatch_pool(name: str, executor, limit: int, now: datetime) -> int:
+def _claim_pool(name: str, limit: int, now: datetime) -> list[tuple[int, int]]:
     if not Pool.objects.filter(name=name).exists():
         pool_ensure(name)
     skip_locked = connection.features.has_select_for_update_skip_locked
     with transaction.atomic():
         pool = Pool.objects.select_for_update(skip_locked=skip_locked).filter(name=name).first()
         if pool is None:  # another scheduler holds it
-            return 0
+            return []
         busy = TaskInstance.objects.filter(pool=name, state__in=[TI.QUEUED, TI.RUNNING]).count()
         free = min(pool.slots - busy, limit)
         if free <= 0:
-            return 0
+            return []
         ids = list(
             TaskInstance.objects.select_for_update(skip_locked=skip_locked)
             .filter(pool=name, state=TI.SCHEDULED).order_by("id").values_list("pk", flat=True)[:free])
         if not ids:
-            return 0
+            return []
         TaskInstance.objects.filter(pk__in=ids, state=TI.SCHEDULED).update(
             state=TI.QUEUED, try_number=F("try_number") + 1, queued_at=now, hostname="", pid=None, heartbeat_at=None)
-        batch = list(TaskInstance.objects.filter(pk__in=ids, state=TI.QUEUED).values_list("pk", "try_number"))
-        queue = queue_for(name)
-        transaction.on_commit(lambda: _submit(executor, batch, queue))
-    return len(batch)
+        return list(TaskInstance.objects.filter(pk__in=ids, state=TI.QUEUED).values_list("pk", "try_number"))
 
 
 def _submit(executor, batch, queue) -> None:

@@ -30,7 +30,7 @@ class AdAccountFactory(factory.django.DjangoModelFactory):
     timezone = "UTC"
 
 
-def spec(*tasks: dict, schedule: str = "0 * * * *", dag_id: str = "${account_id}_test", **dag_fields) -> dict:
+def spec(tasks=None, *, schedule: str = "0 * * * *", dag_id: str = "${account_id}_test", **dag_fields) -> dict:
     """A template spec; tasks default to a -> b (test_ok operators)."""
     tasks = tasks or (
         {"task_id": "a", "operator_name": "test_ok", "downstream_task_ids": ["b"]},

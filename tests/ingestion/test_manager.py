@@ -96,7 +96,7 @@ def test_deactivating_a_template_pauses_its_dags():
 )
 def test_an_invalid_template_is_never_saved(tasks, message):
     with pytest.raises(TemplateInvalid) as err:
-        template_save(platform="sandbox", name="bad", spec=spec(*tasks))
+        template_save(platform="sandbox", name="bad", spec=spec(tasks))
     assert message in str(err.value)
     assert not DagTemplate.objects.exists()
 
