@@ -30,6 +30,11 @@ class InProcessScheduler(DatabaseScheduler):
         entry = self.reserve(entry) if advance else entry
         task = self.app.tasks.get(entry.task)
         if task is None:
+            # No worker runs here, and only a worker imports the apps' tasks modules
+            # (Celery's autodiscovery is lazy): import them on first need.
+            self.app.loader.import_default_modules()
+            task = self.app.tasks.get(entry.task)
+        if task is None:
             logger.error("periodic task %s names unknown task %s", entry.name, entry.task)
             return None
         self._pool.submit(self._run, task, entry.name, entry.args, entry.kwargs)
