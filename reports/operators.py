@@ -1,0 +1,189 @@
+"""The operators DAG templates name: account metadata, entity metadata, insights (reports).
+
+  account_meta_operator  the account itself: name, currency, timezone, platform status on
+                         accounts.AdAccount, and its AdEntity of level account.
+  ad_meta_operator       every level below the account the platform has (its spec's
+                         levels), or `params["levels"]`; each level upserted page by page,
+                         then what a complete fetch did not see is marked deleted.
+  insight_operator       `params`: granularity hour (yesterday and today) or day
+                         (yesterday plus `lookback_days`, default the platform's
+                         report_lookback_days), optional level (default the finest
+                         the platform reports below creative). Rows go to ClickHouse.
+
+Every operator reads the run's logical time, never the wall clock, for what it fetches:
+re-running a past run fetches that past window again. Each try asks accounts for a valid
+token first (refreshed on demand), so a retry after TokenExpired gets a fresh one.
+
+Idempotency: metadata is an upsert; report rows of one try share one new version and a
+retry writes the same keys again with a newer one (ReplacingMergeTree keeps the newest,
+reads use FINAL), so the engine marks the task successful only after the write returned.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.base import GRANULARITIES, LEVELS, Connector, ReportRow
+from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError
+from ingestion.operators.base import Operator, OperatorContext
+from ingestion.operators.registry import register_operator
+from reports.services import entities_mark_deleted, entities_upsert
+from reports.store import next_version, report_rows_write
+from reports.windows import WindowError, report_window
+
+# Report rows between two progress lines in the task log.
+LOG_EVERY_ROWS = 50_000
+# Creatives are metadata on most platforms; "the finest level" of a report means ads.
+REPORT_LEVELS = ("account", "campaign", "ad_group", "ad")
+
+
+def _fail(context: OperatorContext, message: str) -> PermanentError:
+    return PermanentError(f"{context.dag_id}.{context.task_id}: {message}", platform=context.platform)
+
+
+class AccountOperator(Operator):
+    """Shared steps: the account row, a token, the connector; a revoked grant marks the
+    credential needs_reauth (accounts pauses the DAGs and tells the organization)."""
+
+    def execute(self, context: OperatorContext) -> None:
+        from accounts.models import AdAccount
+        from accounts.services.tokens import token_for_account
+        from connectors.registry import connector_for_account
+
+        if context.ad_account_id is None:
+            raise _fail(context, "this operator needs a DAG made for an ad account (the DAG has none)")
+        account = AdAccount.objects.select_related("credential__app").get(pk=context.ad_account_id)
+        token = token_for_account(account)
+        connector = connector_for_account(account)
+        try:
+            self.run(context, account=account, connector=connector, token=token)
+        except AuthorizationRevoked as exc:
+            if account.credential_id is not None:
+                from accounts.services.credentials import credential_mark_needs_reauth
+
+                credential_mark_needs_reauth(credential_id=account.credential_id, reason=str(exc))
+            raise
+
+    def run(self, context: OperatorContext, *, account, connector: Connector, token) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _account_fields(raw: dict) -> dict[str, str]:
+    """Currency and timezone from a platform's account object, where it names them (the
+    Entity interface has no such fields; platforms with one fixed market do not send them)."""
+    found: dict[str, str] = {}
+    for obj in (raw, raw.get("customer") if isinstance(raw.get("customer"), dict) else None):
+        if not obj:
+            continue
+        for key in ("timezone", "timezone_name", "timeZone", "time_zone"):
+            if isinstance(obj.get(key), str) and obj[key]:
+                found.setdefault("timezone", obj[key])
+        for key in ("currency", "currencyCode", "currency_code"):
+            if isinstance(obj.get(key), str) and obj[key]:
+                found.setdefault("currency", obj[key])
+    if "timezone" in found:
+        try:
+            ZoneInfo(found["timezone"])
+        except (ValueError, KeyError):
+            del found["timezone"]  # an offset or a label we cannot compute with: keep ours
+    return found
+
+
+@register_operator("account_meta_operator")
+class AccountMetaOperator(AccountOperator):
+    def run(self, context, *, account, connector, token) -> None:
+        seen_at = timezone.now()
+        entities = list(connector.fetch_metadata(token, _ref(account), "account"))
+        if len(entities) != 1 or entities[0].external_id != str(account.external_id):
+            got = ", ".join(e.external_id for e in entities) or "nothing"
+            raise MalformedResponse(f"expected the account {account.external_id} itself, got {got}",
+                                    platform=account.platform, account=account.external_id)
+        entity = entities[0]
+        fields = {"name": entity.name[:300], "platform_status": (entity.status or "")[:32], "raw": entity.raw or {},
+                  **_account_fields(entity.raw or {})}
+        with transaction.atomic():
+            changed = [name for name, value in fields.items() if getattr(account, name) != value]
+            for name in changed:
+                setattr(account, name, fields[name])
+            if changed:
+                account.save(update_fields=[*changed, "updated_at"])
+            entities_upsert(ad_account=account, entities=entities, seen_at=seen_at)
+        context.log.info("account %s %r: %s", account.external_id, account.name,
+                         f"updated {', '.join(changed)}" if changed else "unchanged")
+
+
+@register_operator("ad_meta_operator")
+class AdMetaOperator(AccountOperator):
+    def run(self, context, *, account, connector, token) -> None:
+        levels = self.levels(context, connector)
+        for level in levels:
+            seen_at = timezone.now()
+            counts = entities_upsert(ad_account=account, entities=connector.fetch_metadata(token, _ref(account), level),
+                                     seen_at=seen_at)
+            # Only after the whole level was fetched: a failure half-way raised above.
+            gone = entities_mark_deleted(ad_account=account, level=level, seen_before=seen_at)
+            context.log.info("%s: %d entities in %d pages (%d deleted on the platform), %d no longer listed",
+                             level, counts["entities"], counts["pages"], counts["deleted"], gone)
+
+    @staticmethod
+    def levels(context: OperatorContext, connector: Connector) -> list[str]:
+        has = [lvl for lvl in LEVELS if lvl != "account" and lvl in connector.spec.levels]
+        wanted = context.params.get("levels")
+        if wanted is None:
+            return has
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(x, str) for x in wanted):
+            raise _fail(context, f"params.levels: expected a list of levels, got {wanted!r}")
+        unknown = [x for x in wanted if x not in has]
+        if unknown:
+            raise _fail(context, f"params.levels: {context.platform} has no level {unknown[0]!r} below the account "
+                                 f"(it has {', '.join(has)})")
+        return [lvl for lvl in LEVELS if lvl in wanted]
+
+
+@register_operator("insight_operator")
+class InsightOperator(AccountOperator):
+    def run(self, context, *, account, connector, token) -> None:
+        spec = connector.spec
+        params = context.params
+        granularity = params.get("granularity")
+        if granularity not in GRANULARITIES or granularity not in spec.granularities:
+            raise _fail(context, f"params.granularity: {granularity!r} is not one of {', '.join(spec.granularities)}")
+        reported = [lvl for lvl in REPORT_LEVELS if lvl in spec.levels]
+        level = params.get("level") or reported[-1]
+        if level not in spec.levels:
+            raise _fail(context, f"params.level: {context.platform} has no level {level!r} (it has {', '.join(spec.levels)})")
+        lookback = params.get("lookback_days", spec.report_lookback_days)
+        # The platform reports in the account's calendar; the DAG's zone is the fallback.
+        tz = account.timezone or context.timezone or "UTC"
+        try:
+            start, end = report_window(granularity=granularity, logical_time=context.logical_time, timezone=tz,
+                                       lookback_days=lookback if granularity == "day" else 0)
+        except WindowError as exc:
+            raise _fail(context, f"params: {exc}") from None
+        version = next_version()
+        context.log.info("%s %s report of %s, %s..%s (%s), version %d", level, granularity, account.external_id,
+                         start, end, tz, version)
+        rows = connector.fetch_report(token, _ref(account), level, granularity, start, end)
+        written = report_rows_write(
+            account=account, rows=_logged(rows, context), version=version,
+            run_id=f"{context.dag_id}/{context.run_id}/{context.task_id}/{context.try_number}",
+        )
+        context.log.info("%d rows written (%s..%s)", written, start, end)
+
+
+def _ref(account):
+    from connectors.registry import account_ref
+
+    return account_ref(account)
+
+
+def _logged(rows: Iterable[ReportRow], context: OperatorContext) -> Iterator[ReportRow]:
+    n = 0
+    for row in rows:
+        yield row
+        n += 1
+        if n % LOG_EVERY_ROWS == 0:
+            context.log.info("%d rows fetched", n)

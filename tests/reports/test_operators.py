@@ -1,0 +1,162 @@
+"""The report operators, each run directly with an OperatorContext against the sandbox over HTTP."""
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from accounts.models import Credential
+from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError
+from connectors.sandbox.world import Advertiser
+from ingestion.operators.base import OperatorContext
+from ingestion.operators.registry import operator_class
+from reports.models import AdEntity
+from reports.selectors import report_timeseries, report_totals
+from tests.reports.sandbox_numbers import core, sandbox_days, sandbox_totals
+
+NY = ZoneInfo("America/New_York")
+
+
+def run(account, operator, params=None, *, logical_time=None, try_number=1):
+    context = OperatorContext(
+        dag_id="test_dag", task_id=f"{operator}_task", run_id=1, logical_time=logical_time or account.sandbox_now,
+        timezone=account.timezone, params=params or {}, ad_account_id=account.pk, platform="sandbox",
+        try_number=try_number, max_tries=3, task_instance=None, log=logging.getLogger("ingestion.task"))
+    operator_class(operator)().execute(context)
+
+
+def test_operators_are_registered_under_the_template_names():
+    for name in ("account_meta_operator", "ad_meta_operator", "insight_operator"):
+        assert operator_class(name).__module__ == "reports.operators"
+
+
+def test_account_meta_updates_the_account_and_its_entity(sandbox_account):
+    account = sandbox_account
+    account.name, account.currency, account.timezone = "stale", "", "UTC"
+    account.save()
+    run(account, "account_meta_operator")
+    account.refresh_from_db()
+    assert (account.name, account.currency, account.timezone, account.platform_status) == (
+        "Sandbox advertiser 1-1", "USD", "America/New_York", "active")
+    row = AdEntity.objects.get(ad_account=account, level="account")
+    assert (row.external_id, row.name, row.status, row.deleted_at) == (account.external_id, "Sandbox advertiser 1-1", "active", None)
+    run(account, "account_meta_operator")
+    assert AdEntity.objects.filter(ad_account=account).count() == 1
+
+
+def test_ad_meta_fetches_every_level_below_the_account(sandbox_account, caplog):
+    account = sandbox_account
+    adv = Advertiser.parse(account.external_id)
+    stale = AdEntity.objects.create(ad_account=account, platform="sandbox", level="ad", external_id="gone-ad",
+                                    name="Removed on the platform", first_seen_at=account.sandbox_now - timedelta(days=3),
+                                    updated_at=account.sandbox_now - timedelta(days=3))
+    with caplog.at_level(logging.INFO, logger="ingestion.task"):
+        run(account, "ad_meta_operator")
+    counts = {lvl: AdEntity.objects.filter(ad_account=account, level=lvl).exclude(pk=stale.pk).count()
+              for lvl in ("campaign", "ad_group", "ad", "creative")}
+    assert counts == {"campaign": 1, "ad_group": 4, "ad": 20, "creative": 20}
+    ad3 = AdEntity.objects.get(ad_account=account, level="ad", external_id=adv.entity("ad", 2).id)
+    assert (ad3.name, ad3.parent_external_id) == ("Ad 3", adv.entity("adgroup", 0).id)
+    deleted = {e.external_id for e in AdEntity.objects.filter(ad_account=account, level="ad", deleted_at__isnull=False)}
+    on_platform = {adv.entity("ad", i).id for i in range(20) if adv.entity("ad", i).status == "delete"}
+    assert deleted == on_platform | {"gone-ad"} and len(on_platform) == 1
+    stale.refresh_from_db()
+    assert stale.deleted_at is not None and stale.name == "Removed on the platform"
+    assert "ad: 20 entities in 1 pages (1 deleted on the platform), 1 no longer listed" in caplog.text
+
+
+def test_ad_meta_levels_from_params(sandbox_account):
+    run(sandbox_account, "ad_meta_operator", {"levels": ["ad_group", "campaign"]})
+    assert set(AdEntity.objects.values_list("level", flat=True)) == {"campaign", "ad_group"}
+    with pytest.raises(PermanentError, match=r"params.levels: sandbox has no level 'adset' below the account"):
+        run(sandbox_account, "ad_meta_operator", {"levels": ["adset"]})
+
+
+def test_daily_insights_match_the_sandbox_and_rerunning_counts_once(sandbox_account, report_store):
+    account = sandbox_account
+    logical = datetime.combine(account.sandbox_now.astimezone(NY).date(), datetime.min.time().replace(hour=2, minute=30),
+                               tzinfo=NY)
+    yesterday = logical.date() - timedelta(days=1)
+    first = yesterday - timedelta(days=3)
+    for _ in range(3):
+        run(account, "insight_operator", {"granularity": "day", "level": "ad", "lookback_days": 3}, logical_time=logical)
+    expected = sandbox_days(account.external_id, level="ad", start=first, end=yesterday, now=account.sandbox_now)
+    series = report_timeseries(account_ids=[account.pk], start=first, end=yesterday, level="ad")
+    assert [core(p) for p in series] == [core(expected[d]) for d in sorted(expected)]
+    assert series[0]["impressions"] > 0
+    # each key once however often it was written: rows after FINAL = the sandbox's rows
+    rows = report_store.command(f"SELECT count() FROM report_rows FINAL WHERE account_id = {account.pk}")
+    assert rows == sum(e["rows"] for e in expected.values()) == 4 * 17
+
+
+def test_default_level_is_the_finest_reported_and_lookback_the_platforms(sandbox_account, report_store):
+    account = sandbox_account
+    run(account, "insight_operator", {"granularity": "day"})
+    today = account.sandbox_now.astimezone(NY).date()
+    start, end = today - timedelta(days=4), today - timedelta(days=1)  # yesterday + the spec's 3 days
+    totals = report_totals(account_ids=[account.pk], start=start, end=end, level="ad")
+    expected = sandbox_totals(account.external_id, level="ad", granularity="day", start=start, end=end, now=account.sandbox_now)
+    assert core(totals) == core(expected)
+    assert report_totals(account_ids=[account.pk], start=start - timedelta(days=1), end=start - timedelta(days=1),
+                         level="ad")["impressions"] == 0
+
+
+def test_hourly_insights_cover_yesterday_and_today_so_far(sandbox_account, report_store):
+    account = sandbox_account
+    run(account, "insight_operator", {"granularity": "hour", "level": "campaign"})
+    today = account.sandbox_now.astimezone(NY).date()
+    expected = sandbox_totals(account.external_id, level="campaign", granularity="hour", start=today - timedelta(days=1),
+                              end=today, now=account.sandbox_now)
+    totals = report_totals(account_ids=[account.pk], start=today - timedelta(days=1), end=today, granularity="hour",
+                           level="campaign")
+    assert core(totals) == core(expected)
+    hours = report_timeseries(account_ids=[account.pk], start=today - timedelta(days=1), end=today, granularity="hour",
+                              level="campaign")
+    assert len(hours) == expected["rows"] and hours[-1]["time"] <= account.sandbox_now
+
+
+def test_a_past_logical_time_fetches_that_past_window(sandbox_account, report_store):
+    account = sandbox_account
+    logical = account.sandbox_now - timedelta(days=10)
+    run(account, "insight_operator", {"granularity": "day", "level": "account", "lookback_days": 0}, logical_time=logical)
+    day = logical.astimezone(NY).date() - timedelta(days=1)
+    series = report_timeseries(account_ids=[account.pk], start=day - timedelta(days=1), end=day + timedelta(days=1),
+                               level="account")
+    expected = sandbox_totals(account.external_id, level="account", granularity="day", start=day, end=day, now=account.sandbox_now)
+    assert [p["impressions"] for p in series] == [0, expected["impressions"], 0]
+
+
+def test_bad_params_fail_naming_the_param(sandbox_account):
+    with pytest.raises(PermanentError, match=r"test_dag.insight_operator_task: params.granularity: 'week' is not one of hour, day"):
+        run(sandbox_account, "insight_operator", {"granularity": "week"})
+    with pytest.raises(PermanentError, match=r"params.level: sandbox has no level 'adset'"):
+        run(sandbox_account, "insight_operator", {"granularity": "day", "level": "adset"})
+    with pytest.raises(PermanentError, match=r"params: lookback_days: expected an integer from 0 to 365, got -1"):
+        run(sandbox_account, "insight_operator", {"granularity": "day", "lookback_days": -1})
+
+
+def test_malformed_report_fails_naming_the_field_and_writes_nothing(sandbox_account, sandbox_server, report_store):
+    sandbox_server.inject("malformed", path="/reports")
+    with pytest.raises(MalformedResponse, match=r"\[sandbox\] reports \(account 1000200000\): malformed response \(field 'data.rows.0.show'\)"):
+        run(sandbox_account, "insight_operator", {"granularity": "day", "level": "ad"})
+    assert report_store.command("SELECT count() FROM report_rows") == 0
+
+
+def test_revoked_grant_marks_the_credential_and_fails(sandbox_account, sandbox_server):
+    sandbox_server.inject("revoked", path="/api/")
+    with pytest.raises(AuthorizationRevoked, match=r"re-authorize"):
+        run(sandbox_account, "ad_meta_operator")
+    credential = Credential.objects.get(pk=sandbox_account.credential_id)
+    assert credential.status == Credential.Status.NEEDS_REAUTH
+    # the next try does not even call the platform
+    calls = sum(sandbox_server.stats.values())
+    with pytest.raises(AuthorizationRevoked, match=r"needs re-authorization"):
+        run(sandbox_account, "account_meta_operator")
+    assert sum(sandbox_server.stats.values()) == calls
+
+
+def test_an_expiring_token_is_refreshed_before_fetching(sandbox_account, sandbox_server):
+    Credential.objects.filter(pk=sandbox_account.credential_id).update(access_expires_at=sandbox_account.sandbox_now)
+    run(sandbox_account, "account_meta_operator")
+    assert sandbox_server.stats["token_refresh"] == 1
+    assert AdEntity.objects.filter(ad_account=sandbox_account, level="account").exists()
