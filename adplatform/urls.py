@@ -8,6 +8,9 @@ from adplatform import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # authorization pages (never "" under accounts/: the web app's account list lives there)
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("accounts.api_urls")),
     # the built-in simulated ad platform (ADPLATFORM_SANDBOX=false turns it off)
     *([path("sandbox/", include("connectors.sandbox.urls"))] if settings.SANDBOX_ENABLED else []),
     # The web app's pages and API are mounted once its models land (issues 4, 5, 7):

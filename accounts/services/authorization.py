@@ -16,7 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Credential, Membership, Organization, PendingAuthorization, PlatformApp
+from accounts.access import user_can_manage
+from accounts.models import Credential, Organization, PendingAuthorization, PlatformApp
 from connectors import registry
 from connectors.auth import AuthorizationFlow, AuthorizationStart
 from connectors.base import AccountInfo, Connector, TokenSet
@@ -58,16 +59,6 @@ class DatabaseAuthorizationStore:
 
 
 # --- who may authorize ---------------------------------------------------------------
-
-def user_can_manage(user, organization: Organization) -> bool:
-    """Staff and superusers manage every organization; others only those where they are owner or admin."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_superuser or user.is_staff:
-        return True
-    return Membership.objects.filter(
-        user=user, organization=organization, role__in=(Membership.Role.OWNER, Membership.Role.ADMIN)).exists()
-
 
 def _require_manager(user, organization: Organization) -> None:
     if not user_can_manage(user, organization):
