@@ -194,7 +194,7 @@ class PlatformAuthorizeApi(APIView):
             if credential is None:
                 raise ValidationError({"credential": [f"no {spec.slug} credential {data['credential']} in {organization}"]})
         if spec.auth_type != "oauth2":
-            raise ValidationError({"detail": [f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/"]})
+            raise ValidationError({"detail": f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/"})
         return _start(request, platform=spec.slug, organization=organization, credential=credential,
                       redirect_uri=data.get("redirect_uri"))
 
@@ -240,7 +240,7 @@ class PlatformPasswordApi(APIView):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)
         if spec.auth_type != "password":
-            raise ValidationError({"detail": [f"{spec.display_name} authorizes through a redirect: POST platforms/{spec.slug}/authorize/"]})
+            raise ValidationError({"detail": f"{spec.display_name} authorizes through a redirect: POST platforms/{spec.slug}/authorize/"})
         allowed = set(PASSWORD_EXTRA_FIELDS.get(spec.slug, {}))
         unknown = sorted(set(data.get("extra") or {}) - allowed)
         if unknown:
@@ -312,8 +312,8 @@ class CredentialReauthorizeApi(APIView):
         data = _valid(self.InputSerializer, request)
         spec = _spec(credential.platform)
         if spec.auth_type != "oauth2":
-            raise ValidationError({"detail": [f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/ "
-                                              f"with credential={credential.pk}"]})
+            raise ValidationError({"detail": f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/ "
+                                              f"with credential={credential.pk}"})
         return _start(request, platform=spec.slug, organization=credential.organization, credential=credential,
                       redirect_uri=data.get("redirect_uri"))
 
@@ -339,7 +339,7 @@ class CredentialImportApi(APIView):
         credential = _credential(request, pk)
         data = _valid(self.InputSerializer, request)
         if credential.status != Credential.Status.ACTIVE:
-            raise ValidationError({"detail": [f"credential {credential.pk} is {credential.status}; re-authorize it first"]})
+            raise ValidationError({"detail": f"credential {credential.pk} is {credential.status}; re-authorize it first"})
         discovered = discovered_account_infos(credential)
         known = {a.external_id for a in discovered}
         unknown = [x for x in data["external_ids"] if x not in known]
