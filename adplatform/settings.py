@@ -197,4 +197,4 @@ LOGGING = {
 # Background components of `manage.py runplatform` (embedded mode), by dotted path.
 EMBEDDED_COMPONENTS = env.list("EMBEDDED_COMPONENTS", default=["adplatform.embedded_beat.EmbeddedBeat"])
 # Called by `manage.py bootstrap` after the admin user exists (demo accounts, DAGs).
-BOOTSTRAP_HOOKS = env.list("BOOTSTRAP_HOOKS", default=[])
+BOOTSTRAP_HOOKS = env.list("BOOTSTRAP_HOOKS", default=["accounts.bootstrap.demo_accounts"])
