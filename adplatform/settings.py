@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     "connectors.sandbox",
     "accounts",
     "ingestion",
-    # "web" joins once the accounts and ingestion models it reads have landed (issues 4, 5).
+    "web",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.api_urls")),
     # the built-in simulated ad platform (ADPLATFORM_SANDBOX=false turns it off)
     *([path("sandbox/", include("connectors.sandbox.urls"))] if settings.SANDBOX_ENABLED else []),
-    # The web app's pages and API are mounted once its models land (issues 4, 5, 7):
-    # path("api/v1/", include("web.api_urls")),
-    # path("", include("web.urls")),
+    path("api/v1/", include("web.api_urls")),
+    # last: its "" include would otherwise shadow the paths mounted after it
+    path("", include("web.urls")),
 ]

@@ -1,12 +1,37 @@
 """django-filter FilterSets of the API's list endpoints."""
 import django_filters
+from django import forms
 from django.apps import apps
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (or 1/0); anything else is an error naming the value instead of being
+    read as "no filter" (django-filter's default), which would answer every row."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        text = str(value).strip().lower() if value is not None else ""
+        if text == "":
+            return None
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError(f"expected true or false, got {value!r}", code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class DagFilter(django_filters.FilterSet):
     dag_id = django_filters.CharFilter(lookup_expr="icontains")
     platform = django_filters.CharFilter()
-    is_paused = django_filters.BooleanFilter()
+    is_paused = StrictBooleanFilter()
     ad_account = django_filters.NumberFilter(field_name="ad_account_id")
     template = django_filters.NumberFilter(field_name="template_id")
 
@@ -41,7 +66,7 @@ class TaskInstanceFilter(django_filters.FilterSet):
 class DagTemplateFilter(django_filters.FilterSet):
     platform = django_filters.CharFilter()
     name = django_filters.CharFilter(lookup_expr="icontains")
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = apps.get_model("ingestion", "DagTemplate")

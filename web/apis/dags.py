@@ -52,8 +52,11 @@ class DagListApi(APIView):
 def _detail(request, dag) -> dict:
     from web.views.dags import dag_tasks
 
-    dag.tasks = dag_tasks(dag)
-    return DagDetailOutput(dag).data
+    # Dag.tasks is the spec's task list; the output's tasks also carry each latest state.
+    data = DagOutput(dag).data
+    data.update(max_active_runs=dag.max_active_runs, catchup=dag.catchup, pool=dag.pool,
+                tasks=TaskOutput(dag_tasks(dag), many=True).data)
+    return data
 
 
 class DagDetailApi(APIView):
