@@ -77,15 +77,17 @@ class TimingWheel:
         old, target = self._cursor, max(self._tick_of(now), self._cursor)
         taken: list[tuple[Hashable, float]] = []
         for level, span in enumerate(self._spans):
-            slots = self._levels[level]
-            if not slots:
-                continue
             low, high = old // span, target // span
+            if level and low == high:
+                break  # no wheel above the second wheel holds the cursor's own slot; coarser ones moved even less
+            slots = self._levels[level]
             # Every occupied slot of a level is >= the old cursor's slot there: walk the
             # range when it is short (the usual one-tick step), else filter what is occupied.
-            passed = (s for s in range(low, high + 1) if s in slots) if high - low < len(slots) else \
-                [s for s in slots if s <= high]
-            for slot in list(passed):
+            if high - low < len(slots):
+                passed = [s for s in range(low, high + 1) if s in slots]
+            else:
+                passed = [s for s in slots if s <= high]
+            for slot in passed:
                 taken.extend(slots.pop(slot).items())
         self._cursor = target
         due = []
@@ -104,8 +106,14 @@ class TimingWheel:
         """The earliest pending due time, or None when the wheel is empty."""
         if self._min_stale:
             # Slots are ordered level by level, so the minimum is in the first slot of
-            # the lowest non-empty level.
-            self._min = next((min(slots[min(slots)].values()) for slots in self._levels if slots), None)
+            # the lowest non-empty level: near the cursor when the wheel is busy.
+            self._min = None
+            for level, slots in enumerate(self._levels):
+                if slots:
+                    start = self._cursor // self._spans[level]
+                    first = next((s for s in range(start, start + 64) if s in slots), None)
+                    self._min = min(slots[min(slots) if first is None else first].values())
+                    break
             self._min_stale = False
         return self._min
 
@@ -116,9 +124,10 @@ class TimingWheel:
     def _place(self, key: Hashable, due: float) -> None:
         # A past due time goes into the cursor's slot, which every advance checks.
         t = max(self._tick_of(due), self._cursor)
-        level = next((lv for lv in range(len(self._spans) - 1)
-                      if t // self._spans[lv + 1] == self._cursor // self._spans[lv + 1]), len(self._spans) - 1)
-        slot = t // self._spans[level]
+        spans, level, top = self._spans, 0, len(self._spans) - 1
+        while level < top and t // spans[level + 1] != self._cursor // spans[level + 1]:
+            level += 1  # not inside the cursor's slot one level up: a coarser wheel
+        slot = t // spans[level]
         self._levels[level].setdefault(slot, {})[key] = due
         self._where[key] = (level, slot)
 
