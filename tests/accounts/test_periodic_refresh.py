@@ -37,7 +37,7 @@ def test_migration_is_idempotent_and_reversible():
     assert PeriodicTask.objects.filter(task=migration.TASK).count() == 1
 
 
-def test_embedded_beat_runs_the_sweep(sandbox_server):
+def test_embedded_beat_runs_the_sweep(sandbox_server, monkeypatch):
     from adplatform.celery import app as celery_app
     from adplatform.embedded_beat import InProcessScheduler
 
@@ -49,6 +49,8 @@ def test_embedded_beat_runs_the_sweep(sandbox_server):
     scheduler = InProcessScheduler(app=celery_app, lazy=True)
     entry = scheduler.all_as_schedule()[migration.TASK_NAME]
     ran = []
+    # the pool's thread would have its own connection; inline, the test's must stay open
+    monkeypatch.setattr("adplatform.embedded_beat.close_old_connections", lambda: None)
     scheduler._pool = type("Inline", (), {"submit": lambda self, fn, *args: ran.append(fn(*args))})()
     # what beat does when the entry is due; the task runs inline (in the test's transaction)
     scheduler.apply_async(entry, advance=False)
