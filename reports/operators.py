@@ -111,8 +111,20 @@ class AccountMetaOperator(AccountOperator):
             if changed:
                 account.save(update_fields=[*changed, "updated_at"])
             entities_upsert(ad_account=account, entities=entities, seen_at=seen_at)
+            if "timezone" in changed:
+                _dags_follow_timezone(account)
         context.log.info("account %s %r: %s", account.external_id, account.name,
                          f"updated {', '.join(changed)}" if changed else "unchanged")
+
+
+def _dags_follow_timezone(account) -> None:
+    """The account's DAGs tick in its timezone (02:30 there): re-render the existing ones.
+    Only those: a DAG the user removed is not brought back."""
+    from ingestion.models import Dag
+    from ingestion.services.manager import dag_upsert
+
+    for dag in Dag.objects.filter(ad_account=account, template__isnull=False).select_related("template"):
+        dag_upsert(template=dag.template, ad_account=account)
 
 
 @register_operator("ad_meta_operator")

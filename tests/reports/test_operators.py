@@ -160,3 +160,60 @@ def test_an_expiring_token_is_refreshed_before_fetching(sandbox_account, sandbox
     run(sandbox_account, "account_meta_operator")
     assert sandbox_server.stats["token_refresh"] == 1
     assert AdEntity.objects.filter(ad_account=sandbox_account, level="account").exists()
+
+
+def test_a_new_account_timezone_moves_the_accounts_dags(sandbox_account):
+    import json
+
+    from connectors.registry import platform_spec
+    from ingestion.services.manager import dag_upsert
+    from ingestion.services.templates import template_save
+
+    account = sandbox_account
+    account.timezone = "UTC"
+    account.save()
+    spec = json.loads((platform_spec("sandbox").templates_dir / "daily_lookback.json").read_text())
+    dag, _ = dag_upsert(template=template_save(platform="sandbox", name="daily", spec=spec).template, ad_account=account)
+    assert dag.timezone == "UTC"
+    run(account, "account_meta_operator")
+    dag.refresh_from_db()
+    assert dag.timezone == "America/New_York"
+    assert dag.next_run_at.astimezone(NY).strftime("%H:%M") == "02:30"
+
+
+def test_a_retry_after_a_write_died_half_way_counts_each_key_once(sandbox_account, report_store, monkeypatch):
+    """Try 1 writes 3 batches of 10 rows, then the fetch dies; try 2 rewrites every key."""
+    from functools import partial
+
+    from connectors.errors import TransientError
+    from connectors.sandbox.connector import SandboxConnector
+    from reports import operators
+    from reports.store import report_rows_write
+
+    account = sandbox_account
+    monkeypatch.setattr(operators, "report_rows_write", partial(report_rows_write, batch_size=10))
+    real_fetch = SandboxConnector.fetch_report
+
+    def dying_fetch(self, *args, **kwargs):
+        for n, row in enumerate(real_fetch(self, *args, **kwargs)):
+            if n == 35:
+                raise TransientError("connection reset", platform="sandbox")
+            yield row
+
+    params = {"granularity": "day", "level": "ad", "lookback_days": 3}
+    monkeypatch.setattr(SandboxConnector, "fetch_report", dying_fetch)
+    with pytest.raises(TransientError):
+        run(account, "insight_operator", params, try_number=1)
+    assert report_store.command("SELECT count() FROM report_rows") == 30  # visible, but only the retry's result counts
+    monkeypatch.setattr(SandboxConnector, "fetch_report", real_fetch)
+    run(account, "insight_operator", params, try_number=2)
+
+    today = account.sandbox_now.astimezone(NY).date()
+    start, end = today - timedelta(days=4), today - timedelta(days=1)
+    assert core(report_totals(account_ids=[account.pk], start=start, end=end, level="ad")) == core(
+        sandbox_totals(account.external_id, level="ad", granularity="day", start=start, end=end, now=account.sandbox_now))
+    # (the 30 older versions may already be merged away; FINAL never counts them)
+    assert report_store.command("SELECT count() FROM report_rows") in range(68, 30 + 68 + 1)
+    assert report_store.command("SELECT count() FROM report_rows FINAL") == 68
+    runs = report_store.query("SELECT DISTINCT run_id FROM report_rows FINAL").result_rows
+    assert runs == [("test_dag/1/insight_operator_task/2",)]
