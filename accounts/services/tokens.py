@@ -18,8 +18,10 @@ When to refresh, per platform (connectors' PlatformSpec):
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -93,13 +95,15 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
     invalid_grant / revoked at the platform: the credential is marked needs_reauth (DAGs
     paused, organization notified) and AuthorizationRevoked is raised. Any other failure is
     kept in last_error and re-raised (the sweep or the fetch's retry tries again).
-    `lead` (default: the platform's lead time) is how early "due" starts.
+    `lead` (default: the platform's lead time) is how early "due" starts. The returned
+    credential's `refreshed_now` says whether this call refreshed it.
     """
     now = timezone.now()
     revoked: AuthorizationRevoked | None = None
     failed: Exception | None = None
     with transaction.atomic():
         credential = Credential.objects.select_for_update().select_related("app").get(pk=credential_id)
+        credential.refreshed_now = False
         if credential.status != Credential.Status.ACTIVE:
             return credential
         spec = platform_spec(credential.platform)
@@ -120,6 +124,7 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
             credential.last_refreshed_at = now
             credential.last_error = ""
             credential.save()
+            credential.refreshed_now = True
             logger.info("%s credential %s refreshed; access token valid until %s", credential.platform, credential.pk,
                         credential.access_expires_at)
             return credential
@@ -147,30 +152,48 @@ def _expiring(now: datetime) -> Q:
     return Q(status=Credential.Status.ACTIVE) & due
 
 
-def credentials_refresh_expiring(*, now: datetime | None = None) -> dict:
+def credentials_refresh_expiring(*, now: datetime | None = None, workers: int = 1) -> dict:
     """The periodic sweep: refresh every active credential due within its platform's lead
     time. Returns counts: refreshed, skipped (another worker was first), needs_reauth,
-    reauth_due (no refresh possible, user must re-authorize soon), failed."""
+    reauth_due (no refresh possible, user must re-authorize soon), failed.
+
+    `workers` > 1 refreshes that many credentials at a time, each thread with its own
+    database connection (a backlog after an outage must not take longer than the sweep's
+    interval; the row lock keeps overlapping sweeps safe). SQLite wants 1."""
     now = now or timezone.now()
     counts = {"refreshed": 0, "skipped": 0, "needs_reauth": 0, "reauth_due": 0, "failed": 0}
-    ids = list(Credential.objects.filter(_expiring(now)).order_by("access_expires_at", "pk").values_list("pk", "platform"))
-    for credential_id, slug in ids:
-        spec = platform_spec(slug)
-        try:
-            if _renewable(spec):
-                before = Credential.objects.filter(pk=credential_id).values_list("last_refreshed_at", flat=True).first()
-                credential = credential_refresh(credential_id=credential_id, lead=spec.refresh_lead_time)
-                counts["refreshed" if credential.last_refreshed_at != before else "skipped"] += 1
-            else:
-                counts[_reauthorization_due(credential_id, now=now)] += 1
-        except AuthorizationRevoked:
-            counts["needs_reauth"] += 1
-        except Exception:  # noqa: BLE001 - one credential's failure must not stop the sweep
-            counts["failed"] += 1
-            logger.exception("%s credential %s: refresh in the sweep failed", slug, credential_id)
-    if ids:
+    due = list(Credential.objects.filter(_expiring(now)).order_by("access_expires_at", "pk").values_list("pk", "platform"))
+    if workers > 1 and len(due) > 1:
+        with ThreadPoolExecutor(max_workers=min(workers, len(due)), thread_name_prefix="credential-refresh") as pool:
+            outcomes = list(pool.map(lambda item: _in_own_connection(_sweep_one, *item, now=now), due))
+    else:
+        outcomes = [_sweep_one(credential_id, slug, now=now) for credential_id, slug in due]
+    for outcome in outcomes:
+        counts[outcome] += 1
+    if due:
         logger.info("credential refresh sweep: %s", counts)
     return counts
+
+
+def _in_own_connection(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    finally:
+        db_connection.close()  # this thread's connection; the pool's threads end with the sweep
+
+
+def _sweep_one(credential_id: int, slug: str, *, now: datetime) -> str:
+    spec = platform_spec(slug)
+    try:
+        if not _renewable(spec):
+            return _reauthorization_due(credential_id, now=now)
+        credential = credential_refresh(credential_id=credential_id, lead=spec.refresh_lead_time)
+        return "refreshed" if credential.refreshed_now else "skipped"
+    except AuthorizationRevoked:
+        return "needs_reauth"
+    except Exception:  # noqa: BLE001 - one credential's failure must not stop the sweep
+        logger.exception("%s credential %s: refresh in the sweep failed", slug, credential_id)
+        return "failed"
 
 
 def _reauthorization_due(credential_id: int, *, now: datetime) -> str:

@@ -62,3 +62,28 @@ def test_twenty_workers_one_refresh_everyone_gets_the_new_token(sandbox_server):
     assert all(s["failed"] == 0 and s["needs_reauth"] == 0 for s in sweeps)
     # and the new token works (the spent refresh token would have revoked the grant)
     assert list(sandbox_server.connector(client_id=app.client_id).list_accounts(credential.token_set()))
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_parallel_sweeps_refresh_each_credential_once(sandbox_server):
+    from connectors import oauth2
+    from connectors.sandbox import authserver
+    from connectors.sandbox.world import Profile
+
+    app = PlatformAppFactory()
+    soon = timezone.now() + timedelta(minutes=30)
+    credentials = []
+    for _ in range(30):
+        credential = CredentialFactory.from_token(
+            oauth2.token_set(authserver.issue_grant(client_id=app.client_id, profile=Profile.parse("1:1:1"))), app=app)
+        credentials.append(credential)
+    Credential.objects.filter(pk__in=[c.pk for c in credentials]).update(access_expires_at=soon)
+
+    # two sweeps with 4 workers each, overlapping completely
+    sweeps = _run_at_once([lambda: credentials_refresh_expiring(workers=4)] * 2)
+
+    assert sandbox_server.stats["token_refresh"] == 30
+    assert sum(s["refreshed"] for s in sweeps) == 30 and sum(s["skipped"] for s in sweeps) == 30
+    assert all(s["failed"] == 0 and s["needs_reauth"] == 0 for s in sweeps)
+    assert Credential.objects.filter(access_expires_at__gt=timezone.now() + timedelta(hours=23)).count() == 30
