@@ -69,10 +69,13 @@ def _unusable(credential: Credential, ad_account: AdAccount | None = None) -> Au
         platform=credential.platform, account=ad_account.external_id if ad_account is not None else "")
 
 
-def token_for_account(ad_account: AdAccount) -> TokenSet:
+def token_for_account(ad_account: AdAccount, *, rejected: TokenSet | None = None) -> TokenSet:
     """A token a fetch for `ad_account` can use now: refreshed on demand (under the row
     lock) when it has expired or expires within ON_DEMAND_LEAD. Raises
-    AuthorizationRevoked when the grant is gone or needs re-authorization."""
+    AuthorizationRevoked when the grant is gone or needs re-authorization.
+
+    `rejected`: the token the platform just refused as expired (TokenExpired) although
+    its expiry said otherwise; it is refreshed unless another worker already replaced it."""
     if ad_account.credential_id is None:
         raise AuthorizationRevoked("the ad account has no credential; authorize it (admin: Ad accounts, Authorize)",
                                    platform=ad_account.platform, account=ad_account.external_id)
@@ -81,14 +84,16 @@ def token_for_account(ad_account: AdAccount) -> TokenSet:
     credential = Credential.objects.select_related("app").get(pk=ad_account.credential_id)
     if (error := _unusable(credential, ad_account)) is not None:
         raise error
-    if refresh_due(credential, lead=ON_DEMAND_LEAD):
-        credential = credential_refresh(credential_id=credential.pk, lead=ON_DEMAND_LEAD)
+    stale = rejected.access_token if rejected is not None and rejected.access_token else None
+    if refresh_due(credential, lead=ON_DEMAND_LEAD) or (stale and credential.access_token == stale):
+        credential = credential_refresh(credential_id=credential.pk, lead=ON_DEMAND_LEAD, stale_access_token=stale)
         if (error := _unusable(credential, ad_account)) is not None:
             raise error
     return credential.token_set()
 
 
-def credential_refresh(*, credential_id: int, force: bool = False, lead: timedelta | None = None) -> Credential:
+def credential_refresh(*, credential_id: int, force: bool = False, lead: timedelta | None = None,
+                       stale_access_token: str | None = None) -> Credential:
     """Refresh the credential's tokens if they are due (or `force`); a caller that lost the
     race finds them fresh and returns without calling the platform.
 
@@ -96,7 +101,8 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
     paused, organization notified) and AuthorizationRevoked is raised. Any other failure is
     kept in last_error and re-raised (the sweep or the fetch's retry tries again).
     `lead` (default: the platform's lead time) is how early "due" starts. The returned
-    credential's `refreshed_now` says whether this call refreshed it.
+    credential's `refreshed_now` says whether this call refreshed it. `stale_access_token`:
+    refresh also if the stored access token is still this one (the platform refused it).
     """
     now = timezone.now()
     revoked: AuthorizationRevoked | None = None
@@ -108,8 +114,9 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
             return credential
         spec = platform_spec(credential.platform)
         # Re-checked under the lock: the row now is the one the winner of the race wrote.
-        if not force and not refresh_due(credential, spec=spec, lead=max(lead or spec.refresh_lead_time, ON_DEMAND_LEAD),
-                                         now=now):
+        still_stale = bool(stale_access_token) and credential.access_token == stale_access_token
+        if not force and not still_stale and not refresh_due(
+                credential, spec=spec, lead=max(lead or spec.refresh_lead_time, ON_DEMAND_LEAD), now=now):
             return credential
         try:
             fresh = connector_for_credential(credential).refresh(credential.token_set())

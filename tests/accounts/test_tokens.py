@@ -150,3 +150,15 @@ def test_no_credential_or_revoked_credential_says_reauthorize(db):
     orphan = AdAccount.objects.create(organization=credential.organization, platform="sandbox", external_id="10")
     with pytest.raises(AuthorizationRevoked, match=r"\(account 10\): the ad account has no credential"):
         token_for_account(orphan)
+
+
+def test_a_token_the_platform_refused_is_refreshed_once(sandbox_server, granted):
+    _, _, credential = granted
+    account = AdAccount.objects.create(organization=credential.organization, platform="sandbox", external_id="1",
+                                       credential=credential)
+    refused = token_for_account(account)  # valid for ~24 h as far as its expiry says
+    fresh = token_for_account(account, rejected=refused)
+    assert fresh.access_token != refused.access_token and sandbox_server.stats["token_refresh"] == 1
+    # a second worker that saw the same refusal finds the token already replaced
+    assert token_for_account(account, rejected=refused).access_token == fresh.access_token
+    assert sandbox_server.stats["token_refresh"] == 1
