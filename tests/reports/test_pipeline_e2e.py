@@ -169,3 +169,23 @@ def test_a_revoked_grant_fails_the_run_and_pauses_the_account(sandbox_account, s
     assert Credential.objects.get(pk=account.credential_id).status == Credential.Status.NEEDS_REAUTH
     assert Dag.objects.get(pk=meta.pk).account_paused is True
     assert not AdEntity.objects.filter(ad_account=account).exists()
+
+
+def test_hourly_dag_keeps_today_and_yesterday_by_the_hour(sandbox_account, report_store):
+    account = sandbox_account
+    hourly = dag_for(account, "hourly_today")
+    now = account.sandbox_now
+    counts = dag_backfill(dag_id=hourly.dag_id, start=now - timedelta(hours=1), end=now, sleep=no_sleep)
+    assert counts["success"] == 2 and counts["failed"] == 0
+    assert TaskInstance.objects.filter(run__dag=hourly, state="success").count() == 2 * 4
+    today = now.astimezone(NY).date()
+    expected = sandbox_totals(account.external_id, level="ad", granularity="hour", start=today - timedelta(days=1),
+                              end=today, now=now)
+    hours = report_timeseries(account_ids=[account.pk], start=today - timedelta(days=1), end=today, granularity="hour",
+                              level="ad")
+    # yesterday's hours and today's up to the sandbox's clock (24 + hour, but for DST days)
+    assert len(hours) == expected["rows"] // 17 and 24 <= len(hours) <= 48
+    totals = report_totals(account_ids=[account.pk], start=today - timedelta(days=1), end=today, granularity="hour", level="ad")
+    assert core(totals) == core(expected)
+    assert AdEntity.objects.filter(ad_account=account, level="ad").count() == 20
+    assert not AdEntity.objects.filter(ad_account=account, level="creative").exists()  # not in this DAG's levels
