@@ -195,6 +195,7 @@ LOGGING = {
 }
 
 # Background components of `manage.py runplatform` (embedded mode), by dotted path.
-EMBEDDED_COMPONENTS = env.list("EMBEDDED_COMPONENTS", default=["adplatform.embedded_beat.EmbeddedBeat"])
+EMBEDDED_COMPONENTS = env.list("EMBEDDED_COMPONENTS", default=[
+    "adplatform.embedded_beat.EmbeddedBeat", "ingestion.scheduler.component.EmbeddedScheduler"])
 # Called by `manage.py bootstrap` after the admin user exists (demo accounts, DAGs).
 BOOTSTRAP_HOOKS = env.list("BOOTSTRAP_HOOKS", default=["accounts.bootstrap.demo_accounts"])

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
 MAX_TRIGGER_DAYS = 92
+# A finished try's closing log line is written just after its state changes.
+LOG_GRACE_SECONDS = 10
 
 
 class EngineError(Exception):
@@ -99,5 +103,16 @@ def read_log(*, task_instance, try_number: int, offset: int = 0) -> LogChunk:
     pass back `next_offset`); `finished` once the try is over and fully read."""
     from ingestion.selectors import task_log_read
 
+    from ingestion.models import TaskInstance
+
     text, next_offset, finished = task_log_read(task_instance_id=task_instance.pk, try_number=try_number, offset=offset)
+    if not finished and not text:
+        # Tries that will never write their closing line: dummy tasks and tasks that ended
+        # without running (upstream_failed, skipped) have no log at all, an earlier try is
+        # over, and a try the scheduler reaped as a zombie died before its last line.
+        ended_long_ago = task_instance.ended_at is not None and (
+            timezone.now() - task_instance.ended_at).total_seconds() > LOG_GRACE_SECONDS
+        finished = try_number < task_instance.try_number or (
+            task_instance.state in TaskInstance.FINISHED
+            and (task_instance.is_dummy or task_instance.try_number == 0 or ended_long_ago))
     return LogChunk(text=text, next_offset=next_offset, finished=finished, state=task_instance.state)

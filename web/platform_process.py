@@ -36,7 +36,9 @@ class PlatformProcess:
         self.demo = demo
         self.threads = threads
         self.env = dict(os.environ, ADPLATFORM_VAR_DIR=str(self.var_dir), CLICKHOUSE_URL=f"chdb://{self.var_dir}/clickhouse",
-                        CLICKHOUSE_DATABASE="adplatform", DJANGO_SETTINGS_MODULE="adplatform.settings")
+                        CLICKHOUSE_DATABASE="adplatform", DJANGO_SETTINGS_MODULE="adplatform.settings",
+                        # the built-in sandbox's endpoints are "{public_url}/sandbox": this server's own
+                        PUBLIC_URL=f"http://127.0.0.1:{self.port}")
         # The embedded default: SQLite, chdb, in-process tasks (a test run's settings must not leak in).
         for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"):
             self.env.pop(name, None)

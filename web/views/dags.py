@@ -50,6 +50,12 @@ def gantt_rows(run) -> list[dict]:
     return rows
 
 
+def _in_task_order(task_instances, task_ids: list[str]) -> list:
+    """The run's task instances in the DAG's own task order (upstream first, as written)."""
+    position = {task_id: i for i, task_id in enumerate(task_ids)}
+    return sorted(task_instances, key=lambda ti: (position.get(ti.task_id, len(position)), ti.task_id))
+
+
 @login_required
 def dag_detail(request, pk: int):
     dag = get_object_or_404(selectors.dags_for_user(request.user).select_related("ad_account"), pk=pk)
@@ -70,7 +76,7 @@ def dag_detail(request, pk: int):
     return render(request, "web/dag_detail.html", {
         "nav": "dags", "dag": dag, "tasks": tasks, "graph": chart_graph(tasks), "runs": runs,
         "grid_rows": grid_rows, "selected_run": selected,
-        "selected_tis": list(selected.task_instances.order_by("task_id")) if selected else [],
+        "selected_tis": _in_task_order(selected.task_instances.all(), task_ids) if selected else [],
         "gantt": gantt_rows(selected) if selected else [],
         "today": date.today().isoformat(),
     })

@@ -1,4 +1,4 @@
-/* Live tail of one try's log: poll with the byte offset, append, follow the bottom, stop when finished. */
+/* Live tail of one try's log: poll with the offset the API answered (next_offset), append, follow the bottom, stop when finished. */
 "use strict";
 (function () {
   const pre = document.getElementById("log");
@@ -28,6 +28,8 @@
       status.textContent = "finished (" + (data.state || "done") + ")";
       pre.dataset.finished = "true";
     } else {
+      // data-live: this page saw the try unfinished, so what follows arrived while it ran.
+      pre.dataset.live = "true";
       status.textContent = "live: following the log…";
       setTimeout(poll, 1000);
     }
