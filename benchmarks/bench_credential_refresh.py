@@ -53,11 +53,12 @@ def main(argv: list[str]) -> None:
     # a fresh in-process limiter; the app below declares a quota far above the spec's 100/s
     set_default_limiter(LocalRateLimiter())
     try:
-        app, _ = PlatformApp.objects.get_or_create(
-            platform="sandbox", name="bench", defaults={"client_id": "bench", "client_secret": "bench-secret",
-                                                       "extra": {"rate_limit": [100_000, 1]}})
-        organization, _ = Organization.objects.get_or_create(name="bench")
-        Credential.objects.filter(organization=organization).delete()
+        # names unique to this run: rows of an earlier run were encrypted with that run's
+        # scratch key and cannot be read (or cascaded) now
+        run = f"bench-{int(time.time())}"
+        app = PlatformApp.objects.create(platform="sandbox", name=run, client_id="bench", client_secret="bench-secret",
+                                         extra={"rate_limit": [100_000, 1]})
+        organization = Organization.objects.create(name=run)
         profile = Profile.parse("1:1:1")
 
         started = time.perf_counter()
@@ -103,6 +104,9 @@ def main(argv: list[str]) -> None:
               f"second sweep refreshed {again['refreshed']} (sandbox total {server.stats['token_refresh']})")
         ok = refreshes == n == counts["refreshed"] == fresh and again["refreshed"] == 0 and server.stats["token_refresh"] == n
         print("  one refresh per credential: " + ("YES" if ok else "NO"), flush=True)
+        Credential.objects.filter(organization=organization).delete()
+        organization.delete()
+        app.delete()
     finally:
         server.stop()
         set_default_limiter(None)

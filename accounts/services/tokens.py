@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import AdAccount, Credential
 from connectors.base import Connector, PlatformSpec, TokenSet
-from connectors.errors import AuthorizationRevoked, ConnectorError
+from connectors.errors import AuthorizationFailed, AuthorizationRevoked, ConnectorError
 from connectors.registry import NoPlatformApp, connector_for_app, connector_for_platform, platform_spec
 
 logger = logging.getLogger(__name__)
@@ -122,6 +122,10 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
             fresh = connector_for_credential(credential).refresh(credential.token_set())
         except AuthorizationRevoked as exc:
             revoked = exc
+        except AuthorizationFailed as exc:
+            # a password platform's refresh is a new sign-in; refused = the stored password
+            # no longer works, which for a stored credential means re-authorize
+            revoked = AuthorizationRevoked(f"{exc}; enter the sign-in again (re-authorize)", platform=credential.platform)
         except (ConnectorError, NoPlatformApp) as exc:
             failed = exc
         else:

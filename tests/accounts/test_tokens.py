@@ -162,3 +162,24 @@ def test_a_token_the_platform_refused_is_refreshed_once(sandbox_server, granted)
     # a second worker that saw the same refusal finds the token already replaced
     assert token_for_account(account, rejected=refused).access_token == fresh.access_token
     assert sandbox_server.stats["token_refresh"] == 1
+
+
+def test_password_platform_signs_in_again_and_a_changed_password_needs_reauth(sandbox_server):
+    connector = sandbox_server.connector(client_id="sandbox-demo", cls=__import__(
+        "connectors.sandbox.connector", fromlist=["SandboxPasswordConnector"]).SandboxPasswordConnector)
+    token = connector.login(username="demo", password="sandbox-password")
+    credential = CredentialFactory.from_token(token, platform="sandbox_password")
+    account = AdAccount.objects.create(organization=credential.organization, platform="sandbox_password",
+                                       external_id="1", credential=credential)
+    _expire_soon(credential)
+    assert token_for_account(account).access_token != token.access_token
+    assert sandbox_server.stats["token_password"] == 2 and sandbox_server.stats["token_refresh"] == 0
+
+    credential.refresh_from_db()
+    credential.secrets = {"username": "demo", "password": "changed-elsewhere"}
+    credential.save()
+    _expire_soon(credential)
+    with pytest.raises(AuthorizationRevoked):
+        token_for_account(account)
+    credential.refresh_from_db()
+    assert credential.status == "needs_reauth" and "wrong user name or password" in credential.last_error
