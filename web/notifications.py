@@ -1,14 +1,13 @@
 """Notifications to an organization: email on a task's final failure and on an account
 that needs re-authorization, plus an optional Slack-compatible webhook.
 
-Who is told comes from the organization (`notify_emails`, `webhook_url` when the
-accounts app's Organization has them; otherwise the e-mail addresses of its admins and
-owners). Sending never raises into the caller: a broken SMTP server or webhook must not
+Who is told comes from the organization: `notify_emails`, else the e-mail addresses
+of its owners and admins (of every member when it has none), and `webhook_url`. Sending never raises into the caller: a broken SMTP server or webhook must not
 fail a task run or a token refresh, so failures are logged and reported in the result.
 
-Entry points (keyword-only, ids only, so they can also be queued as Celery tasks):
-    notify_task_failed(*, task_instance_id)
-    notify_account_needs_reauth(*, ad_account_id)
+Entry points (keyword-only, ids only; the signal receivers queue them through web.tasks):
+    notify_task_failed(*, task_instance_id)            ingestion.signals.task_failed
+    notify_account_needs_reauth(*, ad_account_id)      accounts.signals.account_needs_reauth
 """
 from __future__ import annotations
 
@@ -46,16 +45,14 @@ def _split(value) -> list[str]:
 
 def organization_recipients(organization) -> tuple[list[str], str]:
     """(emails, webhook_url) configured for an organization."""
-    emails = _split(getattr(organization, "notify_emails", ""))
+    emails = _split(organization.notify_emails)
     if not emails:
         Membership = apps.get_model("accounts", "Membership")
         members = Membership.objects.filter(organization=organization).select_related("user")
-        role_field = {f.name for f in Membership._meta.get_fields()}
-        if "role" in role_field:
-            admins = members.filter(role__in=ADMIN_ROLES)
-            members = admins if admins.exists() else members
+        admins = members.filter(role__in=ADMIN_ROLES)
+        members = admins if admins.exists() else members
         emails = sorted({m.user.email for m in members if m.user.email})
-    return emails, (getattr(organization, "webhook_url", "") or "").strip()
+    return emails, (organization.webhook_url or "").strip()
 
 
 def _deliver(organization, subject: str, body: str) -> Delivery:
@@ -92,7 +89,7 @@ def notify_task_failed(*, task_instance_id: int) -> Delivery | None:
     from web.selectors import task_instance_context
 
     context = task_instance_context(task_instance_id=task_instance_id)
-    if context is None or context["organization"] is None:
+    if context is None:
         logger.info("task instance %s: no organization to notify", task_instance_id)
         return None
     subject = f"[adplatform] {context['dag_id']}.{context['task_id']} failed"
@@ -111,14 +108,14 @@ def notify_account_needs_reauth(*, ad_account_id: int) -> Delivery | None:
     """Tell the account's organization that the account must be authorized again."""
     AdAccount = apps.get_model("accounts", "AdAccount")
     account = AdAccount.objects.select_related("organization").filter(pk=ad_account_id).first()
-    if account is None or getattr(account, "organization", None) is None:
+    if account is None:
         logger.info("ad account %s: no organization to notify", ad_account_id)
         return None
-    name = getattr(account, "name", "") or getattr(account, "external_id", "")
-    platform = getattr(account, "platform", "")
+    name = account.name or account.external_id
+    platform = account.platform
     subject = f"[adplatform] {platform} account {name} needs re-authorization"
     body = (
-        f"The authorization of {platform} account {name} ({getattr(account, 'external_id', '')}) is no longer valid, "
+        f"The authorization of {platform} account {name} ({account.external_id}) is no longer valid, "
         "so its DAGs are paused.\n"
         f"Authorize it again: {_link('/accounts/')}"
     )
@@ -126,30 +123,24 @@ def notify_account_needs_reauth(*, ad_account_id: int) -> Delivery | None:
 
 
 def connect_signals() -> None:
-    """Receive the engine's and accounts' signals when those apps define them.
+    """Receive the engine's `task_failed(task_instance_id=)` (sent on commit of a final
+    failure) and accounts' `account_needs_reauth(ad_account_id=)` (sent on commit)."""
+    from accounts.signals import account_needs_reauth
+    from ingestion.signals import task_failed
 
-    Looked up by name so that this app works before (or without) them: the engine may
-    send `ingestion.signals.task_failed(task_instance_id=...)` and accounts
-    `accounts.signals.account_needs_reauth(ad_account_id=...)`.
-    """
-    from importlib import import_module
-
-    for module, name, receiver in (
-        ("ingestion.signals", "task_failed", _on_task_failed),
-        ("accounts.signals", "account_needs_reauth", _on_account_needs_reauth),
-    ):
-        try:
-            signal = getattr(import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-        signal.connect(receiver, dispatch_uid=f"web.notifications.{name}")
+    task_failed.connect(_on_task_failed, dispatch_uid="web.notifications.task_failed")
+    account_needs_reauth.connect(_on_account_needs_reauth, dispatch_uid="web.notifications.account_needs_reauth")
 
 
 def _on_task_failed(sender, task_instance_id=None, **kwargs):
+    from web.tasks import notify_task_failed as task
+
     if task_instance_id is not None:
-        notify_task_failed(task_instance_id=task_instance_id)
+        task.delay(task_instance_id)
 
 
 def _on_account_needs_reauth(sender, ad_account_id=None, **kwargs):
+    from web.tasks import notify_account_needs_reauth as task
+
     if ad_account_id is not None:
-        notify_account_needs_reauth(ad_account_id=ad_account_id)
+        task.delay(ad_account_id)

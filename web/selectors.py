@@ -115,18 +115,18 @@ def task_instance_context(*, task_instance_id: int) -> dict | None:
         .filter(pk=task_instance_id)
         .first()
     )
-    if ti is None:
-        return None
+    if ti is None or ti.run.dag.ad_account is None:
+        return None  # gone, or a DAG of no account: no organization to tell
     run = ti.run
     account = run.dag.ad_account
     return {
-        "organization": getattr(account, "organization", None),
+        "organization": account.organization,
         "dag_id": run.dag.dag_id,
         "task_id": ti.task_id,
         "try_number": ti.try_number,
         "account": f"{account.platform} {account.name or account.external_id}",
         "logical_time": run.logical_time.isoformat() if run.logical_time else "",
-        "error": (getattr(ti, "error", "") or "")[:500],
+        "error": ti.error[:500],
         "log_path": f"/task-instances/{ti.pk}/log/{ti.try_number}/",
     }
 

@@ -21,6 +21,13 @@ def _register_test_operator():
         def execute(self, context):
             context.log.info("web test operator ran %s", context.task_id)
 
+    @register_operator("web_failing_operator", replace=True)
+    class WebFailingOperator(Operator):
+        def execute(self, context):
+            from connectors.errors import TransientError
+
+            raise TransientError("sandbox answered 503 three times", platform="sandbox", endpoint="reports")
+
 
 _register_test_operator()
 

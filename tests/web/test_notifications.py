@@ -66,3 +66,53 @@ def test_unknown_ids_are_ignored(db):
     assert notify_task_failed(task_instance_id=999999) is None
     assert notify_account_needs_reauth(ad_account_id=999999) is None
     assert mail.outbox == []
+
+
+@pytest.fixture
+def celery_eager():
+    # The receivers queue web.tasks; on a broker (the MariaDB+Redis pass) run them here.
+    from adplatform.celery import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = was
+
+
+def test_a_task_failing_its_last_try_in_the_engine_mails_once(dag_a, alice, celery_eager,
+                                                              django_capture_on_commit_callbacks):
+    from ingestion.services.execution import task_instance_execute
+
+    ti = factories.run(dag=dag_a).task_instances.get(task_id="ad_meta_task")
+    TaskInstance.objects.filter(pk=ti.pk).update(operator="web_failing_operator", state="queued", try_number=2, max_tries=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task_instance_execute(task_instance_id=ti.pk, try_number=2) == "failed"
+    (message,) = mail.outbox
+    assert message.to == [alice.email] and "ad_meta_task failed" in message.subject
+    assert "after try 2" in message.body and "sandbox answered 503 three times" in message.body
+
+
+def test_a_failed_try_with_tries_left_mails_nobody(dag_a, celery_eager, django_capture_on_commit_callbacks):
+    from ingestion.services.execution import task_instance_execute
+
+    ti = factories.run(dag=dag_a).task_instances.get(task_id="ad_meta_task")
+    TaskInstance.objects.filter(pk=ti.pk).update(operator="web_failing_operator", state="queued", try_number=1, max_tries=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task_instance_execute(task_instance_id=ti.pk, try_number=1) == "up_for_retry"
+    assert mail.outbox == []
+
+
+def test_a_credential_needing_reauth_mails_its_accounts_organization(account_a, alice, celery_eager,
+                                                                    django_capture_on_commit_callbacks):
+    from accounts.models import Credential
+    from accounts.services.credentials import credential_mark_needs_reauth
+
+    credential = Credential.objects.create(organization=account_a.organization, platform="sandbox")
+    account_a.credential = credential
+    account_a.save(update_fields=["credential"])
+    with django_capture_on_commit_callbacks(execute=True):
+        credential_mark_needs_reauth(credential_id=credential.pk, reason="invalid_grant")
+    (message,) = mail.outbox
+    assert message.to == [alice.email]
+    assert message.subject == "[adplatform] sandbox account Alpha needs re-authorization"
+    assert "/accounts/" in message.body

@@ -1,0 +1,21 @@
+"""Celery entry points of the web app (thin: the work is in web.notifications).
+
+The signal receivers queue these instead of mailing inline: a slow SMTP server or
+webhook must not hold the scheduler's worker thread or a token refresh. Embedded mode
+runs them in-process (CELERY_TASK_ALWAYS_EAGER); service mode on any worker.
+"""
+from celery import shared_task
+
+
+@shared_task(name="web.notify_task_failed", ignore_result=True)
+def notify_task_failed(task_instance_id: int) -> None:
+    from web import notifications
+
+    notifications.notify_task_failed(task_instance_id=task_instance_id)
+
+
+@shared_task(name="web.notify_account_needs_reauth", ignore_result=True)
+def notify_account_needs_reauth(ad_account_id: int) -> None:
+    from web import notifications
+
+    notifications.notify_account_needs_reauth(ad_account_id=ad_account_id)
