@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.models import AdAccount, Credential
 from connectors.base import Connector, PlatformSpec, TokenSet
 from connectors.errors import AuthorizationFailed, AuthorizationRevoked, ConnectorError
-from connectors.registry import NoPlatformApp, connector_for_app, connector_for_platform, platform_spec
+from connectors.registry import NoPlatformApp, UnknownPlatform, connector_for_app, connector_for_platform, platform_spec
 
 logger = logging.getLogger(__name__)
 
@@ -104,11 +104,11 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
     credential's `refreshed_now` says whether this call refreshed it. `stale_access_token`:
     refresh also if the stored access token is still this one (the platform refused it).
     """
-    now = timezone.now()
     revoked: AuthorizationRevoked | None = None
     failed: Exception | None = None
     with transaction.atomic():
         credential = Credential.objects.select_for_update().select_related("app").get(pk=credential_id)
+        now = timezone.now()  # after the lock: waiting for it may have taken a while
         credential.refreshed_now = False
         if credential.status != Credential.Status.ACTIVE:
             return credential
@@ -154,7 +154,12 @@ def _expiring(now: datetime) -> Q:
     """Active credentials due in the sweep, each platform with its own lead time."""
     due = Q(pk__in=[])
     for slug in Credential.objects.filter(status=Credential.Status.ACTIVE).values_list("platform", flat=True).distinct():
-        spec = platform_spec(slug)
+        try:
+            spec = platform_spec(slug)
+        except UnknownPlatform:
+            # a connector removed from this deployment must not stop every other refresh
+            logger.error("credentials of unknown platform %r are not refreshed; remove them or install its connector", slug)
+            continue
         lead = spec.refresh_lead_time
         when = Q(access_expires_at__lte=now + lead)
         if spec.supports_refresh and spec.refresh_rotates:

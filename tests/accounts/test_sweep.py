@@ -40,7 +40,9 @@ def test_sweep_refreshes_only_what_each_platform_lead_makes_due(sandbox_server):
                                             external_id="act_1", credential=meta_expired)
     # tiktok: long-term token, no expiry
     tiktok = CredentialFactory(platform="tiktok", refresh_token="", access_expires_at=None, refresh_expires_at=None)
-    tokens = {c.pk: c.access_token for c in (in_1h, in_3h, refresh_soon, needs_reauth, google, meta_due, tiktok)}
+    # a platform whose connector this deployment no longer has: skipped, not fatal
+    gone = CredentialFactory(platform="retired_platform", access_expires_at=now + timedelta(minutes=1))
+    tokens = {c.pk: c.access_token for c in (in_1h, in_3h, refresh_soon, needs_reauth, google, meta_due, tiktok, gone)}
 
     counts = credentials_refresh_expiring(now=now)
 
@@ -51,7 +53,7 @@ def test_sweep_refreshes_only_what_each_platform_lead_makes_due(sandbox_server):
     assert fresh[in_1h.pk].access_expires_at > now + timedelta(hours=23)
     assert fresh[refresh_soon.pk].access_token != tokens[refresh_soon.pk]
     assert fresh[refresh_soon.pk].refresh_expires_at > now + timedelta(days=29)
-    for untouched in (in_3h, needs_reauth, google, tiktok, meta_due):
+    for untouched in (in_3h, needs_reauth, google, tiktok, meta_due, gone):
         assert fresh[untouched.pk].access_token == tokens[untouched.pk]
     assert fresh[meta_due.pk].status == "active" and fresh[meta_due.pk].last_error.startswith("re-authorize before ")
     assert fresh[meta_expired.pk].status == "needs_reauth"
