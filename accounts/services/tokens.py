@@ -18,7 +18,8 @@ When to refresh, per platform (connectors' PlatformSpec):
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from datetime import datetime, timedelta
 
 from django.db import connection as db_connection
@@ -180,8 +181,7 @@ def credentials_refresh_expiring(*, now: datetime | None = None, workers: int = 
     counts = {"refreshed": 0, "skipped": 0, "needs_reauth": 0, "reauth_due": 0, "failed": 0}
     due = list(Credential.objects.filter(_expiring(now)).order_by("access_expires_at", "pk").values_list("pk", "platform"))
     if workers > 1 and len(due) > 1:
-        with ThreadPoolExecutor(max_workers=min(workers, len(due)), thread_name_prefix="credential-refresh") as pool:
-            outcomes = list(pool.map(lambda item: _in_own_connection(_sweep_one, *item, now=now), due))
+        outcomes = _sweep_parallel(due, workers=min(workers, len(due)), now=now)
     else:
         outcomes = [_sweep_one(credential_id, slug, now=now) for credential_id, slug in due]
     for outcome in outcomes:
@@ -191,11 +191,31 @@ def credentials_refresh_expiring(*, now: datetime | None = None, workers: int = 
     return counts
 
 
-def _in_own_connection(function, *args, **kwargs):
-    try:
-        return function(*args, **kwargs)
-    finally:
-        db_connection.close()  # this thread's connection; the pool's threads end with the sweep
+def _sweep_parallel(due: list[tuple[int, str]], *, workers: int, now: datetime) -> list[str]:
+    """`workers` threads take credentials off one queue; each keeps one database connection
+    for all of its refreshes and closes it when the queue is empty."""
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+    for item in due:
+        jobs.put(item)
+    outcomes: list[str] = []
+
+    def work():
+        try:
+            while True:
+                try:
+                    credential_id, slug = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                outcomes.append(_sweep_one(credential_id, slug, now=now))
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=work, name=f"credential-refresh-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 def _sweep_one(credential_id: int, slug: str, *, now: datetime) -> str:
