@@ -60,6 +60,69 @@ def test_accounts_page_lists_my_accounts(browser, account_a, account_b):
     assert "Alpha" in html and "Bravo" not in html
 
 
+def _credentialed(account, **fields):
+    from accounts.models import Credential
+
+    credential = Credential.objects.create(organization=account.organization, platform=account.platform,
+                                           subject="ann@example.com", **fields)
+    account.credential = credential
+    account.save(update_fields=["credential"])
+    return credential
+
+
+def _row(html: str, account) -> str:
+    start = html.index(f'data-account="{account.pk}"')
+    return html[start:html.index("</tr>", start)]
+
+
+def test_accounts_page_shows_expiry_last_fetch_and_the_authflow_links(browser, account_a, org_a, dag_a):
+    from django.utils import timezone
+
+    credential = _credentialed(account_a, access_expires_at=datetime(2031, 5, 6, 7, 8, tzinfo=ZoneInfo("UTC")))
+    run = factories.run(dag=dag_a)
+    DagRun.objects.filter(pk=run.pk).update(state="success", ended_at=datetime(2030, 1, 2, 3, 4, 5, tzinfo=ZoneInfo("UTC")))
+    failed = factories.run(dag=dag_a, logical_time=datetime(2024, 3, 9, tzinfo=ZoneInfo("UTC")))
+    DagRun.objects.filter(pk=failed.pk).update(state="failed", ended_at=timezone.now())
+    html = browser.get("/accounts/").content.decode()
+    row = _row(html, account_a)
+    assert "2031-05-06 07:08" in row and "2030-01-02 03:04:05" in row
+    assert f'href="/accounts/authorize/sandbox/?organization={org_a.pk}&amp;credential={credential.pk}"' in row
+    assert f'data-url="/api/v1/credentials/{credential.pk}/revoke/"' in row
+    # alice manages exactly one organization: "Authorize" goes straight to it
+    assert f'href="/accounts/authorize/sandbox/?organization={org_a.pk}"' in html
+    assert 'data-platform="meta"' in html
+
+
+def test_accounts_page_status_prefers_a_broken_grant_and_hides_buttons_from_members(account_a, org_a):
+    from accounts.models import Membership
+
+    _credentialed(account_a, status="needs_reauth")
+    member = factories.user()
+    Membership.objects.create(user=member, organization=org_a, role="member")
+    client = Client()
+    client.force_login(member)
+    html = client.get("/accounts/").content.decode()
+    row = _row(html, account_a)
+    assert 'data-field="status">needs_reauth<' in row
+    assert "Re-authorize" not in row and "Revoke" not in row and "Authorize an account" not in html
+
+
+def test_revoke_button_target_revokes_the_credential_with_the_page_session(alice, account_a, dag_a):
+    from accounts.models import Credential
+
+    credential = _credentialed(account_a, access_token="t0k3n")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    client.get("/accounts/")  # sets the CSRF cookie like the page does for its script
+    token = client.cookies["csrftoken"].value
+    response = client.post(f"/api/v1/credentials/{credential.pk}/revoke/", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200, response.content
+    credential.refresh_from_db()
+    assert credential.status == Credential.Status.REVOKED
+    html = client.get("/accounts/").content.decode()
+    assert "revoked" in _row(html, account_a) and "data-action=\"revoke\"" not in _row(html, account_a)
+
+
 def test_dag_pages_and_buttons(browser, dag_a, dag_b):
     listing = browser.get("/dags/").content.decode()
     assert dag_a.dag_id in listing and dag_b.dag_id not in listing
