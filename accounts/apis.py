@@ -5,6 +5,8 @@ Thin views: validate input, call one service (accounts.services.*) or read one s
 queryset (accounts.access), serialize. Every queryset is limited to the user's
 organizations, so another organization's object is a 404; members read, owners and
 admins write (403 otherwise). No response ever carries a token, password or secret.
+Nested Input/OutputSerializers carry a Meta.ref_name: the OpenAPI schema needs unique
+component names across all apps' APIs.
 """
 from __future__ import annotations
 
@@ -141,6 +143,9 @@ class AuthorizationStartOutput(serializers.Serializer):
 
 class PlatformListApi(APIView):
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PlatformListOutput"
+
         slug = serializers.CharField()
         display_name = serializers.CharField()
         auth_type = serializers.CharField()
@@ -176,6 +181,9 @@ def _start(request, *, platform: str, organization: Organization, credential: Cr
 
 class PlatformAuthorizeApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PlatformAuthorizeInput"
+
         organization = serializers.IntegerField()
         redirect_uri = serializers.URLField(required=False, allow_blank=True,
                                             help_text="Where the platform sends the user back; default: the app's, else /accounts/callback/<platform>/.")
@@ -201,6 +209,9 @@ class PlatformAuthorizeApi(APIView):
 
 class PlatformCallbackApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PlatformCallbackInput"
+
         state = serializers.CharField()
         code = serializers.CharField(required=False, allow_blank=True)
         auth_code = serializers.CharField(required=False, allow_blank=True, help_text="TikTok's name for the code.")
@@ -227,6 +238,9 @@ class PlatformCallbackApi(APIView):
 
 class PlatformPasswordApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PlatformPasswordInput"
+
         organization = serializers.IntegerField()
         username = serializers.CharField(max_length=200)
         password = serializers.CharField(max_length=500, write_only=True, trim_whitespace=False)
@@ -303,6 +317,9 @@ class CredentialDetailApi(APIView):
 
 class CredentialReauthorizeApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "CredentialReauthorizeInput"
+
         redirect_uri = serializers.URLField(required=False, allow_blank=True)
 
     @extend_schema(request=InputSerializer, responses={201: AuthorizationStartOutput},
@@ -329,6 +346,9 @@ class CredentialRevokeApi(APIView):
 
 class CredentialImportApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "CredentialImportInput"
+
         external_ids = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
 
     @extend_schema(request=InputSerializer, responses={201: AdAccountOutput(many=True)},
@@ -370,6 +390,9 @@ class AdAccountDetailApi(APIView):
 
 class OrganizationListApi(APIView):
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OrganizationListOutput"
+
         id = serializers.IntegerField()
         name = serializers.CharField()
         role = serializers.CharField(help_text="Your role: owner, admin, member, viewer (superuser outside it)")

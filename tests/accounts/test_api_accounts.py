@@ -212,3 +212,30 @@ def test_import_rejects_unknown_accounts(sandbox_server, world):
     assert empty.status_code == 400 and set(empty.json()) == {"external_ids"}
     assert not AdAccount.objects.exists()
     json.dumps(body)  # plain JSON all the way
+
+
+def test_schema_documents_the_accounts_api():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths = set(schema["paths"])
+    assert {"/api/v1/platforms/", "/api/v1/platforms/{platform}/authorize/", "/api/v1/platforms/{platform}/callback/",
+            "/api/v1/platforms/{platform}/password/", "/api/v1/credentials/", "/api/v1/credentials/{id}/reauthorize/",
+            "/api/v1/credentials/{id}/revoke/", "/api/v1/credentials/{id}/import/", "/api/v1/ad-accounts/",
+            "/api/v1/organizations/"} <= paths
+    components = schema["components"]["schemas"]
+    for name in ("PlatformAuthorizeInputRequest", "PlatformPasswordInputRequest", "CredentialImportInputRequest",
+                 "PlatformListOutput", "OrganizationListOutput"):
+        assert name in components, name
+    credential_fields = set(components["CredentialOutput"]["properties"])
+    assert {"status", "access_expires_at", "scopes", "last_error"} <= credential_fields
+    assert not credential_fields & {"access_token", "refresh_token", "secrets"}
+    # the password is write-only: it is in the request, never in a response component
+    assert "password" in components["PlatformPasswordInputRequest"]["properties"]
+
+
+def test_accounts_prefix_still_reaches_the_web_page():
+    from django.urls import resolve
+
+    assert resolve("/accounts/authorize/sandbox/").view_name == "accounts:authorize"
+    assert resolve("/accounts/").view_name == "web:accounts"
