@@ -173,7 +173,7 @@ def _start(request, *, platform: str, organization: Organization, credential: Cr
         start = authorization_start(platform=platform, organization=organization, user=request.user,
                                     session_key=_binding(request), redirect_uri=redirect_uri or None, credential=credential)
     except AuthorizationFailed as exc:
-        raise _failed(exc) from None
+        raise _failed(exc, "redirect_uri" if "redirect_uri" in str(exc) else None) from None
     except DjangoPermissionDenied as exc:
         raise PermissionDenied(str(exc)) from None
     return Response(AuthorizationStartOutput(start).data, status=status.HTTP_201_CREATED)

@@ -174,7 +174,9 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
         wanted = [x for x in request.POST.getlist("external_ids") if x]
         selectable = {r["external_id"] for r in rows if not r["elsewhere"]}
         unknown = sorted(set(wanted) - selectable)
-        if not wanted:
+        if credential.status != Credential.Status.ACTIVE:
+            error = f"This credential is {credential.status}; re-authorize it before importing accounts."
+        elif not wanted:
             error = "Pick at least one ad account to import."
         elif unknown:
             error = f"Not reachable through this authorization: {', '.join(unknown)}."

@@ -10,6 +10,7 @@ with a message fit to show, and leaves nothing stored.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -85,12 +86,14 @@ def authorization_start(*, platform: str, organization: Organization, user, sess
     if connector.spec.auth_type != "oauth2":
         raise AuthorizationFailed("this platform signs in with a user name and password, not a redirect; use the password form",
                                   platform=platform)
+    redirect_uri = redirect_uri or default_redirect_uri(platform, app)
+    _check_redirect_uri(platform, redirect_uri, app)
     context = {
         "platform": platform, "organization_id": organization.pk, "user_id": user.pk, "session_key": session_key or "",
         "credential_id": credential.pk if credential else None, "app_id": app.pk if app else None,
     }
     flow = AuthorizationFlow(connector, DatabaseAuthorizationStore())
-    return flow.start(redirect_uri=redirect_uri or default_redirect_uri(platform, app), context=context)
+    return flow.start(redirect_uri=redirect_uri, context=context)
 
 
 def authorization_finish(*, platform: str, params, session_key: str, user) -> Credential:
@@ -129,6 +132,28 @@ def discovered_account_infos(credential: Credential) -> list[AccountInfo]:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _check_redirect_uri(platform: str, redirect_uri: str, app: PlatformApp | None) -> None:
+    """The code goes wherever the redirect URI points. Real platforms only redirect to URIs
+    registered for the app, but the sandbox (and a misconfigured app) redirects anywhere:
+    a caller-chosen URI elsewhere would let someone collect another user's code. So the URI
+    must be on this deployment (PUBLIC_URL), the app's registered one, or an origin listed
+    in settings.AUTHORIZATION_REDIRECT_ORIGINS (a separate front end)."""
+    allowed = {_origin(settings.PUBLIC_URL)}
+    if app is not None and app.redirect_uri:
+        allowed.add(_origin(app.redirect_uri))
+    allowed.update(_origin(o) for o in getattr(settings, "AUTHORIZATION_REDIRECT_ORIGINS", ()) or ())
+    if _origin(redirect_uri) not in allowed or _origin(redirect_uri)[0] not in ("http", "https"):
+        raise AuthorizationFailed(
+            f"redirect_uri {redirect_uri!r} is not on this platform ({settings.PUBLIC_URL}) nor the app's registered "
+            "redirect URI; add its origin to AUTHORIZATION_REDIRECT_ORIGINS if a separate front end receives the callback",
+            platform=platform)
+
 
 def _check_reauthorized(platform: str, organization: Organization, credential: Credential | None) -> None:
     registry.platform_spec(platform)  # raises UnknownPlatform
@@ -201,7 +226,10 @@ def _credential_save(*, token: TokenSet, accounts: list[AccountInfo], context: d
     platform = context.get("platform") or ""
     app = PlatformApp.objects.filter(pk=context["app_id"]).first() if context.get("app_id") else None
     if context.get("credential_id"):
-        credential = Credential.objects.select_for_update().get(pk=context["credential_id"], organization=organization)
+        credential = Credential.objects.select_for_update().filter(pk=context["credential_id"], organization=organization).first()
+        if credential is None:
+            raise AuthorizationFailed(f"the credential #{context['credential_id']} being re-authorized was deleted; "
+                                      "authorize a new one", platform=platform)
     else:
         credential = Credential(organization=organization)
     credential.platform = platform or credential.platform

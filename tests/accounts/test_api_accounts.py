@@ -119,6 +119,9 @@ def test_denial_and_validation_errors_name_the_field(sandbox_server, world):
         "organization": ["This field is required."]}
     bad_uri = client.post(f"{API}platforms/sandbox/authorize/", {"organization": world["a"].pk, "redirect_uri": "nope"}, format="json")
     assert bad_uri.status_code == 400 and set(bad_uri.json()) == {"redirect_uri"}
+    evil = client.post(f"{API}platforms/sandbox/authorize/",
+                       {"organization": world["a"].pk, "redirect_uri": "https://evil.example/cb"}, format="json")
+    assert evil.status_code == 400 and "is not on this platform" in evil.json()["redirect_uri"][0]
     no_code = client.post(f"{API}platforms/sandbox/callback/", {"state": "x"}, format="json")
     assert no_code.status_code == 400 and "either code" in no_code.json()["code"][0]
     assert client.post(f"{API}platforms/nowhere/authorize/", {"organization": world["a"].pk}, format="json").status_code == 404

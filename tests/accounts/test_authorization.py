@@ -180,3 +180,23 @@ def test_default_redirect_uri_prefers_the_app(org, settings):
     assert default_redirect_uri("meta") == "http://platform.local:8000/accounts/callback/meta/"
     app = PlatformApp.objects.create(platform="meta", name="m", client_id="c", redirect_uri="https://x.example/cb")
     assert default_redirect_uri("meta", app) == "https://x.example/cb"
+
+
+def test_redirect_uri_must_come_back_to_us(sandbox_server, org, admin_user, settings):
+    settings.PUBLIC_URL = "https://ads.example.com"
+    with pytest.raises(AuthorizationFailed, match="redirect_uri 'https://evil.example/cb' is not on this platform"):
+        _start(org, admin_user, redirect_uri="https://evil.example/cb")
+    assert not PendingAuthorization.objects.exists()
+    assert _start(org, admin_user, redirect_uri="https://ads.example.com/app/callback").state
+    settings.AUTHORIZATION_REDIRECT_ORIGINS = ["https://console.example.com"]
+    assert _start(org, admin_user, redirect_uri="https://console.example.com/oauth/done").state
+
+
+def test_reauthorizing_a_deleted_credential_stores_nothing(sandbox_server, org, admin_user):
+    first = authorization_finish(platform="sandbox", params=approve(_start(org, admin_user).url), session_key="s-1",
+                                 user=admin_user)
+    start = _start(org, admin_user, credential=first)
+    Credential.objects.all().delete()
+    with pytest.raises(AuthorizationFailed, match=f"credential #{first.pk} being re-authorized was deleted"):
+        authorization_finish(platform="sandbox", params=approve(start.url), session_key="s-1", user=admin_user)
+    assert not Credential.objects.exists()

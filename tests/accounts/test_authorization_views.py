@@ -127,6 +127,24 @@ def test_password_form_and_wrong_password(sandbox_server, browser, org):
     assert credential.platform == "sandbox_password" and len(credential.discovered_accounts) == 2
 
 
+def test_password_reauthorization_and_no_import_through_a_revoked_credential(sandbox_server, browser, org):
+    path = reverse("accounts:authorize", args=["sandbox_password"])
+    browser.post(path, {"organization": org.pk, "username": "user-5-2-3", "password": "sandbox-password"})
+    credential = Credential.objects.get()
+    Credential.objects.update(status="revoked", secrets={})
+    ids = [a["external_id"] for a in credential.discovered_accounts]
+    refused = browser.post(reverse("accounts:pick", args=[credential.pk]), {"external_ids": ids})
+    assert refused.status_code == 400 and b"This credential is revoked; re-authorize it" in refused.content
+    assert not AdAccount.objects.exists()
+
+    form = browser.get(path, {"credential": credential.pk})
+    assert form.status_code == 200 and f'name="credential" value="{credential.pk}"'.encode() in form.content
+    again = browser.post(path, {"credential": credential.pk, "username": "user-5-2-3", "password": "sandbox-password"})
+    assert again.status_code == 302 and Credential.objects.count() == 1
+    credential.refresh_from_db()
+    assert credential.status == "active" and credential.secrets["password"] == "sandbox-password"
+
+
 def test_baidu_form_asks_for_the_developer_token(browser, org):
     page = browser.get(reverse("accounts:authorize", args=["baidu"]), {"organization": org.pk})
     assert page.status_code == 200 and b'name="developer_token"' in page.content
