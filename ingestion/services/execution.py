@@ -27,6 +27,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from connectors.errors import AuthorizationRevoked
+from ingestion.dblock import retry_on_lock
 from ingestion.models import DagRun, TaskInstance
 from ingestion.operators.base import OperatorContext
 from ingestion.operators.registry import operator_class
@@ -63,9 +64,10 @@ def queued_timeout() -> float:
 def task_instance_execute(*, task_instance_id: int, try_number: int, hostname: str | None = None) -> str | None:
     """Run the given try if it is still queued; returns the state it ended in, None if not claimed."""
     now = timezone.now()
-    claimed = TaskInstance.objects.filter(pk=task_instance_id, try_number=try_number, state=TI.QUEUED).update(
+    claimed = retry_on_lock(lambda: TaskInstance.objects.filter(
+        pk=task_instance_id, try_number=try_number, state=TI.QUEUED).update(
         state=TI.RUNNING, started_at=now, heartbeat_at=now, ended_at=None, error="",
-        hostname=(hostname or socket.gethostname())[:200], pid=os.getpid())
+        hostname=(hostname or socket.gethostname())[:200], pid=os.getpid()))
     if not claimed:
         logger.info("task instance %s try %s is no longer queued; not running it", task_instance_id, try_number)
         return None
@@ -89,9 +91,9 @@ def task_instance_execute(*, task_instance_id: int, try_number: int, hostname: s
         stop.set()
         beat.join()
         log.detach()
-    state = task_instance_finish(task_instance_id=ti.pk, try_number=try_number, error=error)
+    state = retry_on_lock(lambda: task_instance_finish(task_instance_id=ti.pk, try_number=try_number, error=error))
     log.write(f"--- try {try_number} finished: {state or 'already finished elsewhere'}\n")
-    log.close()
+    retry_on_lock(log.close)
     return state
 
 

@@ -41,11 +41,12 @@ class TryLog:
             if self.closed:
                 return
             text = "".join(self._buffer)
-            self._buffer.clear()
             if not text and not final:
                 return
             TaskLog.objects.create(
                 task_instance_id=self.task_instance_id, try_number=self.try_number, seq=self._seq, text=text, is_final=final)
+            # Cleared only once written: a flush that failed (a locked database) keeps its text for the next one.
+            self._buffer.clear()
             self._seq += 1
             if final:
                 self.closed = True
@@ -93,15 +94,16 @@ class _StreamProxy(io.TextIOBase):
 
 def _install() -> None:
     global _installed
-    if _installed:
-        return
     with _install_lock:
-        if _installed:
-            return
-        logging.getLogger().addHandler(_Handler(level=logging.DEBUG))
-        sys.stdout = _StreamProxy(sys.stdout)
-        sys.stderr = _StreamProxy(sys.stderr)
-        _installed = True
+        if not _installed:
+            logging.getLogger().addHandler(_Handler(level=logging.DEBUG))
+            _installed = True
+        # Checked on every attach: something else may have swapped the streams since
+        # (a test runner's capture, a worker redirecting its output).
+        if not isinstance(sys.stdout, _StreamProxy):
+            sys.stdout = _StreamProxy(sys.stdout)
+        if not isinstance(sys.stderr, _StreamProxy):
+            sys.stderr = _StreamProxy(sys.stderr)
 
 
 def task_log_append_final(*, task_instance_id: int, try_number: int, text: str) -> None:
