@@ -94,7 +94,8 @@ def _create_dags(n: int, due: int, start: datetime) -> None:
     from ingestion.services.manager import pool_ensure
 
     pool_ensure("default")
-    spec = DagSpec(dag_id="x", schedule_interval="", tasks=(TaskSpec("start", "DummyOperator", is_dummy=True),)).to_dict()
+    start_task = TaskSpec("start", "DummyOperator", is_dummy=True)
+    spec = DagSpec(dag_id="x", schedule_interval="", tasks=(start_task,)).to_dict()
     nexts = {(c, tz): CronSchedule(c, tz).next_after(start) for c in CRONS for tz in TIMEZONES}
     dags = []
     for i in range(n):
@@ -110,7 +111,7 @@ def _create_dags(n: int, due: int, start: datetime) -> None:
     Dag.objects.update(updated_at=timezone.now() - timedelta(hours=1))
 
 
-def _run(loop, start: float, ticks: int, due: int) -> tuple[float, list[tuple[float, float]], list[tuple[float, float]]]:
+def _run(loop, start: float, ticks: int, due: int) -> tuple[float, list, list]:
     """Load, then `ticks` pairs of ticks; returns the load time and (wall, cpu) per busy and idle tick."""
     started = time.perf_counter()
     loop.load()
