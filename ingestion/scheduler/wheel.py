@@ -32,6 +32,7 @@ class TimingWheel:
     """Keys with due times (epoch seconds); advance(now) hands out those due, in order.
 
     `slots` sizes the wheels below the overflow (tests use tiny wheels to cascade a lot).
+    Not thread-safe: one scheduler loop owns its wheel and is the only caller.
     """
 
     def __init__(self, *, now: float, tick: float = 1.0, slots: tuple[int, ...] = DEFAULT_SLOTS):
