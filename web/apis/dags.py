@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from web import engine, selectors
-from web.apis.common import filtered, get_scoped, paginated
+from web.apis.common import filtered, get_scoped, list_parameters, paginated, paginated_schema
 from web.filters import DagFilter
 
 
@@ -43,7 +43,7 @@ class DagDetailOutput(DagOutput):
 
 
 class DagListApi(APIView):
-    @extend_schema(parameters=[DagFilter], responses=DagOutput(many=True))
+    @extend_schema(operation_id="v1_dags_list", parameters=list_parameters(DagFilter), responses=paginated_schema(DagOutput))
     def get(self, request):
         queryset = filtered(DagFilter, request, selectors.dag_list_rows(request.user))
         return paginated(self, request, queryset, DagOutput)
@@ -87,8 +87,14 @@ class DagTriggerApi(APIView):
         start = serializers.DateField(required=False, allow_null=True, help_text="first local day of a manual backfill")
         end = serializers.DateField(required=False, allow_null=True, help_text="last local day (inclusive)")
 
+        class Meta:
+            ref_name = "DagTriggerInput"
+
     class OutputSerializer(serializers.Serializer):
         run_ids = serializers.ListField(child=serializers.IntegerField())
+
+        class Meta:
+            ref_name = "DagTriggerOutput"
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request, pk: int):

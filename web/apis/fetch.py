@@ -49,10 +49,16 @@ class FetchApi(APIView):
                 raise ValidationError({"end": [f"the range ends ({attrs['end']}) before it starts ({attrs['start']})"]})
             return attrs
 
+        class Meta:
+            ref_name = "FetchInput"
+
     class OutputSerializer(serializers.Serializer):
         run_id = serializers.IntegerField(help_text="the first run; poll GET /api/v1/runs/{run_id}/")
         run_ids = serializers.ListField(child=serializers.IntegerField())
         dags = serializers.ListField(child=serializers.CharField())
+
+        class Meta:
+            ref_name = "FetchOutput"
 
     def initial(self, request, *args, **kwargs):
         # The throttle is keyed by the account's organization, so resolve it before

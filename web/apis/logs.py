@@ -26,6 +26,9 @@ class TaskLogApi(APIView):
         finished = serializers.BooleanField(help_text="the try is over: no more text will come")
         state = serializers.CharField()
 
+        class Meta:
+            ref_name = "TaskLogChunk"
+
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request, pk: int):
         ti = get_scoped(selectors.task_instances_for_user(request.user), pk)

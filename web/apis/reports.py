@@ -19,6 +19,7 @@ from connectors.base import GRANULARITIES, LEVELS
 from reports.query import MAX_TOP_N, ReportQueryError
 from reports.selectors import report_compare, report_timeseries, report_top_entities, report_totals
 from web import selectors
+from web.apis import report_schemas as schemas
 from web.dashboard import DashboardQuery, dashboard_data, jsonable
 
 
@@ -85,21 +86,21 @@ def _run(call):
 
 
 class ReportTotalsApi(APIView):
-    @extend_schema(parameters=[ReportInput], responses=serializers.DictField())
+    @extend_schema(parameters=[ReportInput], responses={200: schemas.TOTALS})
     def get(self, request):
         filters = _filters(request, _params(request, ReportInput))
         return _run(lambda: report_totals(**filters))
 
 
 class ReportTimeseriesApi(APIView):
-    @extend_schema(parameters=[ReportInput], responses=serializers.ListField(child=serializers.DictField()))
+    @extend_schema(parameters=[ReportInput], responses={200: schemas.TIMESERIES})
     def get(self, request):
         filters = _filters(request, _params(request, ReportInput))
         return _run(lambda: report_timeseries(**filters))
 
 
 class ReportTopApi(APIView):
-    @extend_schema(parameters=[TopInput], responses=serializers.ListField(child=serializers.DictField()))
+    @extend_schema(parameters=[TopInput], responses={200: schemas.TOP})
     def get(self, request):
         values = _params(request, TopInput)
         filters = _filters(request, values)
@@ -108,7 +109,7 @@ class ReportTopApi(APIView):
 
 
 class ReportCompareApi(APIView):
-    @extend_schema(parameters=[ReportInput], responses=serializers.DictField())
+    @extend_schema(parameters=[ReportInput], responses={200: schemas.COMPARE})
     def get(self, request):
         filters = _filters(request, _params(request, ReportInput))
         return _run(lambda: report_compare(**filters))
@@ -117,7 +118,7 @@ class ReportCompareApi(APIView):
 class DashboardApi(APIView):
     """Everything the dashboard shows: KPIs with change, the time series, the top entities."""
 
-    @extend_schema(parameters=[DashboardInput], responses=serializers.DictField())
+    @extend_schema(parameters=[DashboardInput], responses={200: schemas.DASHBOARD})
     def get(self, request):
         values = _params(request, DashboardInput)
         filters = _filters(request, values)

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from web import engine, selectors
-from web.apis.common import filtered, get_scoped, paginated
+from web.apis.common import filtered, get_scoped, list_parameters, paginated, paginated_schema
 from web.filters import DagRunFilter, TaskInstanceFilter
 
 
@@ -44,7 +44,7 @@ class RunDetailOutput(RunOutput):
 
 
 class RunListApi(APIView):
-    @extend_schema(parameters=[DagRunFilter], responses=RunOutput(many=True))
+    @extend_schema(operation_id="v1_runs_list", parameters=list_parameters(DagRunFilter), responses=paginated_schema(RunOutput))
     def get(self, request):
         queryset = filtered(DagRunFilter, request, selectors.dag_runs_for_user(request.user)).order_by("-logical_time", "-pk")
         return paginated(self, request, queryset, RunOutput)
@@ -61,7 +61,7 @@ class RunDetailApi(APIView):
 
 
 class TaskInstanceListApi(APIView):
-    @extend_schema(parameters=[TaskInstanceFilter], responses=TaskInstanceOutput(many=True))
+    @extend_schema(operation_id="v1_task_instances_list", parameters=list_parameters(TaskInstanceFilter), responses=paginated_schema(TaskInstanceOutput))
     def get(self, request):
         queryset = filtered(TaskInstanceFilter, request, selectors.task_instances_for_user(request.user)).order_by("-pk")
         return paginated(self, request, queryset, TaskInstanceOutput)

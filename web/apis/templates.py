@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from web import selectors
-from web.apis.common import filtered, get_scoped, paginated
+from web.apis.common import filtered, get_scoped, list_parameters, paginated, paginated_schema
 from web.filters import DagTemplateFilter
 
 
@@ -67,7 +67,7 @@ class TemplateInput(serializers.Serializer):
 class TemplateListApi(APIView):
     permission_classes = [IsStaffOrReadOnly]
 
-    @extend_schema(parameters=[DagTemplateFilter], responses=TemplateOutput(many=True))
+    @extend_schema(operation_id="v1_dag_templates_list", parameters=list_parameters(DagTemplateFilter), responses=paginated_schema(TemplateOutput))
     def get(self, request):
         queryset = filtered(DagTemplateFilter, request, selectors.dag_templates_for_user(request.user))
         return paginated(self, request, queryset.order_by("platform", "name"), TemplateOutput)
@@ -89,6 +89,9 @@ class TemplateDetailApi(APIView):
     class UpdateInput(serializers.Serializer):
         spec = serializers.JSONField(required=False)
         is_active = serializers.BooleanField(required=False)
+
+        class Meta:
+            ref_name = "DagTemplateUpdateInput"
 
     @extend_schema(responses=TemplateOutput)
     def get(self, request, pk: int):
