@@ -57,6 +57,9 @@ class PlatformAppForm(forms.ModelForm):
         help_text='Write-only JSON object (e.g. {"developer_token": "..."}). Leave blank to keep the stored settings; '
                   "{} clears them.")
 
+    redirect_uri = forms.URLField(required=False, max_length=500, assume_scheme="https",
+                                  help_text="Where the platform sends the user back: <PUBLIC_URL>/accounts/callback/<platform>/")
+
     class Meta:
         model = PlatformApp
         fields = ["platform", "name", "client_id", "redirect_uri", "endpoints", "is_active"]
