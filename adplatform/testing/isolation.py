@@ -14,3 +14,6 @@ if not os.environ.get("CLICKHOUSE_URL", "").startswith(("http://", "https://")):
     os.environ["CLICKHOUSE_URL"] = f"chdb://{_tmp}/clickhouse"
 os.environ["CLICKHOUSE_DATABASE"] = "test_" + os.environ.get("CLICKHOUSE_DATABASE", "adplatform")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# Every suite starts from an empty DAG template table; tests of the connectors' default
+# templates load them explicitly (ingestion.services.templates.templates_load_defaults).
+os.environ.setdefault("INGESTION_DEFAULT_TEMPLATES", "0")

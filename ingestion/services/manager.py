@@ -100,8 +100,13 @@ def dag_upsert(*, template: DagTemplate, ad_account=None, now: datetime | None =
 
 def dags_materialize_for_account(*, ad_account_id: int) -> list[Dag]:
     """Upsert one DAG per active template of the account's platform; idempotent."""
+    from ingestion.services.templates import default_templates_enabled, templates_load_defaults
+
     AdAccount = apps.get_model("accounts", "AdAccount")
     account = AdAccount.objects.get(pk=ad_account_id)
+    if default_templates_enabled():
+        # The defaults may have been skipped at migrate time (operators not importable then).
+        templates_load_defaults(platforms=[account.platform])
     templates = DagTemplate.objects.filter(platform=account.platform, is_active=True).order_by("name")
     return [dag_upsert(template=t, ad_account=account)[0] for t in templates]
 

@@ -1,4 +1,5 @@
-"""DAG templates: validate and save (versioned), diff for `templates sync --dry-run`.
+"""DAG templates: validate and save (versioned), diff for `templates sync --dry-run`,
+load the connectors' default templates.
 
 An invalid template is never saved. Saving a changed spec bumps the template's version
 (the previous spec is kept as a DagTemplateVersion) and re-materializes every DAG made
@@ -8,11 +9,15 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 
-from ingestion.dagspec import DagSpec, load_template, validate_template
+from ingestion.dagspec import DagSpec, TemplateInvalid, load_template, validate_template
 from ingestion.models import Dag, DagTemplate, DagTemplateVersion
 from ingestion.operators.registry import operator_names
 
@@ -70,3 +75,69 @@ def template_diff(*, platform: str, name: str, spec) -> tuple[str, list[str]]:
 
 def _canonical(spec) -> str:
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+logger = logging.getLogger(__name__)
+
+
+def default_templates_enabled() -> bool:
+    """Whether migrate and account imports load the connectors' defaults on their own
+    (setting INGESTION_DEFAULT_TEMPLATES, or env INGESTION_DEFAULT_TEMPLATES=0; the test
+    runs turn it off so every suite starts from an empty template table)."""
+    configured = getattr(settings, "INGESTION_DEFAULT_TEMPLATES", None)
+    if configured is not None:
+        return bool(configured)
+    return os.environ.get("INGESTION_DEFAULT_TEMPLATES", "1").lower() not in ("0", "false", "no", "off")
+
+
+def default_template_files(platform: str) -> list[Path]:
+    from connectors.registry import PLATFORMS, platform_spec
+
+    if platform not in PLATFORMS:
+        return []
+    folder = platform_spec(platform).templates_dir
+    return sorted(Path(folder).glob("*.json")) if folder and Path(folder).is_dir() else []
+
+
+def templates_load_defaults(*, platforms: list[str] | None = None) -> dict[str, list[str]]:
+    """Create every default template (connectors/<platform>/templates/<name>.json) that does
+    not exist yet; never changes an existing one, so edits made in the admin or through
+    `templates sync` stay. (A deleted default comes back: deactivate it to retire it.)
+
+    A default that does not validate (its operators' module is not loaded in this process)
+    is skipped with a warning and loaded by a later call: account imports call this too.
+    Returns {"created": [...], "existing": [...], "invalid": [...]} as "platform/name".
+    """
+    from connectors.registry import PLATFORMS
+
+    result: dict[str, list[str]] = {"created": [], "existing": [], "invalid": []}
+    for platform in platforms or list(PLATFORMS):
+        files = default_template_files(platform)
+        if not files:
+            continue
+        existing = set(DagTemplate.objects.filter(platform=platform).values_list("name", flat=True))
+        for path in files:
+            key = f"{platform}/{path.stem}"
+            if path.stem in existing:
+                result["existing"].append(key)
+                continue
+            try:
+                spec = json.loads(path.read_text())
+                with transaction.atomic():
+                    if DagTemplate.objects.filter(platform=platform, name=path.stem).exists():
+                        result["existing"].append(key)
+                        continue
+                    template_save(platform=platform, name=path.stem, spec=spec)
+            except (json.JSONDecodeError, TemplateInvalid) as exc:
+                logger.warning("default DAG template %s (%s) not loaded: %s. It is loaded once it validates "
+                               "(e.g. when its operators are registered; see INGESTION_OPERATOR_MODULES).",
+                               key, path, exc)
+                result["invalid"].append(key)
+                continue
+            except IntegrityError:  # created by a concurrent caller meanwhile
+                result["existing"].append(key)
+                continue
+            result["created"].append(key)
+    if result["created"]:
+        logger.info("default DAG templates created: %s", ", ".join(result["created"]))
+    return result
