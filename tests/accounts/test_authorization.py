@@ -200,3 +200,25 @@ def test_reauthorizing_a_deleted_credential_stores_nothing(sandbox_server, org, 
     with pytest.raises(AuthorizationFailed, match=f"credential #{first.pk} being re-authorized was deleted"):
         authorization_finish(platform="sandbox", params=approve(start.url), session_key="s-1", user=admin_user)
     assert not Credential.objects.exists()
+
+
+def test_the_platform_app_is_used_and_kept_for_reauthorization(sandbox_server, org, admin_user):
+    from tests.accounts.factories import PlatformAppFactory
+
+    other = PlatformAppFactory(client_id="other-app", is_active=False)
+    app = PlatformAppFactory(client_id="agency-app", redirect_uri="http://127.0.0.1:9/agency/callback")
+    start = _start(org, admin_user)
+    query = parse_qs(urlsplit(start.url).query)
+    assert query["client_id"] == ["agency-app"] and query["redirect_uri"] == ["http://127.0.0.1:9/agency/callback"]
+    credential = authorization_finish(platform="sandbox", params=approve(start.url), session_key="s-1", user=admin_user)
+    assert credential.app == app
+
+    # another app becomes the platform's default; the grant stays with its own client
+    # (its code and refresh tokens are only good for that client)
+    other.is_active = True
+    other.save()
+    assert parse_qs(urlsplit(_start(org, admin_user).url).query)["client_id"] == ["other-app"]
+    start = _start(org, admin_user, credential=credential)
+    assert parse_qs(urlsplit(start.url).query)["client_id"] == ["agency-app"]
+    again = authorization_finish(platform="sandbox", params=approve(start.url), session_key="s-1", user=admin_user)
+    assert again.pk == credential.pk and again.app == app

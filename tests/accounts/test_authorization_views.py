@@ -145,6 +145,14 @@ def test_password_reauthorization_and_no_import_through_a_revoked_credential(san
     assert credential.status == "active" and credential.secrets["password"] == "sandbox-password"
 
 
+def test_platform_without_an_app_says_what_to_do(browser, org):
+    response = browser.get(reverse("accounts:authorize", args=["meta"]), {"organization": org.pk})
+    assert response.status_code == 400
+    assert b"no active platform app for &#x27;meta&#x27;; add one in the admin (Platform apps)" in response.content
+    assert not PendingAuthorization.objects.exists()
+    assert browser.get(reverse("accounts:authorize", args=["nowhere"]), {"organization": org.pk}).status_code == 404
+
+
 def test_baidu_form_asks_for_the_developer_token(browser, org):
     page = browser.get(reverse("accounts:authorize", args=["baidu"]), {"organization": org.pk})
     assert page.status_code == 200 and b'name="developer_token"' in page.content
