@@ -99,7 +99,9 @@ def default_template_files(platform: str) -> list[Path]:
     return sorted(Path(folder).glob("*.json")) if folder and Path(folder).is_dir() else []
 
 
-def templates_load_defaults(*, platforms: list[str] | None = None) -> dict[str, list[str]]:
+def templates_load_defaults(
+    *, platforms: list[str] | None = None, platform: str | None = None
+) -> dict[str, list[str]]:
     """Create every default template (connectors/<platform>/templates/<name>.json) that does
     not exist yet; never changes an existing one, so edits made in the admin or through
     `templates sync` stay. (A deleted default comes back: deactivate it to retire it.)
@@ -111,6 +113,8 @@ def templates_load_defaults(*, platforms: list[str] | None = None) -> dict[str, 
     from connectors.registry import PLATFORMS
 
     result: dict[str, list[str]] = {"created": [], "existing": [], "invalid": []}
+    if platform is not None:
+        platforms = [*(platforms or []), platform]
     for platform in platforms or list(PLATFORMS):
         files = default_template_files(platform)
         if not files:
