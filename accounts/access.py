@@ -12,6 +12,17 @@ from django.db.models import QuerySet
 from accounts.models import AdAccount, Credential, Membership, Organization
 
 MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+# Ids beyond a 64-bit integer name no row; SQLite would raise OverflowError on them (a 500).
+MAX_ID = 2**63 - 1
+
+
+def valid_id(value) -> int | None:
+    """`value` as a row id, or None when it cannot name a row."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
 
 
 def _is_global(user) -> bool:

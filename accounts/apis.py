@@ -64,6 +64,8 @@ def _organization(request, organization_id: int) -> Organization:
 
 
 def _credential(request, pk: int, *, manage: bool = True) -> Credential:
+    if access.valid_id(pk) is None:
+        raise Http404("no such credential")
     credential = get_object_or_404(access.credentials_for_user(request.user), pk=pk)
     if manage and not access.user_can_manage(request.user, credential.organization):
         raise PermissionDenied(f"only an owner or admin of {credential.organization} may change its credentials")
@@ -184,10 +186,11 @@ class PlatformAuthorizeApi(APIView):
         class Meta:
             ref_name = "PlatformAuthorizeInput"
 
-        organization = serializers.IntegerField()
+        organization = serializers.IntegerField(min_value=1, max_value=access.MAX_ID)
         redirect_uri = serializers.URLField(required=False, allow_blank=True,
                                             help_text="Where the platform sends the user back; default: the app's, else /accounts/callback/<platform>/.")
-        credential = serializers.IntegerField(required=False, allow_null=True, help_text="Re-authorize this credential.")
+        credential = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=access.MAX_ID,
+                                              help_text="Re-authorize this credential.")
 
     @extend_schema(request=InputSerializer, responses={201: AuthorizationStartOutput},
                    summary="Start an OAuth2 authorization: send the user to authorization_url")
@@ -212,9 +215,9 @@ class PlatformCallbackApi(APIView):
         class Meta:
             ref_name = "PlatformCallbackInput"
 
-        state = serializers.CharField()
-        code = serializers.CharField(required=False, allow_blank=True)
-        auth_code = serializers.CharField(required=False, allow_blank=True, help_text="TikTok's name for the code.")
+        state = serializers.CharField(max_length=512)
+        code = serializers.CharField(required=False, allow_blank=True, max_length=4096)
+        auth_code = serializers.CharField(required=False, allow_blank=True, max_length=4096, help_text="TikTok's name for the code.")
         error = serializers.CharField(required=False, allow_blank=True)
         error_description = serializers.CharField(required=False, allow_blank=True)
 
@@ -241,12 +244,13 @@ class PlatformPasswordApi(APIView):
         class Meta:
             ref_name = "PlatformPasswordInput"
 
-        organization = serializers.IntegerField()
+        organization = serializers.IntegerField(min_value=1, max_value=access.MAX_ID)
         username = serializers.CharField(max_length=200)
         password = serializers.CharField(max_length=500, write_only=True, trim_whitespace=False)
         extra = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
                                       help_text="Platform fields besides user name and password (see platforms/ password_fields).")
-        credential = serializers.IntegerField(required=False, allow_null=True, help_text="Replace this credential's sign-in.")
+        credential = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=access.MAX_ID,
+                                              help_text="Replace this credential's sign-in.")
 
     @extend_schema(request=InputSerializer, responses={201: CredentialOutput},
                    summary="Sign in on a password platform and store the credential")
@@ -295,7 +299,7 @@ def _filter(request, queryset, *names):
         value = request.query_params.get(name)
         if value in (None, ""):
             continue
-        if name == "organization" and not value.isdigit():
+        if name == "organization" and access.valid_id(value) is None:
             raise ValidationError({"organization": ["must be an organization id"]})
         queryset = queryset.filter(**{f"{name}_id" if name == "organization" else name: value})
     return queryset
@@ -385,6 +389,8 @@ class AdAccountListApi(APIView):
 class AdAccountDetailApi(APIView):
     @extend_schema(responses=AdAccountOutput)
     def get(self, request, pk):
+        if access.valid_id(pk) is None:
+            raise Http404("no such ad account")
         return Response(AdAccountOutput(get_object_or_404(access.ad_accounts_for_user(request.user), pk=pk)).data)
 
 

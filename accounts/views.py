@@ -18,7 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.access import manageable_organizations, user_can_manage, visible_organizations
+from accounts.access import manageable_organizations, user_can_manage, valid_id, visible_organizations
 from accounts.models import AdAccount, Credential, Organization
 from accounts.services.authorization import (
     PASSWORD_EXTRA_FIELDS, authorization_finish, authorization_password, authorization_start, discovered_account_infos,
@@ -49,10 +49,9 @@ def _organization_for(request: HttpRequest, raw_id: str | None) -> Organization 
     """The organization named in the request (404 if the user cannot see it, 403 if they
     may only read it); None when not named and the user manages several (they choose)."""
     if raw_id:
-        try:
-            organization = visible_organizations(request.user).get(pk=int(raw_id))
-        except (ValueError, Organization.DoesNotExist):
-            raise Http404("no such organization") from None
+        organization = visible_organizations(request.user).filter(pk=valid_id(raw_id) or 0).first()
+        if organization is None:
+            raise Http404("no such organization")
         if not user_can_manage(request.user, organization):
             raise PermissionDenied(f"only an owner or admin of {organization} may authorize its ad accounts")
         return organization
@@ -65,10 +64,9 @@ def _organization_for(request: HttpRequest, raw_id: str | None) -> Organization 
 
 
 def _credential_for(request: HttpRequest, raw_id, *, platform: str | None = None) -> Credential:
-    try:
-        pk = int(raw_id)
-    except (TypeError, ValueError):
-        raise Http404("no such credential") from None
+    pk = valid_id(raw_id)
+    if pk is None:
+        raise Http404("no such credential")
     credential = get_object_or_404(Credential.objects.filter(organization__in=visible_organizations(request.user)), pk=pk)
     if platform and credential.platform != platform:
         raise Http404(f"credential #{pk} is not a {platform} credential")

@@ -217,6 +217,21 @@ def test_import_rejects_unknown_accounts(sandbox_server, world):
     json.dumps(body)  # plain JSON all the way
 
 
+def test_ids_beyond_64_bits_are_404_or_field_errors_not_500(world):
+    client = token_client(world["a_admin"])
+    huge = 10**30
+    assert client.get(f"{API}credentials/{huge}/").status_code == 404
+    assert client.post(f"{API}credentials/{huge}/revoke/").status_code == 404
+    assert client.get(f"{API}ad-accounts/{huge}/").status_code == 404
+    assert set(client.get(f"{API}credentials/", {"organization": huge}).json()) == {"organization"}
+    response = client.post(f"{API}platforms/sandbox/authorize/", {"organization": huge}, format="json")
+    assert response.status_code == 400 and set(response.json()) == {"organization"}
+    session = APIClient()
+    session.force_login(world["a_admin"])
+    assert session.get("/accounts/authorize/sandbox/", {"organization": huge}).status_code == 404
+    assert session.get("/accounts/authorize/sandbox/", {"credential": huge}).status_code == 404
+
+
 def test_schema_documents_the_accounts_api():
     from drf_spectacular.generators import SchemaGenerator
 
