@@ -13,7 +13,8 @@ executor notes when each try was handed over):
   load      SchedulerLoop.load() (wall); memory = what the loaded wheel keeps (tracemalloc)
   idle      tick() half a second after a whole second at which nothing is due
   1% due    tick() at an instant where a random 1% of the DAGs (moved there) are due:
-            runs and task instances created, tries dispatched
+            runs and task instances created, tries dispatched (--rounds=3 such ticks up to
+            10,000 DAGs, one at 100,000); how long creating runs and dispatching took
   lag       due time -> executor.submit: (a) for the 1% tick; (b) a real-time window
             (run_forever, the real clock shifted so that the window crosses 12:10:00 UTC,
             where the seconds and the */5 crons fire at once: about 4% of the DAGs)
@@ -22,7 +23,8 @@ publishing (send_task, producer) replaced by a recorder:
   load      the first read of `schedule` plus the first tick() (which builds its heap,
             calling is_due for every entry); memory of that (tracemalloc, a second load)
   idle      tick() with nothing due: every entry last ran "in an hour" (last_run_at
-            in the future), so none comes due while we measure, whatever the clock says
+            in the future), so none comes due while we measure, whatever the clock says;
+            memory up to --beat-memory-max=10000 DAGs (a traced 100k load takes minutes)
   1% due    the same random 1% last ran 8 days ago; beat hands out ONE entry per tick()
             (and returns 0 to be called again), so we time each call and the drain: all
             calls until the 1% went out (capped by --beat-drain-seconds, then extrapolated
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import random
 import statistics
 import threading
@@ -144,6 +147,16 @@ def _create_periodic_tasks(schedules, due: set[int]) -> None:
     PeriodicTasks.update_changed()
 
 
+def _timed(parts: dict, name: str, function):
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            parts[name] += time.perf_counter() - started
+    return timed
+
+
 # --- ours ------------------------------------------------------------------------------
 def _lags(submitted) -> list[float]:
     """Seconds from each dispatched try's run logical time to its submit time."""
@@ -159,6 +172,7 @@ def _lags(submitted) -> list[float]:
 def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_seconds: float) -> dict:
     from ingestion.cron import CronSchedule
     from ingestion.models import Dag, DagRun, TaskInstance
+    from ingestion.scheduler import loop as loop_module
     from ingestion.scheduler.loop import SchedulerLoop
 
     s = start.timestamp()
@@ -170,14 +184,21 @@ def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_secon
 
     gc.collect()
     tracemalloc.start()
-    SchedulerLoop(RecordingExecutor(time.time), clock=lambda: s, name="memory").load()
+    kept = SchedulerLoop(RecordingExecutor(time.time), clock=lambda: s, name="memory")
+    kept.load()
     memory = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
+    del kept
 
     now = [s]
     tick_started = [0.0]
     executor = RecordingExecutor(lambda: now[0] + time.perf_counter() - tick_started[0])
     loop = SchedulerLoop(executor, clock=lambda: now[0], name="ours")
+    # Where a busy tick's time goes: creating the runs (_fire) and dispatching their tries.
+    parts = {"fire": 0.0, "dispatch": 0.0}
+    loop._fire = _timed(parts, "fire", loop._fire)
+    dispatch = loop_module.task_instances_dispatch
+    loop_module.task_instances_dispatch = _timed(parts, "dispatch", dispatch)
     wall, cpu = time.perf_counter(), time.process_time()
     loop.load()
     load = (time.perf_counter() - wall, time.process_time() - cpu)
@@ -188,10 +209,13 @@ def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_secon
             now[0] = s + offset
             wall = tick_started[0] = time.perf_counter()
             cpu = time.process_time()
+            before = dict(parts)
             stats = loop.tick()
-            times.append((time.perf_counter() - wall, time.process_time() - cpu))
+            times.append((time.perf_counter() - wall, time.process_time() - cpu,
+                          parts["fire"] - before["fire"], parts["dispatch"] - before["dispatch"]))
             expected = len(bursts[k]) if times is busy else 0
             assert stats["due"] == expected, f"{n} DAGs, tick at +{offset}s: {stats} (expected {expected} due)"
+    loop_module.task_instances_dispatch = dispatch
     burst_lags = _lags(executor.submitted)
     assert len(burst_lags) == sum(map(len, bursts)), (len(burst_lags), sum(map(len, bursts)))
 
@@ -309,7 +333,7 @@ def _t(seconds: float) -> str:
 
 def _options(argv) -> dict:
     options = {"sizes": [1_000, 10_000, 100_000], "lag_seconds": 20.0, "beat_drain_seconds": 30.0,
-               "beat_memory_max": 100_000}
+               "beat_memory_max": 10_000, "rounds": 3}
     for arg in argv:
         key, _, value = arg.lstrip("-").partition("=")
         key = key.replace("-", "_")
@@ -332,14 +356,15 @@ def main(argv: list[str]) -> None:
     call_command("migrate", verbosity=0)
     # Simulated start: 12:07:03 UTC today; bursts at :05, :07, :09 and idle ticks between.
     start = datetime.now(UTC).replace(hour=12, minute=7, second=3, microsecond=0)
-    print(f"mix: {', '.join(f'{c} {s:.1%}' for c, s in MIX)}; time zones {', '.join(TIMEZONES)}; SQLite", flush=True)
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; mix: {', '.join(f'{c} {s:.1%}' for c, s in MIX)}; time zones {', '.join(TIMEZONES)}; SQLite", flush=True)
     results = {}
     for n in options["sizes"]:
         rng = random.Random(n)
         schedules = _crons(n, rng)
         per_burst = max(1, n // 100)
-        order = rng.sample(range(n), 3 * per_burst)
-        bursts = [order[k * per_burst:(k + 1) * per_burst] for k in range(3)]
+        rounds = options["rounds"] if n <= 10_000 else 1  # a 1% tick of 100,000 DAGs takes tens of seconds
+        order = rng.sample(range(n), rounds * per_burst)
+        bursts = [order[k * per_burst:(k + 1) * per_burst] for k in range(rounds)]
         _wipe()
         began = time.perf_counter()
         _create_dags(schedules, start)
@@ -354,6 +379,7 @@ def main(argv: list[str]) -> None:
               f"{beat['published']} of the {beat['due']} due it held published{', drain capped' if beat['capped'] else ''})", flush=True)
         results[n] = (ours, beat, per_burst)
     _report(results, options)
+    print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def _report(results: dict, options: dict) -> None:
@@ -376,7 +402,8 @@ def _report(results: dict, options: dict) -> None:
         print(f"{'':8} {'beat':5} {_t(beat['load'][0]):>10} {mem_b:>9} {_t(_median(beat['idle'], 0)):>10} "
               f"{_t(_median(beat['idle'], 1)):>10} {busy_w:>10} {busy_c:>10} {mark + _t(beat['drain'][0]):>10} "
               f"{mark + _t(beat['drain'][1]):>10}")
-    print("(~ = beat's drain extrapolated from its mean call after --beat-drain-seconds)")
+    print("(~ = beat's drain extrapolated from its mean call after --beat-drain-seconds; beat's memory is "
+          "measured up to --beat-memory-max DAGs, its tracemalloc load is slow)")
 
     print("\nratios beat / ours (cpu; wall in brackets), and lag")
     for n, (ours, beat, per_burst) in results.items():
@@ -388,6 +415,10 @@ def _report(results: dict, options: dict) -> None:
               f"p99 {_t(_pct(ours['burst_lags'], 0.99))}; real-time window {seconds:.0f} s from "
               f"{window:%H:%M:%S} UTC: {dispatched:,} dispatched of {due:,} due, lag p50 "
               f"{_t(_pct(ours['window_lags'], 0.5))} p99 {_t(_pct(ours['window_lags'], 0.99))}")
+        fire, dispatch = _median(ours["busy"], 2), _median(ours["busy"], 3)
+        print(f"{'':15} our 1% tick ({_t(_median(ours['busy'], 0)).strip()}): creating the runs {_t(fire).strip()} "
+              f"({_t(fire / per_burst).strip()} per run), dispatching their tries {_t(dispatch).strip()}, the rest "
+              f"{_t(_median(ours['busy'], 0) - fire - dispatch).strip()}")
 
     n = max(results)
     ours, beat, _ = results[n]
