@@ -12,7 +12,8 @@
 
 Every operator reads the run's logical time, never the wall clock, for what it fetches:
 re-running a past run fetches that past window again. Each try asks accounts for a valid
-token first (refreshed on demand), so a retry after TokenExpired gets a fresh one.
+token first (refreshed on demand); a token the platform refuses as expired is refreshed and
+the work started over once; a revoked grant marks the credential needs_reauth.
 
 Idempotency: metadata is an upsert; report rows of one try share one new version and a
 retry writes the same keys again with a newer one (ReplacingMergeTree keeps the newest,
@@ -27,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import GRANULARITIES, LEVELS, Connector, ReportRow
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError
+from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, TokenExpired
 from ingestion.operators.base import Operator, OperatorContext
 from ingestion.operators.registry import register_operator
 from reports.services import entities_mark_deleted, entities_upsert
@@ -59,7 +60,16 @@ class AccountOperator(Operator):
         token = token_for_account(account)
         connector = connector_for_account(account)
         try:
-            self.run(context, account=account, connector=connector, token=token)
+            try:
+                self.run(context, account=account, connector=connector, token=token)
+            except TokenExpired:
+                # The platform refused a token our records call valid (revoked early, clock
+                # skew): refresh it unless another worker already did, and go again once.
+                # Everything the operators write is idempotent, so starting over is safe.
+                context.log.info("%s refused the access token as expired; refreshing it and starting over",
+                                 account.platform)
+                token = token_for_account(account, rejected=token)
+                self.run(context, account=account, connector=connector, token=token)
         except AuthorizationRevoked as exc:
             if account.credential_id is not None:
                 from accounts.services.credentials import credential_mark_needs_reauth

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts.models import Credential
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError
+from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, TokenExpired
 from connectors.sandbox.world import Advertiser
 from ingestion.operators.base import OperatorContext
 from ingestion.operators.registry import operator_class
@@ -217,3 +217,20 @@ def test_a_retry_after_a_write_died_half_way_counts_each_key_once(sandbox_accoun
     assert report_store.command("SELECT count() FROM report_rows FINAL") == 68
     runs = report_store.query("SELECT DISTINCT run_id FROM report_rows FINAL").result_rows
     assert runs == [("test_dag/1/insight_operator_task/2",)]
+
+
+def test_a_token_the_platform_refuses_as_expired_is_refreshed_and_the_fetch_repeated(sandbox_account, sandbox_server,
+                                                                                      caplog):
+    before = Credential.objects.get(pk=sandbox_account.credential_id).access_token
+    sandbox_server.inject("expired", path="/api/")
+    with caplog.at_level(logging.INFO, logger="ingestion.task"):
+        run(sandbox_account, "ad_meta_operator", {"levels": ["campaign"]})
+    assert sandbox_server.stats["token_refresh"] == 1
+    assert Credential.objects.get(pk=sandbox_account.credential_id).access_token != before
+    assert AdEntity.objects.filter(ad_account=sandbox_account, level="campaign").count() == 1
+    assert "sandbox refused the access token as expired; refreshing it and starting over" in caplog.text
+    # expired again right after the refresh: the engine's retry takes over
+    sandbox_server.inject("expired", path="/api/", times=2)
+    with pytest.raises(TokenExpired):
+        run(sandbox_account, "ad_meta_operator", {"levels": ["campaign"]})
+    assert sandbox_server.stats["token_refresh"] == 2
