@@ -92,7 +92,9 @@ def entities_upsert(*, ad_account, entities: Iterable[Entity], seen_at: datetime
         for entity in page:
             row = _row(ad_account, entity, seen_at, now)
             rows[(row.level, row.external_id)] = row
-        _upsert_page(list(rows.values()))
+        # Key order: two fetches upserting the same entities at once (the metadata DAG and
+        # the hourly DAG) lock index rows in the same order, so they wait, not deadlock.
+        _upsert_page([rows[key] for key in sorted(rows)])
         counts["entities"] += len(rows)
         counts["pages"] += 1
         counts["deleted"] += sum(1 for r in rows.values() if r.deleted_at is not None)

@@ -103,3 +103,34 @@ def test_bad_entities_are_refused_with_the_account_and_id_named():
     with pytest.raises(EntityError, match=r"^sandbox account 777: ad '': external id must be"):
         entities_upsert(ad_account=account, entities=[entity("")])
     assert not AdEntity.objects.exists()
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_upserts_of_the_same_entities_neither_fail_nor_duplicate():
+    """Two DAGs of one account fetch the same levels at the same time (MariaDB row locks)."""
+    import threading
+
+    from django.db import connections
+
+    account = ad_account()
+    errors = []
+
+    def fetch(n):
+        try:
+            for round_ in range(4):
+                # each fetch sees the platform's list in its own order
+                ads = [entity(f"ad{i}", f"Ad {i} r{round_} t{n}") for i in range(1500)]
+                entities_upsert(ad_account=account, entities=ads if n % 2 else ads[::-1])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=fetch, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert AdEntity.objects.filter(ad_account=account).count() == 1500
