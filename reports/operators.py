@@ -27,13 +27,13 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.base import GRANULARITIES, LEVELS, Connector, ReportRow
+from connectors.base import GRANULARITIES, LEVELS, Connector, PlatformSpec, ReportRow
 from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, TokenExpired
 from ingestion.operators.base import Operator, OperatorContext
 from ingestion.operators.registry import register_operator
 from reports.services import entities_mark_deleted, entities_upsert
 from reports.store import next_version, report_rows_write
-from reports.windows import WindowError, report_window
+from reports.windows import report_window
 
 # Report rows between two progress lines in the task log.
 LOG_EVERY_ROWS = 50_000
@@ -105,6 +105,7 @@ def _account_fields(raw: dict) -> dict[str, str]:
 @register_operator("account_meta_operator")
 class AccountMetaOperator(AccountOperator):
     def run(self, context, *, account, connector, token) -> None:
+        _params(self, context, connector.spec)
         seen_at = timezone.now()
         entities = list(connector.fetch_metadata(token, _ref(account), "account"))
         if len(entities) != 1 or entities[0].external_id != str(account.external_id):
@@ -140,7 +141,7 @@ def _dags_follow_timezone(account) -> None:
 @register_operator("ad_meta_operator")
 class AdMetaOperator(AccountOperator):
     def run(self, context, *, account, connector, token) -> None:
-        levels = self.levels(context, connector)
+        levels = _params(self, context, connector.spec)["levels"]
         for level in levels:
             seen_at = timezone.now()
             counts = entities_upsert(ad_account=account, entities=connector.fetch_metadata(token, _ref(account), level),
@@ -150,41 +151,16 @@ class AdMetaOperator(AccountOperator):
             context.log.info("%s: %d entities in %d pages (%d deleted on the platform), %d no longer listed",
                              level, counts["entities"], counts["pages"], counts["deleted"], gone)
 
-    @staticmethod
-    def levels(context: OperatorContext, connector: Connector) -> list[str]:
-        has = [lvl for lvl in LEVELS if lvl != "account" and lvl in connector.spec.levels]
-        wanted = context.params.get("levels")
-        if wanted is None:
-            return has
-        if not isinstance(wanted, list) or not wanted or not all(isinstance(x, str) for x in wanted):
-            raise _fail(context, f"params.levels: expected a list of levels, got {wanted!r}")
-        unknown = [x for x in wanted if x not in has]
-        if unknown:
-            raise _fail(context, f"params.levels: {context.platform} has no level {unknown[0]!r} below the account "
-                                 f"(it has {', '.join(has)})")
-        return [lvl for lvl in LEVELS if lvl in wanted]
-
 
 @register_operator("insight_operator")
 class InsightOperator(AccountOperator):
     def run(self, context, *, account, connector, token) -> None:
-        spec = connector.spec
-        params = context.params
-        granularity = params.get("granularity")
-        if granularity not in GRANULARITIES or granularity not in spec.granularities:
-            raise _fail(context, f"params.granularity: {granularity!r} is not one of {', '.join(spec.granularities)}")
-        reported = [lvl for lvl in REPORT_LEVELS if lvl in spec.levels]
-        level = params.get("level") or reported[-1]
-        if level not in spec.levels:
-            raise _fail(context, f"params.level: {context.platform} has no level {level!r} (it has {', '.join(spec.levels)})")
-        lookback = params.get("lookback_days", spec.report_lookback_days)
+        params = _params(self, context, connector.spec)
+        granularity, level = params["granularity"], params["level"]
         # The platform reports in the account's calendar; the DAG's zone is the fallback.
         tz = account.timezone or context.timezone or "UTC"
-        try:
-            start, end = report_window(granularity=granularity, logical_time=context.logical_time, timezone=tz,
-                                       lookback_days=lookback if granularity == "day" else 0)
-        except WindowError as exc:
-            raise _fail(context, f"params: {exc}") from None
+        start, end = report_window(granularity=granularity, logical_time=context.logical_time, timezone=tz,
+                                   lookback_days=params["lookback_days"] if granularity == "day" else 0)
         version = next_version()
         context.log.info("%s %s report of %s, %s..%s (%s), version %d", level, granularity, account.external_id,
                          start, end, tz, version)
@@ -194,6 +170,62 @@ class InsightOperator(AccountOperator):
             run_id=f"{context.dag_id}/{context.run_id}/{context.task_id}/{context.try_number}",
         )
         context.log.info("%d rows written (%s..%s)", written, start, end)
+
+
+class ParamsInvalid(ValueError):
+    """A task's `params` do not fit its operator or the platform; names the field."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"params.{field}: {message}")
+
+
+PARAMS = {
+    "account_meta_operator": (),
+    "ad_meta_operator": ("levels",),
+    "insight_operator": ("granularity", "level", "lookback_days"),
+}
+
+
+def operator_params(operator: str, params: dict, spec: PlatformSpec) -> dict:
+    """The params of a task of `operator` on the platform of `spec`, checked and with
+    defaults filled in; raises ParamsInvalid. Pure: templates can be checked without a run."""
+    allowed = PARAMS[operator]
+    for name in params:
+        if name not in allowed:
+            takes = f"takes {', '.join(allowed)}" if allowed else "takes no params"
+            raise ParamsInvalid(name, f"unknown parameter; {operator} {takes}")
+    if operator == "ad_meta_operator":
+        has = [lvl for lvl in LEVELS if lvl != "account" and lvl in spec.levels]
+        wanted = params.get("levels")
+        if wanted is None:
+            return {"levels": has}
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(x, str) for x in wanted):
+            raise ParamsInvalid("levels", f"expected a list of levels, got {wanted!r}")
+        for n, level in enumerate(wanted):
+            if level not in has:
+                raise ParamsInvalid(f"levels[{n}]", f"{spec.slug} has no level {level!r} below the account "
+                                                    f"(it has {', '.join(has)})")
+        return {"levels": [lvl for lvl in LEVELS if lvl in wanted]}
+    if operator == "insight_operator":
+        granularity = params.get("granularity")
+        if granularity not in GRANULARITIES or granularity not in spec.granularities:
+            raise ParamsInvalid("granularity", f"{granularity!r} is not one of {', '.join(spec.granularities)}")
+        level = params.get("level") or [lvl for lvl in REPORT_LEVELS if lvl in spec.levels][-1]
+        if level not in spec.levels:
+            raise ParamsInvalid("level", f"{spec.slug} has no level {level!r} (it has {', '.join(spec.levels)})")
+        lookback = params.get("lookback_days", spec.report_lookback_days)
+        if isinstance(lookback, bool) or not isinstance(lookback, int) or not 0 <= lookback <= 365:
+            raise ParamsInvalid("lookback_days", f"expected an integer from 0 to 365, got {lookback!r}")
+        return {"granularity": granularity, "level": level, "lookback_days": lookback}
+    return {}
+
+
+def _params(operator: Operator, context: OperatorContext, spec: PlatformSpec) -> dict:
+    try:
+        return operator_params(type(operator).name, context.params, spec)
+    except ParamsInvalid as exc:
+        raise _fail(context, str(exc)) from None
 
 
 def _ref(account):

@@ -68,7 +68,7 @@ def test_ad_meta_fetches_every_level_below_the_account(sandbox_account, caplog):
 def test_ad_meta_levels_from_params(sandbox_account):
     run(sandbox_account, "ad_meta_operator", {"levels": ["ad_group", "campaign"]})
     assert set(AdEntity.objects.values_list("level", flat=True)) == {"campaign", "ad_group"}
-    with pytest.raises(PermanentError, match=r"params.levels: sandbox has no level 'adset' below the account"):
+    with pytest.raises(PermanentError, match=r"params.levels\[0\]: sandbox has no level 'adset' below the account"):
         run(sandbox_account, "ad_meta_operator", {"levels": ["adset"]})
 
 
@@ -131,7 +131,7 @@ def test_bad_params_fail_naming_the_param(sandbox_account):
         run(sandbox_account, "insight_operator", {"granularity": "week"})
     with pytest.raises(PermanentError, match=r"params.level: sandbox has no level 'adset'"):
         run(sandbox_account, "insight_operator", {"granularity": "day", "level": "adset"})
-    with pytest.raises(PermanentError, match=r"params: lookback_days: expected an integer from 0 to 365, got -1"):
+    with pytest.raises(PermanentError, match=r"params.lookback_days: expected an integer from 0 to 365, got -1"):
         run(sandbox_account, "insight_operator", {"granularity": "day", "lookback_days": -1})
 
 

@@ -1,0 +1,58 @@
+"""Every platform's default DAG templates name our operators with params that fit the platform."""
+import json
+
+import pytest
+
+from connectors.registry import PLATFORMS, platform_spec
+from ingestion.services.templates import template_validate
+from reports.operators import PARAMS, ParamsInvalid, operator_params
+
+TEMPLATES = sorted((slug, path) for slug in PLATFORMS if platform_spec(slug).templates_dir
+                   for path in platform_spec(slug).templates_dir.glob("*.json"))
+
+
+def test_every_platform_has_templates():
+    assert {slug for slug, _ in TEMPLATES} == set(PLATFORMS)
+    assert len(TEMPLATES) >= 3 * len(PLATFORMS)
+
+
+@pytest.mark.parametrize(("slug", "path"), TEMPLATES, ids=[f"{s}/{p.stem}" for s, p in TEMPLATES])
+def test_default_templates_validate_and_their_params_fit_the_platform(slug, path):
+    spec = json.loads(path.read_text())
+    template_validate(spec=spec)
+    platform = platform_spec(slug)
+    ours = [t for t in spec["tasks"] if t["operator_name"] in PARAMS]
+    assert ours, "a default template that runs none of the report operators"
+    for task in ours:
+        resolved = operator_params(task["operator_name"], task.get("params") or {}, platform)
+        if task["operator_name"] == "insight_operator":
+            assert resolved["level"] in platform.levels and resolved["granularity"] in platform.granularities
+
+
+def test_params_problems_name_the_field():
+    sandbox = platform_spec("sandbox")
+    baidu = platform_spec("baidu")
+    cases = [
+        ("insight_operator", {"granularity": "day", "lookback": 3}, sandbox,
+         "params.lookback: unknown parameter; insight_operator takes granularity, level, lookback_days"),
+        ("insight_operator", {"granularity": "day", "lookback_days": "3"}, sandbox,
+         "params.lookback_days: expected an integer from 0 to 365, got '3'"),
+        ("insight_operator", {}, sandbox, "params.granularity: None is not one of hour, day"),
+        ("ad_meta_operator", {"levels": ["campaign", "creative"]}, baidu,
+         "params.levels[1]: baidu has no level 'creative' below the account (it has campaign, ad_group, ad)"),
+        ("ad_meta_operator", {"levels": "ad"}, sandbox, "params.levels: expected a list of levels, got 'ad'"),
+        ("account_meta_operator", {"levels": ["ad"]}, sandbox,
+         "params.levels: unknown parameter; account_meta_operator takes no params"),
+    ]
+    for operator, params, platform, message in cases:
+        with pytest.raises(ParamsInvalid) as caught:
+            operator_params(operator, params, platform)
+        assert str(caught.value) == message
+
+
+def test_defaults_come_from_the_platform():
+    assert operator_params("insight_operator", {"granularity": "day"}, platform_spec("meta")) == {
+        "granularity": "day", "level": "ad", "lookback_days": 28}
+    assert operator_params("ad_meta_operator", {}, platform_spec("tiktok")) == {"levels": ["campaign", "ad_group", "ad"]}
+    assert operator_params("ad_meta_operator", {"levels": ["ad", "campaign"]}, platform_spec("sandbox")) == {
+        "levels": ["campaign", "ad"]}
