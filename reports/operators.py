@@ -80,6 +80,12 @@ class AccountOperator(Operator):
     def run(self, context: OperatorContext, *, account, connector: Connector, token) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    @classmethod
+    def check_params(cls, params: dict, spec: PlatformSpec) -> dict:
+        """`params` checked for the platform of `spec`, defaults filled in (raises ParamsInvalid);
+        for template validation, which knows the platform but runs nothing."""
+        return operator_params(cls.name, params, spec)
+
 
 def _account_fields(raw: dict) -> dict[str, str]:
     """Currency and timezone from a platform's account object, where it names them (the

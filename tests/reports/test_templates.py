@@ -1,4 +1,5 @@
 """Every platform's default DAG templates name our operators with params that fit the platform."""
+import dataclasses
 import json
 
 import pytest
@@ -56,3 +57,12 @@ def test_defaults_come_from_the_platform():
     assert operator_params("ad_meta_operator", {}, platform_spec("tiktok")) == {"levels": ["campaign", "ad_group", "ad"]}
     assert operator_params("ad_meta_operator", {"levels": ["ad", "campaign"]}, platform_spec("sandbox")) == {
         "levels": ["campaign", "ad"]}
+
+
+def test_operators_offer_the_check_to_template_validation():
+    from ingestion.operators.registry import operator_class
+
+    cls = operator_class("insight_operator")
+    assert cls.check_params({"granularity": "hour"}, platform_spec("tiktok"))["level"] == "ad"
+    with pytest.raises(ParamsInvalid, match=r"^params.granularity: 'hour' is not one of day$"):
+        cls.check_params({"granularity": "hour"}, dataclasses.replace(platform_spec("sandbox"), granularities=("day",)))
