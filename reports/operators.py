@@ -5,10 +5,11 @@
   ad_meta_operator       every level below the account the platform has (its spec's
                          levels), or `params["levels"]`; each level upserted page by page,
                          then what a complete fetch did not see is marked deleted.
-  insight_operator       `params`: granularity hour (yesterday and today) or day
-                         (yesterday plus `lookback_days`, default the platform's
+  insight_operator       `params`: granularity hour (yesterday and today) or day (the
+                         default: yesterday plus `lookback_days`, default the platform's
                          report_lookback_days), optional level (default the finest
                          the platform reports below creative). Rows go to ClickHouse.
+Tasks without params run as written (the example template of our users has none).
 
 Every operator reads the run's logical time, never the wall clock, for what it fetches:
 re-running a past run fetches that past window again. Each try asks accounts for a valid
@@ -188,7 +189,7 @@ class ParamsInvalid(ValueError):
 
 PARAMS = {
     "account_meta_operator": (),
-    "ad_meta_operator": ("levels",),
+    "ad_meta_operator": ("levels", "level"),
     "insight_operator": ("granularity", "level", "lookback_days"),
 }
 
@@ -204,6 +205,12 @@ def operator_params(operator: str, params: dict, spec: PlatformSpec) -> dict:
     if operator == "ad_meta_operator":
         has = [lvl for lvl in LEVELS if lvl != "account" and lvl in spec.levels]
         wanted = params.get("levels")
+        if "level" in params:  # the one-level spelling some of our users' templates have
+            if wanted is not None:
+                raise ParamsInvalid("level", "give levels or level, not both")
+            if not isinstance(params["level"], str):
+                raise ParamsInvalid("level", f"expected a level, got {params['level']!r}")
+            wanted = [params["level"]]
         if wanted is None:
             return {"levels": has}
         if not isinstance(wanted, list) or not wanted or not all(isinstance(x, str) for x in wanted):
@@ -214,7 +221,9 @@ def operator_params(operator: str, params: dict, spec: PlatformSpec) -> dict:
                                                     f"(it has {', '.join(has)})")
         return {"levels": [lvl for lvl in LEVELS if lvl in wanted]}
     if operator == "insight_operator":
-        granularity = params.get("granularity")
+        # Day by default: the safe choice for a task that names none (it restates nothing
+        # twice and covers the platform's restatement window).
+        granularity = params.get("granularity", "day")
         if granularity not in GRANULARITIES or granularity not in spec.granularities:
             raise ParamsInvalid("granularity", f"{granularity!r} is not one of {', '.join(spec.granularities)}")
         level = params.get("level") or [lvl for lvl in REPORT_LEVELS if lvl in spec.levels][-1]

@@ -189,3 +189,30 @@ def test_hourly_dag_keeps_today_and_yesterday_by_the_hour(sandbox_account, repor
     assert core(totals) == core(expected)
     assert AdEntity.objects.filter(ad_account=account, level="ad").count() == 20
     assert not AdEntity.objects.filter(ad_account=account, level="creative").exists()  # not in this DAG's levels
+
+
+# The DAG engine issue's example, as our users write it (no params anywhere).
+USERS_EXAMPLE = {
+    "dag_id": "${account_id}_today_insights", "schedule_interval": "*/60 * * * *",
+    "tasks": [
+        {"task_id": "dummy_task", "downstream_task_ids": ["account_meta_task", "ad_meta_task"], "is_dummy": True,
+         "operator_name": "DummyOperator"},
+        {"task_id": "account_meta_task", "operator_type": "basic", "operator_name": "ad_meta_operator"},
+        {"task_id": "ad_meta_task", "downstream_task_ids": ["ad_daily_insight_task"], "operator_name": "ad_meta_operator"},
+        {"task_id": "ad_daily_insight_task", "operator_name": "insight_operator"},
+    ],
+}
+
+
+def test_the_users_example_template_runs_as_written(sandbox_account, report_store):
+    account = sandbox_account
+    template = template_save(platform="sandbox", name="users_example", spec=USERS_EXAMPLE).template
+    dag, _ = dag_upsert(template=template, ad_account=account)
+    counts = dag_backfill(dag_id=dag.dag_id, start=account.sandbox_now, end=account.sandbox_now, sleep=no_sleep)
+    assert counts["success"] == 1, list(TaskInstance.objects.filter(run__dag=dag).values_list("task_id", "state", "error"))
+    assert AdEntity.objects.filter(ad_account=account, level="creative").count() == 20  # every level below the account
+    # insight without params: daily ad rows of yesterday and the platform's 3 look-back days
+    today = account.sandbox_now.astimezone(NY).date()
+    start, end = today - timedelta(days=4), today - timedelta(days=1)
+    assert core(report_totals(account_ids=[account.pk], start=start, end=end, level="ad")) == core(
+        sandbox_totals(account.external_id, level="ad", granularity="day", start=start, end=end, now=account.sandbox_now))

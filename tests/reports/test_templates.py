@@ -36,9 +36,11 @@ def test_params_problems_name_the_field():
     cases = [
         ("insight_operator", {"granularity": "day", "lookback": 3}, sandbox,
          "params.lookback: unknown parameter; insight_operator takes granularity, level, lookback_days"),
+        ("ad_meta_operator", {"levls": ["ad"]}, sandbox, "params.levls: unknown parameter; ad_meta_operator takes levels, level"),
         ("insight_operator", {"granularity": "day", "lookback_days": "3"}, sandbox,
          "params.lookback_days: expected an integer from 0 to 365, got '3'"),
-        ("insight_operator", {}, sandbox, "params.granularity: None is not one of hour, day"),
+        ("insight_operator", {"granularity": "week"}, sandbox, "params.granularity: 'week' is not one of hour, day"),
+        ("ad_meta_operator", {"level": "ad", "levels": ["ad"]}, sandbox, "params.level: give levels or level, not both"),
         ("ad_meta_operator", {"levels": ["campaign", "creative"]}, baidu,
          "params.levels[1]: baidu has no level 'creative' below the account (it has campaign, ad_group, ad)"),
         ("ad_meta_operator", {"levels": "ad"}, sandbox, "params.levels: expected a list of levels, got 'ad'"),
@@ -57,6 +59,10 @@ def test_defaults_come_from_the_platform():
     assert operator_params("ad_meta_operator", {}, platform_spec("tiktok")) == {"levels": ["campaign", "ad_group", "ad"]}
     assert operator_params("ad_meta_operator", {"levels": ["ad", "campaign"]}, platform_spec("sandbox")) == {
         "levels": ["campaign", "ad"]}
+    # what our users' templates already say: no params at all, or one `level`
+    assert operator_params("insight_operator", {}, platform_spec("sandbox")) == {
+        "granularity": "day", "level": "ad", "lookback_days": 3}
+    assert operator_params("ad_meta_operator", {"level": "ad"}, platform_spec("sandbox")) == {"levels": ["ad"]}
 
 
 def test_operators_offer_the_check_to_template_validation():
