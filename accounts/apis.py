@@ -32,6 +32,10 @@ from connectors.errors import AuthorizationFailed
 # --- shared pieces -----------------------------------------------------------------------
 
 
+PLATFORM_PATH = OpenApiParameter("platform", str, OpenApiParameter.PATH, enum=sorted(registry.PLATFORMS),
+                                 description="Platform slug (see platforms/)")
+
+
 class AuthorizationFailedError(ValidationError):
     default_code = "authorization_failed"
 
@@ -193,7 +197,7 @@ class PlatformAuthorizeApi(APIView):
                                               help_text="Re-authorize this credential.")
 
     @extend_schema(request=InputSerializer, responses={201: AuthorizationStartOutput},
-                   summary="Start an OAuth2 authorization: send the user to authorization_url")
+                   summary="Start an OAuth2 authorization: send the user to authorization_url", parameters=[PLATFORM_PATH])
     def post(self, request, platform):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)
@@ -227,7 +231,7 @@ class PlatformCallbackApi(APIView):
             return attrs
 
     @extend_schema(request=InputSerializer, responses={201: CredentialOutput},
-                   summary="Finish an authorization with the platform's callback parameters")
+                   summary="Finish an authorization with the platform's callback parameters", parameters=[PLATFORM_PATH])
     def post(self, request, platform):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)
@@ -253,7 +257,7 @@ class PlatformPasswordApi(APIView):
                                               help_text="Replace this credential's sign-in.")
 
     @extend_schema(request=InputSerializer, responses={201: CredentialOutput},
-                   summary="Sign in on a password platform and store the credential")
+                   summary="Sign in on a password platform and store the credential", parameters=[PLATFORM_PATH])
     def post(self, request, platform):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)
