@@ -71,13 +71,29 @@ def _upsert_page(rows: list[AdEntity]) -> None:
     AdEntity.objects.bulk_create(rows, update_conflicts=True, unique_fields=unique, update_fields=_UPDATE_FIELDS)
 
 
+def _keep_deletion_times(ad_account, rows: dict[tuple[str, str], AdEntity]) -> None:
+    """An entity the platform still reports deleted keeps the deleted_at it got first: one
+    read, only for a page that has such entities (the upsert cannot say "keep if set")."""
+    deleted = [key for key, row in rows.items() if row.deleted_at is not None]
+    if not deleted:
+        return
+    earlier = AdEntity.objects.filter(
+        ad_account_id=ad_account.pk, level__in={lvl for lvl, _ in deleted}, external_id__in=[e for _, e in deleted],
+        deleted_at__isnull=False,
+    ).values_list("level", "external_id", "deleted_at")
+    for level, external_id, deleted_at in earlier:
+        row = rows.get((level, external_id))
+        if row is not None and row.deleted_at is not None:
+            row.deleted_at = deleted_at
+
+
 def entities_upsert(*, ad_account, entities: Iterable[Entity], seen_at: datetime | None = None,
                     page_size: int = PAGE_SIZE) -> dict:
     """Create or update `entities` of `ad_account` (an accounts.AdAccount), one statement per page.
 
     `seen_at`: when the fetch that yielded them started (default now); new rows get it as
-    first_seen_at, entities the platform reports as deleted get it as deleted_at, and an
-    entity seen alive again loses its deleted_at. Entities stream: one page in memory.
+    first_seen_at, entities the platform reports as deleted get it as deleted_at (unless they
+    had one already), and an entity seen alive again loses its deleted_at. Entities stream: one page in memory.
     Returns {"entities": n, "pages": p, "deleted": d} (d = reported deleted by the platform).
     """
     seen_at = seen_at or timezone.now()
@@ -92,6 +108,7 @@ def entities_upsert(*, ad_account, entities: Iterable[Entity], seen_at: datetime
         for entity in page:
             row = _row(ad_account, entity, seen_at, now)
             rows[(row.level, row.external_id)] = row
+        _keep_deletion_times(ad_account, rows)
         # Key order: two fetches upserting the same entities at once (the metadata DAG and
         # the hourly DAG) lock index rows in the same order, so they wait, not deadlock.
         _upsert_page([rows[key] for key in sorted(rows)])

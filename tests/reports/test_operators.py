@@ -234,3 +234,14 @@ def test_a_token_the_platform_refuses_as_expired_is_refreshed_and_the_fetch_repe
     with pytest.raises(TokenExpired):
         run(sandbox_account, "ad_meta_operator", {"levels": ["campaign"]})
     assert sandbox_server.stats["token_refresh"] == 2
+
+
+def test_account_currency_and_timezone_are_read_where_platforms_put_them():
+    from reports.operators import _account_fields
+
+    assert _account_fields({"customer": {"currencyCode": "EUR", "timeZone": "Europe/Paris"}}) == {
+        "currency": "EUR", "timezone": "Europe/Paris"}  # Google Ads
+    assert _account_fields({"currency": "USD", "timezone_name": "America/Los_Angeles", "timezone_offset_hours_utc": -8}) == {
+        "currency": "USD", "timezone": "America/Los_Angeles"}  # Meta
+    assert _account_fields({"timezone": "GMT+8"}) == {}  # a label we cannot compute with: the account keeps its own
+    assert _account_fields({"name": "x"}) == {}  # platforms of one market (Baidu, Kuaishou) send neither

@@ -67,7 +67,12 @@ def test_platform_deleted_entities_get_deleted_at_and_come_back_alive():
     assert counts["deleted"] == 1
     assert AdEntity.objects.get(external_id="a1").deleted_at == T0
     assert AdEntity.objects.get(external_id="a2").deleted_at is None
-    entities_upsert(ad_account=account, entities=[entity("a1", status="active")], seen_at=T0 + timedelta(hours=1))
+    # still deleted a fetch later: deleted since the first time it was seen so, at one read more
+    with CaptureQueriesContext(connection) as ctx:
+        entities_upsert(ad_account=account, entities=[entity("a1", deleted=True), entity("a2")], seen_at=T0 + timedelta(hours=1))
+    assert len(ctx.captured_queries) == 2 and len(_writes(ctx.captured_queries)) == 1
+    assert AdEntity.objects.get(external_id="a1").deleted_at == T0
+    entities_upsert(ad_account=account, entities=[entity("a1", status="active")], seen_at=T0 + timedelta(hours=2))
     assert AdEntity.objects.get(external_id="a1").deleted_at is None
 
 
