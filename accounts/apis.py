@@ -197,7 +197,12 @@ class PlatformAuthorizeApi(APIView):
                                               help_text="Re-authorize this credential.")
 
     @extend_schema(request=InputSerializer, responses={201: AuthorizationStartOutput},
-                   summary="Start an OAuth2 authorization: send the user to authorization_url", parameters=[PLATFORM_PATH])
+                   summary="Start an OAuth2 authorization: send the user to authorization_url", parameters=[PLATFORM_PATH],
+                   description="The state is single use, expires after 10 minutes and is bound to you and to how you "
+                               "call: a session-signed start finishes in the same browser session (the default "
+                               "redirect_uri, /accounts/callback/<platform>/, does that); a token-signed start must be "
+                               "finished by POST platforms/<platform>/callback/ with a token of the same user, so pass "
+                               "a redirect_uri your client receives.")
     def post(self, request, platform):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)

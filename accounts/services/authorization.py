@@ -9,6 +9,7 @@ with a message fit to show, and leaves nothing stored.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,8 @@ from connectors import registry
 from connectors.auth import AuthorizationFlow, AuthorizationStart
 from connectors.base import AccountInfo, Connector, TokenSet
 from connectors.errors import AuthorizationFailed
+
+logger = logging.getLogger(__name__)
 
 # Keys of an account's raw record that never go into discovered_accounts (shown in the
 # picker, the admin and the API); a platform that put a secret there must not leak it.
@@ -248,6 +251,8 @@ def _credential_save(*, token: TokenSet, accounts: list[AccountInfo], context: d
     credential.last_error = ""
     credential.last_refreshed_at = timezone.now()
     credential.save()
+    logger.info("%s credential %s %s for organization %s by user %s: %d ad account(s) reachable", platform, credential.pk,
+                "re-authorized" if context.get("credential_id") else "authorized", organization.pk, user.pk, len(accounts))
     if context.get("credential_id"):
         _reimport(credential, accounts)
     return credential
