@@ -74,20 +74,20 @@ def clear(*, task_instance):
     """Reset a finished task instance (and its downstream) so the scheduler runs it again."""
     from ingestion.services import runs
 
-    service = getattr(runs, "task_instance_clear", None)
-    if service is None:
-        raise EngineError("clearing a task is not available in this version of the engine")
-    return service(task_instance_id=task_instance.pk)
+    try:
+        return runs.task_instance_clear(task_instance_id=task_instance.pk)
+    except ValueError as exc:  # the engine's refusal: the task has not finished
+        raise EngineError(str(exc)) from None
 
 
 def retry(*, task_instance):
     """Run a failed task instance once more (one more try, keeping its earlier tries' logs)."""
     from ingestion.services import runs
 
-    service = getattr(runs, "task_instance_retry", None)
-    if service is None:
-        raise EngineError("retrying a task is not available in this version of the engine")
-    return service(task_instance_id=task_instance.pk)
+    try:
+        return runs.task_instance_retry(task_instance_id=task_instance.pk)
+    except ValueError as exc:  # the engine's refusal: the task has not failed
+        raise EngineError(str(exc)) from None
 
 
 @dataclass(frozen=True)

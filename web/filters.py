@@ -28,12 +28,24 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A primary key: an integer in the databases' BIGINT range (a bigger one is a 400
+    naming the filter, not an overflow deep in the database driver)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class DagFilter(django_filters.FilterSet):
     dag_id = django_filters.CharFilter(lookup_expr="icontains")
     platform = django_filters.CharFilter()
     is_paused = StrictBooleanFilter()
-    ad_account = django_filters.NumberFilter(field_name="ad_account_id")
-    template = django_filters.NumberFilter(field_name="template_id")
+    ad_account = IdFilter(field_name="ad_account_id")
+    template = IdFilter(field_name="template_id")
 
     class Meta:
         model = apps.get_model("ingestion", "Dag")
@@ -41,7 +53,7 @@ class DagFilter(django_filters.FilterSet):
 
 
 class DagRunFilter(django_filters.FilterSet):
-    dag = django_filters.NumberFilter(field_name="dag_id")
+    dag = IdFilter(field_name="dag_id")
     state = django_filters.ChoiceFilter(choices=apps.get_model("ingestion", "DagRun").State.choices)
     run_type = django_filters.ChoiceFilter(choices=apps.get_model("ingestion", "DagRun").RunType.choices)
     logical_time_after = django_filters.IsoDateTimeFilter(field_name="logical_time", lookup_expr="gte")
@@ -53,8 +65,8 @@ class DagRunFilter(django_filters.FilterSet):
 
 
 class TaskInstanceFilter(django_filters.FilterSet):
-    run = django_filters.NumberFilter(field_name="run_id")
-    dag = django_filters.NumberFilter(field_name="run__dag_id")
+    run = IdFilter(field_name="run_id")
+    dag = IdFilter(field_name="run__dag_id")
     task_id = django_filters.CharFilter()
     state = django_filters.ChoiceFilter(choices=apps.get_model("ingestion", "TaskInstance").State.choices)
 

@@ -27,7 +27,9 @@ def test_fetch_a_date_range_with_granularity(api, dag_a):
     response = api.post("/api/v1/fetch/", {"ad_account": dag_a.ad_account_id, "granularity": "day",
                                            "start": "2024-03-01", "end": "2024-03-02"}, format="json")
     assert response.status_code == 201
-    assert DagRun.objects.filter(pk__in=response.json()["run_ids"], run_type="backfill").count() == 2
+    runs = DagRun.objects.filter(pk__in=response.json()["run_ids"], run_type="backfill").order_by("logical_time")
+    # the run of logical day D fetches the days before D: data of 03-01..03-02 -> runs of 03-02, 03-03
+    assert [r.logical_time.date().isoformat() for r in runs] == ["2024-03-02", "2024-03-03"]
 
 
 def test_fetch_with_no_matching_dag_is_400(api, dag_a):

@@ -62,3 +62,47 @@ def test_log_of_another_organization_is_404(api, dag_b):
 def test_anonymous_cannot_read_logs(dag_a):
     ti = factories.run(dag=dag_a).task_instances.first()
     assert APIClient().get(f"/api/v1/logs/{ti.pk}/").status_code in (401, 403)
+
+
+def test_retry_and_clear_go_through_the_engine(api, dag_a):
+    run = factories.run(dag=dag_a)
+    tis = {ti.task_id: ti for ti in run.task_instances.all()}
+    TaskInstance.objects.filter(pk=tis["ad_meta_task"].pk).update(state="failed", try_number=1, max_tries=1, error="boom")
+    TaskInstance.objects.filter(pk=tis["ad_daily_insight_task"].pk).update(state="upstream_failed")
+    retried = api.post(f"/api/v1/task-instances/{tis['ad_meta_task'].pk}/retry/")
+    assert retried.status_code == 200 and retried.json()["state"] == "scheduled" and retried.json()["max_tries"] == 2
+    assert TaskInstance.objects.get(pk=tis["ad_daily_insight_task"].pk).state == "none"
+    again = api.post(f"/api/v1/task-instances/{tis['ad_meta_task'].pk}/retry/")
+    assert again.status_code == 400
+    assert again.json() == {"non_field_errors": ["task ad_meta_task is scheduled; only a failed task can be retried"]}
+    busy = api.post(f"/api/v1/task-instances/{tis['ad_meta_task'].pk}/clear/")
+    assert busy.status_code == 400 and "only finished tasks can be cleared" in busy.json()["non_field_errors"][0]
+    TaskInstance.objects.filter(pk=tis["account_meta_task"].pk).update(state="success", try_number=1)
+    cleared = api.post(f"/api/v1/task-instances/{tis['account_meta_task'].pk}/clear/")
+    # back to none, and (the run is running, its upstream a dummy) at once ready again
+    assert cleared.status_code == 200 and cleared.json()["state"] in ("none", "scheduled")
+    assert cleared.json()["max_tries"] == 2
+
+
+def test_logs_that_will_never_grow_read_as_finished(api, dag_a):
+    run = factories.run(dag=dag_a)
+    dummy = run.task_instances.get(task_id="dummy_task")
+    TaskInstance.objects.filter(pk=dummy.pk).update(state="success")
+    assert api.get(f"/api/v1/logs/{dummy.pk}/").json() | {"offset": 0} == {
+        "task_instance": dummy.pk, "try_number": 1, "offset": 0, "next_offset": 0, "text": "", "finished": True,
+        "state": "success"}
+    ti = run.task_instances.get(task_id="ad_meta_task")
+    TaskInstance.objects.filter(pk=ti.pk).update(state="running", try_number=2)
+    factories.log(task_instance=ti, try_number=1, chunks=["cut short\n"], final=False)  # a reaped try
+    first = api.get(f"/api/v1/logs/{ti.pk}/?try_number=1").json()
+    assert first["text"] == "cut short\n" and first["finished"] is False  # text came: read on
+    tail = api.get(f"/api/v1/logs/{ti.pk}/?try_number=1&offset={first['next_offset']}").json()
+    assert tail["text"] == "" and tail["finished"] is True
+    current = api.get(f"/api/v1/logs/{ti.pk}/?try_number=2").json()
+    assert current["finished"] is False
+
+
+def test_id_filters_refuse_numbers_beyond_bigint(api, dag_a):
+    response = api.get("/api/v1/dags/?ad_account=6864364093279974719488")
+    assert response.status_code == 400 and "ad_account" in response.json()
+    assert api.get("/api/v1/runs/?dag=0").status_code == 400

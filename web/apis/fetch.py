@@ -3,10 +3,15 @@
 A real-time fetch is a manual run of the account's DAG(s): the same operators, retries,
 pools and logs as a scheduled run, so it cannot overload a platform beyond the pools'
 caps and its progress is visible in the DAG views. `level` and `granularity` pick the
-DAGs whose insight tasks fetch them; a date range makes one run per local day.
+DAGs whose insight tasks fetch them. A date range names the days of DATA wanted: a
+run's report window ends the local day before its logical day (daily tasks fetch
+"yesterday" and their look-back, hourly ones yesterday and today, see
+reports.windows), so each data day D gets the run of logical day D + 1.
 Rate-limited per organization (settings.FETCH_RATE).
 """
 from __future__ import annotations
+
+from datetime import timedelta
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -18,6 +23,8 @@ from connectors.base import GRANULARITIES, LEVELS
 from web import engine, selectors
 from web.apis.common import get_scoped
 from web.throttles import OrganizationFetchThrottle
+
+ONE_DAY = timedelta(days=1)
 
 
 def _dag_fetches(dag, *, level: str | None, granularity: str | None) -> bool:
@@ -41,8 +48,8 @@ class FetchApi(APIView):
         ad_account = serializers.IntegerField(min_value=1, max_value=2**62)
         level = serializers.ChoiceField(choices=LEVELS, required=False)
         granularity = serializers.ChoiceField(choices=GRANULARITIES, required=False)
-        start = serializers.DateField(required=False)
-        end = serializers.DateField(required=False)
+        start = serializers.DateField(required=False, help_text="first local day of data wanted")
+        end = serializers.DateField(required=False, help_text="last local day of data wanted (inclusive)")
 
         def validate(self, attrs):
             if attrs.get("start") and attrs.get("end") and attrs["end"] < attrs["start"]:
@@ -87,8 +94,11 @@ class FetchApi(APIView):
                 f"{values.get('granularity') or 'any granularity'} reports at {values.get('level') or 'any'} level"]})
         run_ids: list[int] = []
         try:
+            start, end = values.get("start"), values.get("end")
+            if start or end:
+                start, end = (start or end) + ONE_DAY, (end or start) + ONE_DAY
             for dag in dags:
-                run_ids += engine.trigger(dag=dag, start=values.get("start"), end=values.get("end"))
+                run_ids += engine.trigger(dag=dag, start=start, end=end)
         except engine.EngineError as exc:
             field, _, message = str(exc).partition(": ")
             raise ValidationError({field if message else "non_field_errors": [message or str(exc)]}) from None
