@@ -67,6 +67,17 @@ def _organization(request, organization_id: int) -> Organization:
     return organization
 
 
+def _reauthorized(request, credential_id: int | None, organization: Organization, platform: str) -> Credential | None:
+    """The credential a start names for re-authorization: the organization's, of this platform."""
+    if not credential_id:
+        return None
+    credential = access.credentials_for_user(request.user).filter(
+        pk=credential_id, organization=organization, platform=platform).first()
+    if credential is None:
+        raise ValidationError({"credential": [f"no {platform} credential {credential_id} in {organization}"]})
+    return credential
+
+
 def _credential(request, pk: int, *, manage: bool = True) -> Credential:
     if access.valid_id(pk) is None:
         raise Http404("no such credential")
@@ -192,7 +203,8 @@ class PlatformAuthorizeApi(APIView):
 
         organization = serializers.IntegerField(min_value=1, max_value=access.MAX_ID)
         redirect_uri = serializers.URLField(required=False, allow_blank=True,
-                                            help_text="Where the platform sends the user back; default: the app's, else /accounts/callback/<platform>/.")
+                                            help_text="Where the platform sends the user back; default: the app's, "
+                                                      "else /accounts/callback/<platform>/.")
         credential = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=access.MAX_ID,
                                               help_text="Re-authorize this credential.")
 
@@ -207,14 +219,10 @@ class PlatformAuthorizeApi(APIView):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)
         organization = _organization(request, data["organization"])
-        credential = None
-        if data.get("credential"):
-            credential = access.credentials_for_user(request.user).filter(
-                pk=data["credential"], organization=organization, platform=spec.slug).first()
-            if credential is None:
-                raise ValidationError({"credential": [f"no {spec.slug} credential {data['credential']} in {organization}"]})
+        credential = _reauthorized(request, data.get("credential"), organization, spec.slug)
         if spec.auth_type != "oauth2":
-            raise ValidationError({"detail": f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/"})
+            raise ValidationError(
+                {"detail": f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/"})
         return _start(request, platform=spec.slug, organization=organization, credential=credential,
                       redirect_uri=data.get("redirect_uri"))
 
@@ -226,7 +234,8 @@ class PlatformCallbackApi(APIView):
 
         state = serializers.CharField(max_length=512)
         code = serializers.CharField(required=False, allow_blank=True, max_length=4096)
-        auth_code = serializers.CharField(required=False, allow_blank=True, max_length=4096, help_text="TikTok's name for the code.")
+        auth_code = serializers.CharField(required=False, allow_blank=True, max_length=4096,
+                                          help_text="TikTok's name for the code.")
         error = serializers.CharField(required=False, allow_blank=True)
         error_description = serializers.CharField(required=False, allow_blank=True)
 
@@ -267,18 +276,15 @@ class PlatformPasswordApi(APIView):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)
         if spec.auth_type != "password":
-            raise ValidationError({"detail": f"{spec.display_name} authorizes through a redirect: POST platforms/{spec.slug}/authorize/"})
+            raise ValidationError(
+                {"detail": f"{spec.display_name} authorizes through a redirect: POST platforms/{spec.slug}/authorize/"})
         allowed = set(PASSWORD_EXTRA_FIELDS.get(spec.slug, {}))
         unknown = sorted(set(data.get("extra") or {}) - allowed)
         if unknown:
-            raise ValidationError({"extra": [f"unknown field(s) {', '.join(unknown)}; {spec.slug} takes: {', '.join(sorted(allowed)) or 'none'}"]})
+            takes = ", ".join(sorted(allowed)) or "none"
+            raise ValidationError({"extra": [f"unknown field(s) {', '.join(unknown)}; {spec.slug} takes: {takes}"]})
         organization = _organization(request, data["organization"])
-        credential = None
-        if data.get("credential"):
-            credential = access.credentials_for_user(request.user).filter(
-                pk=data["credential"], organization=organization, platform=spec.slug).first()
-            if credential is None:
-                raise ValidationError({"credential": [f"no {spec.slug} credential {data['credential']} in {organization}"]})
+        credential = _reauthorized(request, data.get("credential"), organization, spec.slug)
         try:
             saved = authorization_password(platform=spec.slug, organization=organization, user=request.user,
                                            username=data["username"], password=data["password"],
@@ -336,7 +342,8 @@ class CredentialReauthorizeApi(APIView):
         redirect_uri = serializers.URLField(required=False, allow_blank=True)
 
     @extend_schema(request=InputSerializer, responses={201: AuthorizationStartOutput},
-                   summary="Start re-authorizing a credential (OAuth2 platforms; password ones: platforms/<slug>/password/ with credential)")
+                   summary="Start re-authorizing a credential (OAuth2 platforms; "
+                           "password ones: platforms/<slug>/password/ with credential)")
     def post(self, request, pk):
         credential = _credential(request, pk)
         data = _valid(self.InputSerializer, request)
@@ -349,7 +356,8 @@ class CredentialReauthorizeApi(APIView):
 
 
 class CredentialRevokeApi(APIView):
-    @extend_schema(request=None, responses=CredentialOutput, summary="Revoke a credential (at the platform where it can) and pause its accounts")
+    @extend_schema(request=None, responses=CredentialOutput,
+                   summary="Revoke a credential (at the platform where it can) and pause its accounts")
     def post(self, request, pk):
         from accounts.services.credentials import credential_revoke
 

@@ -120,8 +120,9 @@ def authorization_password(*, platform: str, organization: Organization, user, u
     connector = _connector(platform, app)
     if connector.spec.auth_type != "password":
         raise AuthorizationFailed("this platform authorizes through a redirect, not a password", platform=platform)
-    context = {"platform": platform, "organization_id": organization.pk, "user_id": user.pk, "credential_id": credential.pk if credential else None,
-               "app_id": app.pk if app else None, "subject": (username or "").strip()}
+    context = {"platform": platform, "organization_id": organization.pk, "user_id": user.pk,
+               "credential_id": credential.pk if credential else None, "app_id": app.pk if app else None,
+               "subject": (username or "").strip()}
     flow = AuthorizationFlow(connector, DatabaseAuthorizationStore())
     extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
     return flow.finish_password(username=(username or "").strip(), password=password or "", extra=extra, context=context).saved
