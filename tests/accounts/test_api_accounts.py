@@ -257,3 +257,14 @@ def test_accounts_prefix_still_reaches_the_web_page():
 
     assert resolve("/accounts/authorize/sandbox/").view_name == "accounts:authorize"
     assert resolve("/accounts/").view_name == "web:accounts"
+
+
+def test_session_start_in_the_api_finishes_on_the_browser_callback_page(sandbox_server, world):
+    """A front end signed in with the session starts through the API; the platform sends the
+    browser to /accounts/callback/<platform>/, which finishes in the same session."""
+    browser = session_client(world["a_admin"])
+    start = browser.post(f"{API}platforms/sandbox/authorize/", {"organization": world["a"].pk}, format="json").json()
+    params = approve(start["authorization_url"])
+    page = browser.get("/accounts/callback/sandbox/", params)
+    credential = Credential.objects.get()
+    assert page.status_code == 302 and page["Location"] == f"/accounts/credentials/{credential.pk}/accounts/"

@@ -222,3 +222,14 @@ def test_the_platform_app_is_used_and_kept_for_reauthorization(sandbox_server, o
     assert parse_qs(urlsplit(start.url).query)["client_id"] == ["agency-app"]
     again = authorization_finish(platform="sandbox", params=approve(start.url), session_key="s-1", user=admin_user)
     assert again.pk == credential.pk and again.app == app
+
+
+def test_pending_authorization_keeps_the_pkce_verifier_encrypted(sandbox_server, org, admin_user):
+    start = _start(org, admin_user, session_key="session-secret-key")
+    row = PendingAuthorization.objects.get(state=start.state)
+    verifier = row.data["code_verifier"]
+    assert len(verifier) >= 43 and row.data["context"]["session_key"] == "session-secret-key"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM accounts_pendingauthorization WHERE id = %s", [row.pk])
+        stored = cursor.fetchone()[0]
+    assert verifier not in stored and "session-secret-key" not in stored
