@@ -17,7 +17,9 @@ executor notes when each try was handed over):
             10,000 DAGs, one at 100,000); how long creating runs and dispatching took
   lag       due time -> executor.submit: (a) for the 1% tick; (b) a real-time window
             (run_forever, the real clock shifted so that the window crosses 12:10:00 UTC,
-            where the seconds and the */5 crons fire at once: about 4% of the DAGs)
+            where the seconds and the */5 crons fire at once: about 4% of the DAGs); a
+            fire due >= 1 s before the end and never dispatched counts with the lag it had
+            reached by then, marked '>=' (a lower bound)
 Beat, DatabaseScheduler(app=adplatform.celery.app, lazy=True) on the real clock, its
 publishing (send_task, producer) replaced by a recorder:
   load      the first read of `schedule` plus the first tick() (which builds its heap,
@@ -48,6 +50,7 @@ import statistics
 import threading
 import time
 import tracemalloc
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 # (cron, share): what ad-data users run. Most DAGs are hourly "today" or daily look-back
@@ -238,16 +241,21 @@ def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_secon
     timer.cancel()
     end = time.time() + offset
     window_lags = _lags(real.submitted)
-    # Fires due at least a second before the window closed: each must have been dispatched.
-    fires = {}
-    for key in set(schedules):
-        schedule, t, fires[key] = CronSchedule(*key), window, 0
+    # Fires due at least a second before the window closed: each should have been dispatched.
+    # One not dispatched counts with the lag it had reached at the end (a lower bound), so
+    # a scheduler that falls behind cannot look good by leaving its backlog out.
+    per_key = Counter(schedules)
+    expected = Counter()
+    for key, dags in per_key.items():
+        schedule, t = CronSchedule(*key), window
         while (t := schedule.next_after(t)).timestamp() <= end - 1:
-            fires[key] += 1
-    due_in_window = sum(fires[key] for key in schedules)
-    dispatched = sum(1 for lag, (_, at) in zip(window_lags, real.submitted) if at - lag <= end - 1)
+            expected[round(t.timestamp(), 3)] += dags
+    sent = Counter(round(at - lag, 3) for lag, (_, at) in zip(window_lags, real.submitted))
+    missing = expected - sent
+    window_lags += [end - t for t, count in missing.items() for _ in range(count)]
+    due_in_window, not_sent = sum(expected.values()), sum(missing.values())
     return dict(load=load, memory=memory, idle=idle, busy=busy, burst_lags=burst_lags, window_lags=window_lags,
-                window=(window, lag_seconds, dispatched, due_in_window))
+                window=(window, lag_seconds, due_in_window - not_sent, due_in_window))
 
 
 # --- django-celery-beat ----------------------------------------------------------------------
@@ -330,6 +338,12 @@ def _pct(values, q):
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
+def _lag(ours: dict, q: float) -> str:
+    """Percentile of the real-time window's lags; '>=' when fires were left undispatched."""
+    _, _, dispatched, due = ours["window"]
+    return ("" if dispatched >= due else ">=") + _t(_pct(ours["window_lags"], q)).strip()
+
+
 def _t(seconds: float) -> str:
     if seconds >= 1:
         return f"{seconds:7.2f} s"
@@ -398,12 +412,11 @@ def _report(results: dict, options: dict) -> None:
     for n, (ours, beat, per_burst) in results.items():
         mem_o = f"{ours['memory'] / 2**20:7.1f}MB"
         mem_b = f"{beat['memory'] / 2**20:7.1f}MB" if beat["memory"] is not None else f"{'-':>9}"
-        lags = ours["window_lags"]
         print(f"{n:8,} {'ours':5} {_t(ours['load'][0]):>10} {mem_o:>9} {_t(_median(ours['idle'], 0)):>10} "
               f"{_t(_median(ours['idle'], 1)):>10} {_t(_median(ours['busy'], 0)):>10} "
               f"{_t(_median(ours['busy'], 1)):>10} "
               f"{_t(_median(ours['busy'], 0)):>10} {_t(_median(ours['busy'], 1)):>10} "
-              f"{_t(_pct(lags, 0.5)):>10} {_t(_pct(lags, 0.99)):>10}")
+              f"{_lag(ours, 0.5):>10} {_lag(ours, 0.99):>10}")
         busy_w = _t(_median(beat["busy"], 0)) if beat["busy"] else "-"
         busy_c = _t(_median(beat["busy"], 1)) if beat["busy"] else "-"
         mark = "~" if beat["capped"] else ""
@@ -424,7 +437,7 @@ def _report(results: dict, options: dict) -> None:
               f"lag of the 1% tick p50 {_t(_pct(ours['burst_lags'], 0.5))} "
               f"p99 {_t(_pct(ours['burst_lags'], 0.99))}; real-time window {seconds:.0f} s from "
               f"{window:%H:%M:%S} UTC: {dispatched:,} dispatched of {due:,} due, lag p50 "
-              f"{_t(_pct(ours['window_lags'], 0.5))} p99 {_t(_pct(ours['window_lags'], 0.99))}")
+              f"{_lag(ours, 0.5).strip()} p99 {_lag(ours, 0.99).strip()}")
         fire, dispatch = _median(ours["busy"], 2), _median(ours["busy"], 3)
         print(f"{'':15} our 1% tick ({_t(_median(ours['busy'], 0)).strip()}): creating the runs {_t(fire).strip()} "
               f"({_t(fire / per_burst).strip()} per run), dispatching their tries {_t(dispatch).strip()}, the rest "
@@ -442,6 +455,6 @@ def _report(results: dict, options: dict) -> None:
           f"{verdict(idle >= GOAL_RATIO)}")
     print(f"  tick >= {GOAL_RATIO:.0f}x cheaper than DatabaseScheduler's, 1% due: {burst:.1f}x  "
           f"{verdict(burst >= GOAL_RATIO)}")
-    print(f"  p99 dispatch lag < {GOAL_LAG_P99:.0f} s (real-time window): {_t(p99)}  "
+    print(f"  p99 dispatch lag < {GOAL_LAG_P99:.0f} s (real-time window): {_lag(ours, 0.99).strip()}  "
           f"{verdict(p99 < GOAL_LAG_P99 and dispatched >= due)}"
           f"{'' if dispatched >= due else f' ({due - dispatched:,} due never dispatched in the window)'}")
