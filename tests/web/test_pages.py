@@ -145,6 +145,21 @@ def test_dag_pages_and_buttons(browser, dag_a, dag_b):
     assert browser.get(f"/dags/{dag_a.pk}/trigger/").status_code == 405
 
 
+def test_dag_page_retry_and_clear_buttons_call_the_engine(browser, dag_a):
+    run = factories.run(dag=dag_a)
+    tis = {ti.task_id: ti for ti in run.task_instances.all()}
+    TaskInstance.objects.filter(pk=tis["ad_meta_task"].pk).update(state="failed", try_number=1, max_tries=1)
+    TaskInstance.objects.filter(pk=tis["ad_daily_insight_task"].pk).update(state="upstream_failed")
+    page = browser.get(f"/dags/{dag_a.pk}/?run={run.pk}").content.decode()
+    assert page.count(">Retry</button>") == 1 and f"/task-instances/{tis['ad_meta_task'].pk}/retry/" in page
+    assert page.count(">Clear</button>") == 3  # the finished ones: dummy (success), failed, upstream_failed
+    response = browser.post(f"/task-instances/{tis['ad_meta_task'].pk}/retry/", follow=True)
+    assert "Queued a retry of ad_meta_task." in response.content.decode()
+    assert TaskInstance.objects.get(pk=tis["ad_meta_task"].pk).state == "scheduled"
+    refused = browser.post(f"/task-instances/{tis['ad_meta_task'].pk}/clear/", follow=True).content.decode()
+    assert "task ad_meta_task is scheduled; only finished tasks can be cleared" in refused
+
+
 def test_task_log_page_and_download(browser, dag_a, dag_b):
     ti = factories.run(dag=dag_a).task_instances.get(task_id="ad_meta_task")
     TaskInstance.objects.filter(pk=ti.pk).update(try_number=2)

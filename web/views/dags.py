@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ingestion.models import TaskInstance
 from web import engine, selectors
 from web.graph_layout import chart_graph
 
@@ -79,6 +80,7 @@ def dag_detail(request, pk: int):
         "selected_tis": _in_task_order(selected.task_instances.all(), task_ids) if selected else [],
         "gantt": gantt_rows(selected) if selected else [],
         "today": date.today().isoformat(),
+        "finished_states": sorted(TaskInstance.FINISHED),
     })
 
 
