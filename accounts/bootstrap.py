@@ -7,8 +7,6 @@ only imports again, which materializes DAGs of templates added since.
 """
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.db import transaction
 
@@ -76,25 +74,10 @@ def _demo_credential(organization, app, user) -> tuple[Credential, list[AccountI
 
 
 def _load_default_templates(platform: str, stdout) -> None:
-    """The platform's default DAG templates (connector spec's templates_dir), so the demo
-    accounts get DAGs. Uses the DAG engine's loader when it has one; otherwise saves the
-    missing ones (a template already stored may have been edited: left alone)."""
-    from ingestion.services import templates as engine
+    """The platform's default DAG templates, so the demo accounts get DAGs (the engine's
+    loader creates the missing ones only: templates edited in the admin stay as edited)."""
+    from ingestion.services.templates import templates_load_defaults
 
-    loader = getattr(engine, "templates_load_defaults", None)
-    if loader is not None:
-        loader(platform=platform)
-        return
-    from connectors.registry import platform_spec
-    from ingestion.dagspec import TemplateInvalid
-    from ingestion.models import DagTemplate
-
-    folder = platform_spec(platform).templates_dir
-    for path in sorted(folder.glob("*.json")) if folder else []:
-        if DagTemplate.objects.filter(platform=platform, name=path.stem).exists():
-            continue
-        try:
-            engine.template_save(platform=platform, name=path.stem, spec=json.loads(path.read_text()))
-        except TemplateInvalid as exc:
-            # e.g. the report operators are not installed in this deployment
-            stdout.write(f"Default template {platform}/{path.stem} not loaded: {exc}")
+    result = templates_load_defaults(platform=platform)
+    for key in result["invalid"]:
+        stdout.write(f"Default DAG template {key} not loaded (its operators are not registered); see the log.")

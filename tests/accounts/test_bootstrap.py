@@ -29,7 +29,7 @@ def test_demo_accounts_is_idempotent_and_the_grant_works(sandbox_server, setting
     accounts = AdAccount.objects.filter(organization=organization)
     assert accounts.count() == 3 and {a.credential_id for a in accounts} == {credential.pk}
     templates = DagTemplate.objects.filter(platform="sandbox", is_active=True).count()
-    assert templates >= 1
+    assert templates == 3  # metadata, hourly_today, daily_lookback of connectors/sandbox/templates
     assert Dag.objects.filter(ad_account__in=accounts).count() == 3 * templates
     assert "Demo organization: 3 sandbox ad accounts (existing grant)" in out.getvalue()
 
