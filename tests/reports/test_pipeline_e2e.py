@@ -216,3 +216,37 @@ def test_the_users_example_template_runs_as_written(sandbox_account, report_stor
     start, end = today - timedelta(days=4), today - timedelta(days=1)
     assert core(report_totals(account_ids=[account.pk], start=start, end=end, level="ad")) == core(
         sandbox_totals(account.external_id, level="ad", granularity="day", start=start, end=end, now=account.sandbox_now))
+
+
+def test_signed_in_imported_and_run_for_one_day_the_dashboard_shows_the_sandboxs_totals(sandbox_server, report_store):
+    """The acceptance path through the accounts services: sign in (password variant of the
+    sandbox), import the first discovered account (its DAGs are materialized from the default
+    templates), run the daily DAG for one logical day, read the dashboard totals."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import Membership, Organization
+    from accounts.services.authorization import authorization_password, discovered_account_infos
+    from accounts.services.importing import ad_accounts_import
+    from ingestion.services.templates import templates_load_defaults
+
+    now = datetime.now(ZoneInfo("UTC")).replace(minute=0, second=0, microsecond=0)
+    sandbox_server.configure(now=now)
+    templates_load_defaults(platform="sandbox_password")
+    user = get_user_model().objects.create_user("owner", password="pw")
+    organization = Organization.objects.create(name="Acceptance")
+    Membership.objects.create(user=user, organization=organization, role=Membership.Role.OWNER)
+    credential = authorization_password(platform="sandbox_password", organization=organization, user=user,
+                                        username="user-1-2-20", password="sandbox-password")
+    [account] = ad_accounts_import(credential=credential, accounts=discovered_account_infos(credential)[:1])
+    daily = Dag.objects.get(ad_account=account, dag_id=f"{account.external_id}_daily_insights")
+    tz = ZoneInfo(account.timezone)
+    day = now.astimezone(tz).date() - timedelta(days=1)
+    logical = datetime(day.year, day.month, day.day, 2, 30, tzinfo=tz)
+    assert dag_backfill(dag_id=daily.dag_id, start=logical, end=logical, sleep=no_sleep)["success"] == 1
+
+    yesterday = day - timedelta(days=1)  # the logical day's "yesterday", the dashboard's day
+    dashboard = report_totals(account_ids=list(organization.ad_accounts.values_list("pk", flat=True)),
+                              start=yesterday, end=yesterday, level="campaign")
+    expected = sandbox_totals(account.external_id, level="campaign", granularity="day", start=yesterday, end=yesterday,
+                              now=now)
+    assert core(dashboard) == core(expected) and expected["impressions"] > 0
