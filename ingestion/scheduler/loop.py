@@ -31,6 +31,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from ingestion.cron import CronError, CronSchedule
+from ingestion.dblock import is_lock_error
 from ingestion.models import Dag, DagRun
 from ingestion.services.dispatch import task_instances_dispatch
 from ingestion.services.execution import retries_promote, zombies_reap
@@ -173,9 +174,13 @@ class SchedulerLoop:
                 stats = self.tick()
                 if stats["due"] or stats["dispatched"]:
                     logger.debug("%s tick: %s", self.name, stats)
-            except Exception:
-                logger.exception("%s: tick failed; retrying next tick", self.name)
-                time.sleep(min(5.0, self.tick_seconds * 5))
+            except Exception as exc:
+                if is_lock_error(exc):
+                    # SQLite's one writer was busy (a task finishing): the next tick redoes it.
+                    logger.debug("%s: tick met a lock (%s); next tick", self.name, exc)
+                else:
+                    logger.exception("%s: tick failed; retrying next tick", self.name)
+                    stop.wait(min(5.0, self.tick_seconds * 5))
             # Sleep to the next tick boundary, or sooner when the wheel says a DAG is due.
             wake = started + self.tick_seconds
             next_due = self.wheel.next_due() if self.wheel is not None else None

@@ -19,10 +19,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         executor = ThreadPoolTaskExecutor(options["threads"]) if options["threads"] else executor_from_settings()
         stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
         self.stdout.write(f"scheduler starting (executor {executor!r}); Ctrl-C stops it")
         try:
             SchedulerLoop(executor, tick=options["tick"]).run_forever(stop)
         finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             executor.stop(wait=True)
+        self.stdout.write("scheduler stopped")
