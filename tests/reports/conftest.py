@@ -10,6 +10,7 @@ def report_store(db):
     client = clickhouse_client()
     client.command("TRUNCATE TABLE report_rows")
     yield client
+    client.command("SYSTEM START MERGES report_rows")
     client.command("TRUNCATE TABLE report_rows")
 
 
