@@ -16,21 +16,21 @@ executor notes when each try was handed over):
             runs and task instances created, tries dispatched (--rounds=3 such ticks up to
             10,000 DAGs, one at 100,000); how long creating runs and dispatching took
   lag       due time -> executor.submit: (a) for the 1% tick; (b) a real-time window
-            (run_forever, the real clock shifted so that the window crosses 12:10:00 UTC,
-            where the seconds and the */5 crons fire at once: about 4% of the DAGs); a
-            fire due >= 1 s before the end and never dispatched counts with the lag it had
-            reached by then, marked '>=' (a lower bound)
+            (--lag-seconds=20 of run_forever, the real clock shifted so that the window
+            crosses 12:10:00 UTC, where the seconds and the */5 crons fire at once: about
+            4% of the DAGs); a fire due >= 1 s before the end and never dispatched counts
+            with the lag it had reached by then, marked '>=' (a lower bound)
 Beat, DatabaseScheduler(app=adplatform.celery.app, lazy=True) on the real clock, its
 publishing (send_task, producer) replaced by a recorder:
   load      the first read of `schedule` plus the first tick() (which builds its heap,
-            calling is_due for every entry); memory of that (tracemalloc, a second load)
+            calling is_due for every entry); memory of that (tracemalloc, a second load,
+            up to --beat-memory-max=10000 DAGs: a traced 100k load takes minutes)
   idle      tick() with nothing due: every entry last ran "in an hour" (last_run_at
-            in the future), so none comes due while we measure, whatever the clock says;
-            memory up to --beat-memory-max=10000 DAGs (a traced 100k load takes minutes)
+            in the future), so none comes due while we measure, whatever the clock says
   1% due    the same random 1% last ran 8 days ago; beat hands out ONE entry per tick()
             (and returns 0 to be called again), so we time each call and the drain: all
-            calls until the 1% went out (capped by --beat-drain-seconds, then extrapolated
-            from the mean call, and marked so)
+            calls until the 1% went out (capped by --beat-drain-seconds=30, then
+            extrapolated from the mean call, and marked '~')
 Beat 2.9 loads only crontabs whose hour is '*'-like or within +-2 h of the server's hour
 (plus 4 o'clock): the number of entries it held is printed; it is beat's real behaviour.
 
