@@ -1,7 +1,8 @@
 """django-filter FilterSets of the API's list endpoints."""
 import django_filters
 from django import forms
-from django.apps import apps
+
+from ingestion.models import Dag, DagRun, DagTemplate, TaskInstance
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -48,19 +49,19 @@ class DagFilter(django_filters.FilterSet):
     template = IdFilter(field_name="template_id")
 
     class Meta:
-        model = apps.get_model("ingestion", "Dag")
+        model = Dag
         fields: list[str] = []  # every filter is declared above
 
 
 class DagRunFilter(django_filters.FilterSet):
     dag = IdFilter(field_name="dag_id")
-    state = django_filters.ChoiceFilter(choices=apps.get_model("ingestion", "DagRun").State.choices)
-    run_type = django_filters.ChoiceFilter(choices=apps.get_model("ingestion", "DagRun").RunType.choices)
+    state = django_filters.ChoiceFilter(choices=DagRun.State.choices)
+    run_type = django_filters.ChoiceFilter(choices=DagRun.RunType.choices)
     logical_time_after = django_filters.IsoDateTimeFilter(field_name="logical_time", lookup_expr="gte")
     logical_time_before = django_filters.IsoDateTimeFilter(field_name="logical_time", lookup_expr="lt")
 
     class Meta:
-        model = apps.get_model("ingestion", "DagRun")
+        model = DagRun
         fields: list[str] = []  # every filter is declared above
 
 
@@ -68,10 +69,10 @@ class TaskInstanceFilter(django_filters.FilterSet):
     run = IdFilter(field_name="run_id")
     dag = IdFilter(field_name="run__dag_id")
     task_id = django_filters.CharFilter()
-    state = django_filters.ChoiceFilter(choices=apps.get_model("ingestion", "TaskInstance").State.choices)
+    state = django_filters.ChoiceFilter(choices=TaskInstance.State.choices)
 
     class Meta:
-        model = apps.get_model("ingestion", "TaskInstance")
+        model = TaskInstance
         fields: list[str] = []  # every filter is declared above
 
 
@@ -81,5 +82,5 @@ class DagTemplateFilter(django_filters.FilterSet):
     is_active = StrictBooleanFilter()
 
     class Meta:
-        model = apps.get_model("ingestion", "DagTemplate")
+        model = DagTemplate
         fields: list[str] = []  # every filter is declared above

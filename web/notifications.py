@@ -15,14 +15,16 @@ import logging
 from dataclasses import dataclass, field
 
 import requests
-from django.apps import apps
 from django.conf import settings
 from django.core.mail import send_mail
+
+from accounts.access import MANAGER_ROLES
+from accounts.models import AdAccount, Membership
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT = 5.0
-ADMIN_ROLES = ("owner", "admin")
+ADMIN_ROLES = tuple(MANAGER_ROLES)
 
 
 @dataclass
@@ -47,7 +49,6 @@ def organization_recipients(organization) -> tuple[list[str], str]:
     """(emails, webhook_url) configured for an organization."""
     emails = _split(organization.notify_emails)
     if not emails:
-        Membership = apps.get_model("accounts", "Membership")
         members = Membership.objects.filter(organization=organization).select_related("user")
         admins = members.filter(role__in=ADMIN_ROLES)
         members = admins if admins.exists() else members
@@ -106,7 +107,6 @@ def notify_task_failed(*, task_instance_id: int) -> Delivery | None:
 
 def notify_account_needs_reauth(*, ad_account_id: int) -> Delivery | None:
     """Tell the account's organization that the account must be authorized again."""
-    AdAccount = apps.get_model("accounts", "AdAccount")
     account = AdAccount.objects.select_related("organization").filter(pk=ad_account_id).first()
     if account is None:
         logger.info("ad account %s: no organization to notify", ad_account_id)

@@ -3,28 +3,20 @@
 Everything a user may see hangs off an organization they belong to (a Membership);
 a superuser sees every organization. Objects of other organizations are simply absent
 from these querysets, which the views turn into 404s (never 403: the existence of
-another organization's object is not disclosed).
-
-Model access goes through `apps.get_model` so this module imports before the accounts
-and ingestion apps have their models (the web app must not break the site).
+another organization's object is not disclosed). Organization membership is the
+accounts app's rule (accounts.access); this module applies it to the engine's objects.
 """
 from __future__ import annotations
 
-from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
-
-def _model(label: str):
-    return apps.get_model(*label.split("."))
+from accounts import access
+from accounts.models import AdAccount
+from ingestion.models import Dag, DagRun, DagTemplate, TaskInstance
 
 
 def user_organizations(user) -> QuerySet:
-    Organization = _model("accounts.Organization")
-    if not user.is_authenticated:
-        return Organization.objects.none()
-    if user.is_superuser:
-        return Organization.objects.all()
-    return Organization.objects.filter(memberships__user=user).distinct()
+    return access.visible_organizations(user)
 
 
 def user_organization_ids(user) -> list[int]:
@@ -32,7 +24,6 @@ def user_organization_ids(user) -> list[int]:
 
 
 def ad_accounts_for_user(user) -> QuerySet:
-    AdAccount = _model("accounts.AdAccount")
     return AdAccount.objects.filter(organization__in=user_organization_ids(user))
 
 
@@ -44,28 +35,25 @@ def _scoped(queryset: QuerySet, user, account_path: str) -> QuerySet:
 
 
 def dags_for_user(user) -> QuerySet:
-    return _scoped(_model("ingestion.Dag").objects.all(), user, "ad_account")
+    return _scoped(Dag.objects.all(), user, "ad_account")
 
 
 def dag_runs_for_user(user) -> QuerySet:
-    return _scoped(_model("ingestion.DagRun").objects.all(), user, "dag__ad_account")
+    return _scoped(DagRun.objects.all(), user, "dag__ad_account")
 
 
 def task_instances_for_user(user) -> QuerySet:
-    return _scoped(_model("ingestion.TaskInstance").objects.all(), user, "run__dag__ad_account")
+    return _scoped(TaskInstance.objects.all(), user, "run__dag__ad_account")
 
 
 def dag_templates_for_user(user) -> QuerySet:
     """Templates are shared across organizations (they belong to a platform): every
     signed-in user reads them; writing them is for staff (see the API's permissions)."""
-    return _model("ingestion.DagTemplate").objects.all()
+    return DagTemplate.objects.all()
 
 
 def dag_list_rows(user, *, search: str = "", platform: str = "", paused: bool | None = None) -> QuerySet:
     """DAGs for the list page and API, each with its last run's state and logical time."""
-    from django.db.models import OuterRef, Subquery
-
-    DagRun = _model("ingestion.DagRun")
     latest = DagRun.objects.filter(dag=OuterRef("pk")).order_by("-logical_time")
     queryset = dags_for_user(user).select_related("ad_account").annotate(
         last_run_state=Subquery(latest.values("state")[:1]),
@@ -82,7 +70,6 @@ def dag_list_rows(user, *, search: str = "", platform: str = "", paused: bool | 
 
 def dag_task_states(dag) -> dict[str, str]:
     """task_id -> state of its latest task instance (the graph's colours)."""
-    TaskInstance = _model("ingestion.TaskInstance")
     states: dict[str, str] = {}
     rows = (
         TaskInstance.objects.filter(run__dag=dag)
@@ -97,7 +84,6 @@ def dag_task_states(dag) -> dict[str, str]:
 
 def dag_grid(dag, *, runs: int = 25) -> dict:
     """The grid of recent runs x tasks: {"runs": [...], "tasks": [...], "cells": {run_pk: {task_id: ti}}}."""
-    TaskInstance = _model("ingestion.TaskInstance")
     recent = list(dag.runs.order_by("-logical_time")[:runs])
     cells: dict[int, dict[str, object]] = {run.pk: {} for run in recent}
     for ti in TaskInstance.objects.filter(run__in=recent).only(
@@ -109,7 +95,6 @@ def dag_grid(dag, *, runs: int = 25) -> dict:
 
 def task_instance_context(*, task_instance_id: int) -> dict | None:
     """What a failure notification says about a task instance (None when it is gone)."""
-    TaskInstance = _model("ingestion.TaskInstance")
     ti = (
         TaskInstance.objects.select_related("run__dag__ad_account__organization")
         .filter(pk=task_instance_id)
@@ -133,11 +118,8 @@ def task_instance_context(*, task_instance_id: int) -> dict | None:
 
 def last_successful_fetch(account_ids: list[int]) -> dict[int, object]:
     """account pk -> end time of its DAGs' latest successful run (one grouped query)."""
-    from django.db.models import Max
-
     if not account_ids:
         return {}
-    DagRun = _model("ingestion.DagRun")
     rows = (
         DagRun.objects.filter(dag__ad_account__in=account_ids, state="success")
         .values("dag__ad_account").annotate(last=Max("ended_at"))
