@@ -2,7 +2,7 @@
 
 `entities_upsert` writes one INSERT ... ON CONFLICT/ON DUPLICATE KEY UPDATE per page of
 entities (never one statement per row): on MySQL an account with 50,000 ads is 100
-statements; SQLite's 999-parameter cap makes its pages 83 entities.
+statements; SQLite's 999-parameter cap makes its pages 90 entities.
 `entities_mark_deleted` closes a full metadata fetch of one level: whatever it did not
 see is gone on the platform and gets `deleted_at`, but stays (old report rows keep names).
 
@@ -58,7 +58,7 @@ def _row(ad_account, entity: Entity, seen_at: datetime, now: datetime) -> AdEnti
 
 def _statement_rows(page_size: int) -> int:
     """`page_size`, or fewer where the backend caps the parameters of one statement (SQLite:
-    999, i.e. 83 entities), so that a page always is exactly one statement."""
+    999 parameters, i.e. 90 entities of 11 columns), so that a page always is exactly one statement."""
     fields = [f for f in AdEntity._meta.concrete_fields if not f.primary_key]
     cap = connection.ops.bulk_batch_size(fields, [None] * page_size)
     return max(1, min(page_size, cap))
@@ -89,11 +89,13 @@ def _keep_deletion_times(ad_account, rows: dict[tuple[str, str], AdEntity]) -> N
 
 def entities_upsert(*, ad_account, entities: Iterable[Entity], seen_at: datetime | None = None,
                     page_size: int = PAGE_SIZE) -> dict:
-    """Create or update `entities` of `ad_account` (an accounts.AdAccount), one statement per page.
+    """Create or update `entities` of `ad_account` (an accounts.AdAccount), one write statement
+    per page (and one read for a page holding entities the platform reports deleted).
 
     `seen_at`: when the fetch that yielded them started (default now); new rows get it as
     first_seen_at, entities the platform reports as deleted get it as deleted_at (unless they
-    had one already), and an entity seen alive again loses its deleted_at. Entities stream: one page in memory.
+    had one already), and an entity seen alive again loses its deleted_at. Entities stream:
+    one page in memory.
     Returns {"entities": n, "pages": p, "deleted": d} (d = reported deleted by the platform).
     """
     seen_at = seen_at or timezone.now()
