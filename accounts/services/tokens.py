@@ -154,7 +154,9 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
 def _expiring(now: datetime) -> Q:
     """Active credentials due in the sweep, each platform with its own lead time."""
     due = Q(pk__in=[])
-    for slug in Credential.objects.filter(status=Credential.Status.ACTIVE).values_list("platform", flat=True).distinct():
+    # order_by(): the model's default ordering would add created_at to the DISTINCT
+    platforms = Credential.objects.filter(status=Credential.Status.ACTIVE).order_by().values_list("platform", flat=True)
+    for slug in sorted(set(platforms.distinct())):
         try:
             spec = platform_spec(slug)
         except UnknownPlatform:

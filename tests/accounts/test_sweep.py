@@ -78,3 +78,17 @@ def test_sweep_counts_a_refused_refresh_and_goes_on(sandbox_server):
     assert counts["needs_reauth"] == 1 and counts["refreshed"] == 1
     assert Credential.objects.get(pk=spent.pk).status == "needs_reauth"
     assert Credential.objects.get(pk=ok.pk).status == "active"
+
+
+def test_the_due_query_has_one_condition_per_platform():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.services.tokens import _expiring
+
+    now = timezone.now()
+    for _ in range(30):  # many credentials of one platform, each created at its own moment
+        CredentialFactory(platform="google_ads", access_expires_at=now + timedelta(days=1))
+    with CaptureQueriesContext(connection) as queries:
+        list(Credential.objects.filter(_expiring(now)))
+    assert queries.captured_queries[-1]["sql"].count("google_ads") == 1
