@@ -72,6 +72,9 @@ class _Handler(logging.Handler):
                 self.handleError(record)
 
 
+_HANDLER = _Handler(level=logging.DEBUG)
+
+
 class _StreamProxy(io.TextIOBase):
     """Stands in for sys.stdout/stderr: captured threads write into their try's log."""
 
@@ -95,11 +98,19 @@ class _StreamProxy(io.TextIOBase):
 def _install() -> None:
     global _installed
     with _install_lock:
+        root = logging.getLogger()
         if not _installed:
-            logging.getLogger().addHandler(_Handler(level=logging.DEBUG))
+            # The operators' logger records INFO whatever the root level (a worker started
+            # with --loglevel=WARNING still keeps full task logs).
+            task = logging.getLogger("ingestion.task")
+            if task.level == logging.NOTSET:
+                task.setLevel(logging.INFO)
             _installed = True
-        # Checked on every attach: something else may have swapped the streams since
-        # (a test runner's capture, a worker redirecting its output).
+        # Checked on every attach: something else may have replaced the root handlers (a
+        # Celery worker hijacks the root logger) or swapped the streams (a test runner's
+        # capture, a worker redirecting its output) since.
+        if _HANDLER not in root.handlers:
+            root.addHandler(_HANDLER)
         if not isinstance(sys.stdout, _StreamProxy):
             sys.stdout = _StreamProxy(sys.stdout)
         if not isinstance(sys.stderr, _StreamProxy):

@@ -142,3 +142,70 @@ def test_a_queued_try_that_never_started_is_handed_out_again():
     assert zombies_reap() == 1
     ti = TaskInstance.objects.get(pk=pk)
     assert ti.state == TI.SCHEDULED and ti.try_number == try_number - 1  # the same try again
+
+
+WORKER = """
+import os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adplatform.settings")
+django.setup()
+import tests.ingestion.sample_operators  # the test operators, as in the test process
+from adplatform.celery import app
+app.worker_main(["worker", "-P", "solo", "--loglevel=WARNING", "-n", "doomed@%h",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat"])
+"""
+
+
+@pytest.mark.mysql
+@pytest.mark.redis
+def test_a_worker_process_killed_mid_task_leads_to_a_retry_not_a_stuck_run(settings):
+    django_settings = settings
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from celery.contrib.testing.worker import start_worker
+    from django.db import connection
+
+    from adplatform.celery import app
+
+    if not django_settings.CELERY_BROKER_URL:
+        pytest.skip("needs CELERY_BROKER_URL (service mode)")
+    app.control.purge()
+    dag = make_dag(schedule="0 0 1 1 *", tasks=(
+        {"task_id": "slow", "operator_name": "test_sleep", "retries": 1, "retry_delay": 0,
+         "params": {"seconds": 60, "only_try": 1}, "downstream_task_ids": ["after"]},
+        {"task_id": "after", "operator_name": "test_ok"},
+    ))
+    run, _ = run_trigger(dag_id=dag.dag_id)
+    db = connection.settings_dict
+    env = dict(os.environ, DATABASE_URL=f"mysql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}")
+    worker = subprocess.Popen([sys.executable, "-c", WORKER], cwd=Path(__file__).resolve().parents[2], env=env)
+    loop = make_loop(CeleryTaskExecutor(), FakeClock(time.time()))
+    try:
+        loop.tick()
+        slow = run.task_instances.get(task_id="slow")
+        deadline = time.monotonic() + 60
+        while not (slow.state == TI.RUNNING and slow.pid == worker.pid):
+            assert time.monotonic() < deadline and worker.poll() is None, (slow.state, slow.pid, worker.pid)
+            time.sleep(0.2)
+            slow.refresh_from_db()
+        os.kill(worker.pid, signal.SIGKILL)  # the machine died mid-task
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    # No heartbeat comes any more (they came every 0.2 s): past the threshold the reaper fails the try.
+    django_settings.INGESTION_ZOMBIE_SECONDS = 1.0
+    time.sleep(1.2)
+    assert zombies_reap() == 1
+    slow.refresh_from_db()
+    assert slow.state == TI.UP_FOR_RETRY and "the worker died" in slow.error and str(worker.pid) in slow.error
+
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
+                      loglevel="WARNING"):
+        run = tick_until_finished(loop, run)
+    assert run.state == "success"
+    assert dict(run.task_instances.values_list("task_id", "try_number")) == {"slow": 2, "after": 1}

@@ -103,3 +103,25 @@ def test_a_running_try_can_be_tailed_by_offset():
     assert finished and "sleeping" not in rest and "finished: success" in rest
     whole, _, _ = task_log_read(task_instance_id=ti.pk, try_number=1)
     assert whole == text + rest
+
+
+def test_capture_survives_a_worker_that_replaces_the_root_handlers_and_level():
+    import logging
+
+    dag = make_dag(schedule="0 0 1 1 *", tasks=({"task_id": "a", "operator_name": "test_ok"},))
+    run, _ = run_trigger(dag_id=dag.dag_id)
+    loop = make_loop(InlineExecutor(), FakeClock(run.logical_time))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        settle(loop)  # installs the capture
+        run2, _ = run_trigger(dag_id=dag.dag_id, logical_time=run.logical_time.replace(year=2030))
+        root.handlers[:] = []  # what Celery's worker_hijack_root_logger does
+        root.setLevel(logging.WARNING)
+        settle(loop)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    ti = TaskInstance.objects.get(run=run2)
+    text, _, _ = task_log_read(task_instance_id=ti.pk, try_number=1)
+    assert f"hello from {dag.dag_id}.a try 1" in text
