@@ -1,0 +1,90 @@
+"""Runs without the loop: created once per logical time with one task instance per task,
+the run's state machine (run_evaluate), clearing a failed run (backfill resume)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ingestion.models import DagRun, TaskInstance
+from ingestion.services.runs import run_clear_failed, run_create, run_evaluate
+from tests.ingestion.factories import dag as make_dag
+
+pytestmark = pytest.mark.django_db
+TI = TaskInstance.State
+T = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
+
+DIAMOND = (
+    {"task_id": "start", "is_dummy": True, "downstream_task_ids": ["left", "right"]},
+    {"task_id": "left", "operator_name": "test_ok", "downstream_task_ids": ["join"], "retries": 2, "retry_delay": 5,
+     "timeout": 30, "pool": "narrow"},
+    {"task_id": "right", "operator_name": "test_ok", "downstream_task_ids": ["join"]},
+    {"task_id": "join", "operator_name": "test_ok", "params": {"level": "ad"}},
+)
+
+
+def _set(run, **states):
+    for task_id, state in states.items():
+        TaskInstance.objects.filter(run=run, task_id=task_id).update(state=state)
+
+
+def test_run_create_is_once_per_logical_time_with_a_task_instance_per_task():
+    dag = make_dag(tasks=DIAMOND, pool="wide")
+    run, created = run_create(dag=dag, logical_time=T)
+    again, created_again = run_create(dag=dag, logical_time=T)
+    assert created and not created_again and again.pk == run.pk
+    assert DagRun.objects.count() == 1
+    tis = {ti.task_id: ti for ti in run.task_instances.all()}
+    assert set(tis) == {"start", "left", "right", "join"}
+    left = tis["left"]
+    assert (left.max_tries, left.retry_delay, left.timeout, left.pool) == (3, 5.0, 30.0, "narrow")
+    assert tis["right"].pool == "wide" and tis["join"].params == {"level": "ad"}
+    assert sorted(tis["join"].upstream_task_ids) == ["left", "right"]
+    # started at once: the dummy succeeded, its downstream tasks are ready
+    assert run.state == "running"
+    assert {t: ti.state for t, ti in tis.items()} == {"start": "success", "left": "scheduled", "right": "scheduled",
+                                                      "join": "none"}
+
+
+def test_fan_in_waits_for_every_upstream_task():
+    run, _ = run_create(dag=make_dag(tasks=DIAMOND), logical_time=T)
+    _set(run, left=TI.SUCCESS, right=TI.RUNNING)
+    run_evaluate(run_id=run.pk)
+    assert run.task_instances.get(task_id="join").state == TI.NONE
+    _set(run, right=TI.SUCCESS)
+    run_evaluate(run_id=run.pk)
+    assert run.task_instances.get(task_id="join").state == TI.SCHEDULED
+    _set(run, join=TI.SUCCESS)
+    assert run_evaluate(run_id=run.pk).state == "success"
+
+
+def test_one_failed_branch_fails_the_join_and_the_run_once_everything_ended():
+    run, _ = run_create(dag=make_dag(tasks=DIAMOND), logical_time=T)
+    _set(run, left=TI.FAILED, right=TI.RUNNING)
+    run = run_evaluate(run_id=run.pk)
+    assert run.task_instances.get(task_id="join").state == TI.UPSTREAM_FAILED
+    assert run.state == "running"  # right is still running
+    _set(run, right=TI.SUCCESS)
+    assert run_evaluate(run_id=run.pk).state == "failed"
+
+
+def test_a_second_run_waits_queued_under_max_active_runs():
+    dag = make_dag(max_active_runs=1)
+    first, _ = run_create(dag=dag, logical_time=T)
+    second, _ = run_create(dag=dag, logical_time=T.replace(hour=8))
+    assert (first.state, second.state) == ("running", "queued")
+    assert not second.task_instances.exclude(state=TI.NONE).exists()
+
+
+def test_clearing_a_failed_run_keeps_successes_and_gives_failures_fresh_tries():
+    run, _ = run_create(dag=make_dag(tasks=DIAMOND), logical_time=T)
+    TaskInstance.objects.filter(run=run, task_id="left").update(state=TI.FAILED, try_number=3, error="boom")
+    _set(run, right=TI.SUCCESS)
+    run = run_evaluate(run_id=run.pk)
+    assert run.state == "failed"
+
+    run = run_clear_failed(run_id=run.pk)
+    tis = {ti.task_id: ti for ti in run.task_instances.all()}
+    assert run.state == "queued"
+    assert (tis["left"].state, tis["left"].max_tries, tis["left"].error) == (TI.NONE, 6, "")  # 3 more tries
+    assert tis["right"].state == TI.SUCCESS and tis["join"].state == TI.NONE
