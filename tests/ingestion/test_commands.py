@@ -112,3 +112,15 @@ def test_templates_sync_dry_run_then_sync(tmp_path):
     with pytest.raises(CommandError, match="nothing saved; invalid templates"):
         call_command("templates", "sync", str(tmp_path), stdout=io.StringIO())
     assert DagTemplate.objects.count() == 1
+
+
+def test_materialize_adds_a_new_templates_dags_to_existing_accounts():
+    from tests.ingestion.factories import AdAccountFactory, template
+
+    accounts = [AdAccountFactory(), AdAccountFactory(), AdAccountFactory(platform="meta")]
+    template(name="later", dag_id="${account_id}_later")
+    assert not Dag.objects.exists()  # saving a template alone does not touch accounts
+    out = dags("materialize", "--platform", "sandbox")
+    assert out.strip() == "2 accounts materialized; 2 new DAGs"
+    assert set(Dag.objects.values_list("ad_account", flat=True)) == {accounts[0].pk, accounts[1].pk}
+    assert dags("materialize").strip() == "3 accounts materialized; 0 new DAGs"

@@ -1,4 +1,5 @@
-"""`manage.py dags ...`: list, trigger, backfill, pause, resume, test, show (like Airflow's CLI)."""
+"""`manage.py dags ...`: list, trigger, backfill, pause, resume, test, show (like Airflow's CLI),
+materialize (every account's DAGs from the current templates)."""
 from __future__ import annotations
 
 import logging
@@ -41,6 +42,9 @@ class Command(BaseCommand):
         p.add_argument("task_id")
         p.add_argument("--logical-time", type=parse_time)
         sub.add_parser("show", help="tasks and edges as text").add_argument("dag_id")
+        p = sub.add_parser("materialize", help="create or update every account's DAGs from the current templates "
+                                               "(after `templates sync` added a template)")
+        p.add_argument("--platform")
 
     def handle(self, *args, **options):
         getattr(self, "do_" + options["action"])(options)
@@ -98,6 +102,21 @@ class Command(BaseCommand):
         self._dag(options["dag_id"])
         dag = dag_set_paused(dag_id=options["dag_id"], paused=False)
         self.stdout.write(f"{dag.dag_id} resumed; next run {dag.next_run_at.isoformat() if dag.next_run_at else '-'}")
+
+    def do_materialize(self, options):
+        from django.apps import apps
+
+        from ingestion.services.manager import dags_materialize_for_account
+
+        accounts = apps.get_model("accounts", "AdAccount").objects.order_by("pk")
+        if options.get("platform"):
+            accounts = accounts.filter(platform=options["platform"])
+        before = Dag.objects.count()
+        n = 0
+        for account_id in accounts.values_list("pk", flat=True).iterator():
+            dags_materialize_for_account(ad_account_id=account_id)
+            n += 1
+        self.stdout.write(f"{n} accounts materialized; {Dag.objects.count() - before} new DAGs")
 
     def do_show(self, options):
         self.stdout.write(dag_graph_text(dag=self._dag(options["dag_id"])))
