@@ -66,9 +66,13 @@ def api_bob(bob):
 
 @pytest.fixture
 def report_store(db):
+    from django.core.cache import cache
+
     from reports.clickhouse.client import clickhouse_client
 
     client = clickhouse_client()
     client.command("TRUNCATE TABLE report_rows")
+    cache.clear()  # cached dashboards of an earlier test's rows
     yield client
     client.command("TRUNCATE TABLE report_rows")
+    cache.clear()

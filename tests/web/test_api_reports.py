@@ -89,3 +89,16 @@ def test_bad_input_names_the_field(api, data, query, field):
 def test_a_user_without_accounts_sees_zeros(api_bob, report_store):
     body = api_bob.get(f"/api/v1/reports/totals/?{PERIOD}").json()
     assert body["impressions"] == 0 and body["cost"] == 0
+
+
+def test_dashboard_is_cached_per_resolved_query_and_never_across_organizations(api, api_bob, data, settings):
+    url = f"/api/v1/reports/dashboard/?{PERIOD}"
+    first = {k["metric"]: k["current"] for k in api.get(url).json()["kpis"]}
+    report_rows_write(account=data["a"], run_id="later", rows=[day_row("c9", date(2024, 3, 10), impressions=7)])
+    cached = {k["metric"]: k["current"] for k in api.get(url).json()["kpis"]}
+    assert cached["impressions"] == first["impressions"] == 3500  # within the cache's seconds
+    bob = {k["metric"]: k["current"] for k in api_bob.get(url).json()["kpis"]}
+    assert bob["impressions"] == 99999  # same parameters, bob's own accounts
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    fresh = {k["metric"]: k["current"] for k in api.get(url).json()["kpis"]}
+    assert fresh["impressions"] == 3507
