@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
