@@ -109,3 +109,8 @@ def test_open_a_dag_graph_trigger_a_run_and_watch_its_log(platform, page):
     assert "try 1 of" in log and "rows written" in log
     assert re.search(r"--- try 1 finished: success", log), log[-2000:]
     assert page.inner_text("#log-status") == "finished (success)"
+    # Back on the DAG page (the log page's title links to the run): the Gantt of the run
+    # and a green cell in the grid for the task that just ran.
+    page.click("h1 a")
+    page.wait_for_selector("#gantt[data-rendered=true] svg")
+    assert page.locator("#run-grid a.sq.state-success").count() >= 1
