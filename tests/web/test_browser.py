@@ -114,3 +114,15 @@ def test_open_a_dag_graph_trigger_a_run_and_watch_its_log(platform, page):
     page.click("h1 a")
     page.wait_for_selector("#gantt[data-rendered=true] svg")
     assert page.locator("#run-grid a.sq.state-success").count() >= 1
+
+
+def test_accounts_page_shows_the_demo_grant(platform, page):
+    page.goto(f"{platform.url}/accounts/")
+    rows = page.locator("#account-table tbody tr[data-account]")
+    assert rows.count() >= 1
+    first = rows.first
+    assert first.locator("[data-field=status]").inner_text() == "active"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", first.locator("[data-field=expires]").inner_text().strip())
+    href = first.locator("a[data-action=reauthorize]").get_attribute("href")
+    assert re.fullmatch(r"/accounts/authorize/sandbox/\?organization=\d+&credential=\d+", href)
+    assert first.locator("button[data-action=revoke]").get_attribute("data-url").endswith("/revoke/")
