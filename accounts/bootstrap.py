@@ -17,6 +17,7 @@ from connectors.base import AccountInfo
 DEMO_ORGANIZATION = "Demo"
 DEMO_APP = "Demo sandbox app"
 PLATFORM = "sandbox"
+DEMO_HISTORY_DAYS = 7
 
 
 def demo_accounts(*, user, stdout) -> Credential | None:
@@ -42,10 +43,39 @@ def demo_accounts(*, user, stdout) -> Credential | None:
         imported = ad_accounts_import(credential=credential, accounts=accounts)
     from ingestion.models import Dag
 
-    dags = Dag.objects.filter(ad_account__in=imported).count()
+    dags = list(Dag.objects.filter(ad_account__in=imported))
+    runs = _first_runs(dags)
     stdout.write(f"Demo organization: {len(imported)} sandbox ad accounts "
-                 f"({'new grant' if created else 'existing grant'}), {dags} DAGs.")
+                 f"({'new grant' if created else 'existing grant'}), {len(dags)} DAGs"
+                 f"{f', {runs} first runs queued' if runs else ''}.")
     return credential
+
+
+def _first_runs(dags, *, days: int = DEMO_HISTORY_DAYS) -> int:
+    """Queue the demo DAGs' recent ticks (the last `days` days for daily DAGs, the latest tick
+    otherwise) so the dashboard has numbers minutes after `make run`, not after the next
+    cron tick. Only DAGs that never ran: running bootstrap again queues nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ingestion.cron import CronSchedule
+    from ingestion.models import DagRun
+    from ingestion.services.runs import run_trigger
+
+    now = timezone.now()
+    queued = 0
+    for dag in dags:
+        if dag.runs.exists():
+            continue
+        schedule = CronSchedule(dag.schedule, dag.timezone)
+        ticks = schedule.fire_times(now - timedelta(days=days), now)
+        if len(ticks) > days:  # sub-daily schedule: its latest tick covers the recent window
+            ticks = ticks[-1:]
+        for logical_time in ticks:
+            run_trigger(dag_id=dag.dag_id, logical_time=logical_time, run_type=DagRun.RunType.BACKFILL)
+            queued += 1
+    return queued
 
 
 def _demo_app() -> PlatformApp:

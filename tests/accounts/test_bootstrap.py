@@ -7,7 +7,7 @@ from django.core.management import call_command
 from accounts.bootstrap import demo_accounts
 from accounts.models import AdAccount, Credential, Membership, Organization, PlatformApp
 from accounts.services.tokens import credential_refresh
-from ingestion.models import Dag, DagTemplate
+from ingestion.models import Dag, DagRun, DagTemplate
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +32,12 @@ def test_demo_accounts_is_idempotent_and_the_grant_works(sandbox_server, setting
     assert templates == 3  # metadata, hourly_today, daily_lookback of connectors/sandbox/templates
     assert Dag.objects.filter(ad_account__in=accounts).count() == 3 * templates
     assert "Demo organization: 3 sandbox ad accounts (existing grant)" in out.getvalue()
+    # first runs queued once (the second call queued none): 7 daily ticks + the latest
+    # hourly and metadata tick per account, so data arrives without waiting for cron
+    runs = DagRun.objects.filter(dag__ad_account__in=accounts)
+    assert runs.count() == 3 * (7 + 1 + 1)
+    assert runs.filter(dag__dag_id__endswith="_daily_insights").values("dag").distinct().count() == 3
+    assert out.getvalue().count("first runs queued") == 1
 
     # the grant is real: the sandbox (same SECRET_KEY) refreshes it and lists its advertisers
     fresh = credential_refresh(credential_id=credential.pk, force=True)
