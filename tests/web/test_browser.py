@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,17 +95,27 @@ def test_open_a_dag_graph_trigger_a_run_and_watch_its_log(platform, page):
     graph_text = page.inner_text("#dag-graph")
     assert graph_text.strip(), "graph has no task labels"
     page.screenshot(path=str(SCREENSHOTS / "adplatform-dag.png"), full_page=True)
+    # Six days at once: the DAG allows one active run and the scheduler starts one per
+    # tick, so the last of them waits behind five others and its log page is open before
+    # its first line is written.
+    today = date.today()
+    page.fill("input[name=start]", (today - timedelta(days=6)).isoformat())
+    page.fill("input[name=end]", (today - timedelta(days=1)).isoformat())
     page.click("#trigger-button")
     page.wait_for_url(re.compile(r".*\?run=\d+$"))
-    assert "Triggered 1 run" in page.inner_text(".messages")
+    assert "Triggered 6 run(s)" in page.inner_text(".messages")
+    dag_pk = re.search(r"/dags/(\d+)/", page.url).group(1)
+    # the last one created (bootstrap's demo backfill has runs of later logical times)
+    runs = page.request.get(f"{platform.url}/api/v1/runs/?dag={dag_pk}&run_type=backfill&limit=100").json()["results"]
+    last = max(runs, key=lambda r: r["id"])
+    page.goto(f"{platform.url}/dags/{dag_pk}/?run={last['id']}")
     assert page.locator("a.log-link").count() == tasks
     # A task with real work (not a dummy) writes a log while it runs.
     page.locator("tr[data-dummy=false] a.log-link").last.click()
-    # The page opens while the try is still queued or running (the scheduler ticks every
-    # second and the sandbox fetch takes longer than the clicks): the log grows in place.
+    # data-live: the page saw the try unfinished, so the text below arrived while it ran.
     page.wait_for_selector("#log[data-live=true]", timeout=10_000)
     page.wait_for_function("document.getElementById('log').textContent.length > 0", timeout=60_000)
-    page.wait_for_selector("#log[data-finished=true]", timeout=90_000)
+    page.wait_for_selector("#log[data-finished=true]", timeout=120_000)
     log = page.inner_text("#log")
     assert "try 1 of" in log and "rows written" in log
     assert re.search(r"--- try 1 finished: success", log), log[-2000:]
