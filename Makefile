@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
+# OAuth redirect URIs and the built-in sandbox's endpoints are built from PUBLIC_URL:
+# follow HOST/PORT unless the environment says otherwise.
+PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test bench schemathesis clean
 
@@ -24,8 +27,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input -v 0
-	$(BIN)/python manage.py bootstrap
-	$(BIN)/python manage.py runplatform --host $(HOST) --port $(PORT)
+	PUBLIC_URL=$(PUBLIC_URL) $(BIN)/python manage.py bootstrap
+	PUBLIC_URL=$(PUBLIC_URL) $(BIN)/python manage.py runplatform --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
