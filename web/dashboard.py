@@ -47,13 +47,25 @@ class DashboardQuery:
                 "granularity": self.granularity, "level": self.level, "platform": self.platform}
 
 
+# ClickHouse DateTime covers 1970..2105; a compared previous period reaches up to ten
+# years (reports.query.MAX_DAYS) further back. No ad platform has data outside these.
+FIRST_DATE, LAST_DATE = date(1990, 1, 1), date(2099, 12, 31)
+
+
+def check_report_date(value: date, name: str) -> date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ReportQueryError(name, f"expected a date from {FIRST_DATE} to {LAST_DATE}, got {value}")
+    return value
+
+
 def _date(value, name: str, default: date) -> date:
     if value in (None, ""):
         return default
     try:
-        return date.fromisoformat(str(value))
+        parsed = date.fromisoformat(str(value))
     except ValueError:
         raise ReportQueryError(name, f"expected a date (YYYY-MM-DD), got {value!r}") from None
+    return check_report_date(parsed, name)
 
 
 def dashboard_query(*, user, params) -> DashboardQuery:

@@ -53,6 +53,8 @@ def test_dashboard_shows_kpis_and_top_entities(browser, report_store, account_a,
 def test_dashboard_bad_filter_is_shown(browser, db):
     response = browser.get("/?start=2024-03-10&end=2024-03-01")
     assert response.status_code == 400 and b"before it starts" in response.content
+    ancient = browser.get("/?end=0750-12-20")
+    assert ancient.status_code == 400 and b"expected a date from 1990-01-01 to 2099-12-31" in ancient.content
 
 
 def test_accounts_page_lists_my_accounts(browser, account_a, account_b):

@@ -20,7 +20,7 @@ from reports.query import MAX_TOP_N, ReportQueryError
 from reports.selectors import report_compare, report_timeseries, report_top_entities, report_totals
 from web import selectors
 from web.apis import report_schemas as schemas
-from web.dashboard import DashboardQuery, dashboard_data, jsonable
+from web.dashboard import DashboardQuery, check_report_date, dashboard_data, jsonable
 
 
 class ReportInput(serializers.Serializer):
@@ -53,7 +53,14 @@ def _params(request, input_class) -> dict:
             data[many] = request.query_params.getlist(many)
     serializer = input_class(data=data)
     serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
+    values = dict(serializer.validated_data)
+    for name in ("start", "end"):
+        if values.get(name):
+            try:
+                check_report_date(values[name], name)
+            except ReportQueryError as exc:
+                raise ValidationError({exc.field: [exc.message]}) from None
+    return values
 
 
 def _filters(request, values: dict) -> dict:
