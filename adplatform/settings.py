@@ -199,3 +199,19 @@ EMBEDDED_COMPONENTS = env.list("EMBEDDED_COMPONENTS", default=[
     "adplatform.embedded_beat.EmbeddedBeat", "ingestion.scheduler.component.EmbeddedScheduler"])
 # Called by `manage.py bootstrap` after the admin user exists (demo accounts, DAGs).
 BOOTSTRAP_HOOKS = env.list("BOOTSTRAP_HOOKS", default=["accounts.bootstrap.demo_accounts"])
+
+# DAG engine. The executor defaults to threads in the embedded mode and Celery when a
+# broker is configured; pools cap concurrent tries (one pool per platform by default).
+INGESTION_EXECUTOR = env.str("INGESTION_EXECUTOR", default="")
+INGESTION_WORKER_THREADS = env.int("INGESTION_WORKER_THREADS", default=4)
+INGESTION_DEFAULT_POOL_SLOTS = env.int("INGESTION_DEFAULT_POOL_SLOTS", default=32)
+INGESTION_POOL_SLOTS = {name: int(slots) for name, slots in env.dict("INGESTION_POOL_SLOTS", default={}).items()}
+INGESTION_QUEUE_PER_POOL = env.bool("INGESTION_QUEUE_PER_POOL", default=False)
+INGESTION_HEARTBEAT_SECONDS = env.float("INGESTION_HEARTBEAT_SECONDS", default=5.0)
+INGESTION_ZOMBIE_SECONDS = env.float("INGESTION_ZOMBIE_SECONDS", default=60.0)
+INGESTION_QUEUED_TIMEOUT_SECONDS = env.float("INGESTION_QUEUED_TIMEOUT_SECONDS", default=900.0)
+
+# Accounts: workers of the token refresh sweep,
+# and origins other than PUBLIC_URL's that may receive OAuth2 callbacks (a separate front end).
+CREDENTIAL_REFRESH_WORKERS = env.int("CREDENTIAL_REFRESH_WORKERS", default=0)  # 0: 8, or 1 on SQLite
+AUTHORIZATION_REDIRECT_ORIGINS = env.list("AUTHORIZATION_REDIRECT_ORIGINS", default=[])
