@@ -19,14 +19,19 @@ class DagTemplateForm(forms.ModelForm):
         model = DagTemplate
         fields = ["platform", "name", "description", "spec", "is_active"]
 
-    def clean_spec(self):
-        spec = self.cleaned_data.get("spec")
+    def clean(self):
+        cleaned = super().clean()
+        spec = cleaned.get("spec")
+        if spec is None:
+            return cleaned
+        # The platform field is read-only once the template exists (web's admin): take the instance's.
+        platform = cleaned.get("platform") or getattr(self.instance, "platform", "") or None
         try:
-            template_validate(spec=spec)
+            template_validate(spec=spec, platform=platform)
         except TemplateInvalid as exc:
             # Every problem with its path in the spec, not just the first one.
-            raise forms.ValidationError([str(issue) for issue in exc.issues]) from None
-        return spec
+            self.add_error("spec", forms.ValidationError([str(issue) for issue in exc.issues]))
+        return cleaned
 
 
 class DagTemplateVersionInline(admin.TabularInline):

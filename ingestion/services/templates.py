@@ -17,14 +17,42 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from ingestion.dagspec import DagSpec, TemplateInvalid, load_template, validate_template
+from ingestion.dagspec import DagSpec, SpecIssue, TemplateInvalid, load_template, validate_template
 from ingestion.models import Dag, DagTemplate, DagTemplateVersion
-from ingestion.operators.registry import operator_names
+from ingestion.operators.registry import operator_class, operator_names
 
 
-def template_validate(*, spec) -> DagSpec:
-    """Raise dagspec.TemplateInvalid (every issue with its field path) or return the parsed spec."""
-    return validate_template(spec, operators=operator_names())
+def template_validate(*, spec, platform: str | None = None) -> DagSpec:
+    """Raise dagspec.TemplateInvalid (every issue with its field path) or return the parsed spec.
+
+    With a known `platform`, each task's `params` are also checked by its operator's
+    `check_params(params, platform_spec)` where the operator has one (a level the platform
+    lacks, an unknown param), so such a template is refused on save rather than failing at
+    run time."""
+    parsed = validate_template(spec, operators=operator_names())
+    issues = _params_issues(parsed, platform) if platform else []
+    if issues:
+        raise TemplateInvalid(issues)
+    return parsed
+
+
+def _params_issues(parsed: DagSpec, platform: str) -> list[SpecIssue]:
+    from connectors.registry import UnknownPlatform, platform_spec
+
+    try:
+        spec = platform_spec(platform)
+    except UnknownPlatform:
+        return []  # a template of no (or a plugin's unregistered) platform: nothing to check against
+    issues = []
+    for index, task in enumerate(parsed.tasks):
+        check = getattr(operator_class(task.operator_name), "check_params", None)
+        if task.is_dummy or check is None:
+            continue
+        try:
+            check(dict(task.params or {}), spec)
+        except ValueError as exc:
+            issues.append(SpecIssue(f"tasks[{index}].params", str(exc), task.task_id))
+    return issues
 
 
 @dataclass
@@ -40,7 +68,7 @@ def template_save(*, platform: str, name: str, spec, is_active: bool = True) -> 
     from ingestion.services.manager import dags_rematerialize_for_template
 
     spec = load_template(spec)
-    template_validate(spec=spec)
+    template_validate(spec=spec, platform=platform)
     template = DagTemplate.objects.select_for_update().filter(platform=platform, name=name).first()
     if template is None:
         template = DagTemplate.objects.create(platform=platform, name=name, spec=spec, version=1, is_active=is_active)
@@ -61,7 +89,7 @@ def template_save(*, platform: str, name: str, spec, is_active: bool = True) -> 
 def template_diff(*, platform: str, name: str, spec) -> tuple[str, list[str]]:
     """(unified diff of the stored spec against `spec`, dag_ids that saving would change)."""
     spec = load_template(spec)
-    template_validate(spec=spec)
+    template_validate(spec=spec, platform=platform)
     template = DagTemplate.objects.filter(platform=platform, name=name).first()
     old = _canonical(template.spec) if template else ""
     new = _canonical(spec)

@@ -39,7 +39,7 @@ class Command(BaseCommand):
             platform = path.parent.name if path.parent != root else options["platform"]
             try:
                 spec = json.loads(path.read_text())
-                template_validate(spec=spec)
+                template_validate(spec=spec, platform=platform or None)
             except (json.JSONDecodeError, TemplateInvalid) as exc:
                 errors.append(f"{path}: {exc}")
                 continue
