@@ -35,6 +35,12 @@ class AuthorizationRevoked(ConnectorError):
     """The grant is gone (revoked, invalid_grant, password changed): the user must re-authorize."""
 
 
+class AccountAccessLost(AuthorizationRevoked):
+    """The grant still works but no longer reaches this one account (access removed on the
+    platform): only that account needs a grant that reaches it; the credential's other
+    accounts keep fetching."""
+
+
 class RateLimited(ConnectorError):
     retryable = True
 

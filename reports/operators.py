@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import GRANULARITIES, LEVELS, Connector, PlatformSpec, ReportRow
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, TokenExpired
+from connectors.errors import AccountAccessLost, AuthorizationRevoked, MalformedResponse, PermanentError, TokenExpired
 from ingestion.operators.base import Operator, OperatorContext
 from ingestion.operators.registry import register_operator
 from reports.services import entities_mark_deleted, entities_upsert
@@ -71,6 +71,12 @@ class AccountOperator(Operator):
                                  account.platform)
                 token = token_for_account(account, rejected=token)
                 self.run(context, account=account, connector=connector, token=token)
+        except AccountAccessLost as exc:
+            # The grant still works for the credential's other accounts: only this one stops.
+            from accounts.services.credentials import ad_account_mark_needs_reauth
+
+            ad_account_mark_needs_reauth(ad_account_id=account.pk, reason=str(exc))
+            raise
         except AuthorizationRevoked as exc:
             if account.credential_id is not None:
                 from accounts.services.credentials import credential_mark_needs_reauth

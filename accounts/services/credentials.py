@@ -59,6 +59,24 @@ def credential_mark_needs_reauth(*, credential_id: int, reason: str) -> Credenti
     return credential
 
 
+def ad_account_mark_needs_reauth(*, ad_account_id: int, reason: str) -> AdAccount:
+    """The grant works but no longer reaches this one account (access removed on the
+    platform): only this account waits for a grant that reaches it (its DAGs paused, the
+    organization told); the credential's other accounts keep fetching."""
+    from ingestion.services.manager import dags_pause_for_account
+
+    with transaction.atomic():
+        account = AdAccount.objects.select_for_update().get(pk=ad_account_id)
+        if account.status != AdAccount.Status.ACTIVE:
+            return account
+        account.status = AdAccount.Status.NEEDS_REAUTH
+        account.save(update_fields=["status", "updated_at"])
+        dags_pause_for_account(ad_account_id=account.pk)
+        transaction.on_commit(lambda: _notify_needs_reauth([account.pk]))
+    logger.warning("%s ad account %s lost its access (DAGs paused): %s", account.platform, account.external_id, reason)
+    return account
+
+
 def credential_revoke(*, credential_id: int) -> Credential:
     """Revoke a grant: at the platform where it supports revocation (a failure there is
     noted, not fatal: we forget the tokens either way), then wipe the tokens, set status

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TransientError
+from connectors.errors import AccountAccessLost, AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TransientError
 from connectors.http import HttpClient, field, redact
 
 PLATFORM = "baidu"
@@ -65,7 +65,7 @@ def raise_for_header(answer: Any, where: dict[str, str], http: HttpClient | None
     if code in DEVELOPER_TOKEN_CODES or ("token" in lowered and "access" not in lowered):
         raise PermanentError(f"{text}; check the developer token of the Baidu platform app", **where)
     if code in UNREACHABLE_CODES or "target" in lowered or "管辖" in message:
-        raise AuthorizationRevoked(f"{text}; the sign-in no longer reaches this account", **where)
+        raise AccountAccessLost(f"{text}; the sign-in no longer reaches this account", **where)
     if status == 3 or "系统" in message or (isinstance(code, int) and code >= 9000):
         raise TransientError(text, **where)
     raise PermanentError(text, **where)

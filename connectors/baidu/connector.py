@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
-from connectors.errors import AuthorizationRevoked, ConnectorError, MalformedResponse, PermanentError
+from connectors.errors import AccountAccessLost, AuthorizationRevoked, ConnectorError, MalformedResponse, PermanentError
 from connectors.http import field
 from connectors.baidu import auth, mapping
 from connectors.baidu.api import PLATFORM, BaiduApi
@@ -144,8 +144,8 @@ class BaiduConnector(Connector):
                 pass
         target = self._managed.get(username, {}).get(account)
         if target is None:
-            raise AuthorizationRevoked(f"account {account} is not managed by the signed-in account; sign in with it",
-                                       platform=PLATFORM, endpoint="MccFeedService/getUserListByMccid", account=account)
+            raise AccountAccessLost(f"account {account} is not managed by the signed-in account; sign in with it",
+                                    platform=PLATFORM, endpoint="MccFeedService/getUserListByMccid", account=account)
         return auth.header(token, target=target)
 
     # --- metadata ---

@@ -38,7 +38,7 @@ from typing import Any
 
 import requests
 
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
+from connectors.errors import AccountAccessLost, AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
 from connectors.http import HttpClient, redact
 
 PLATFORM = "google_ads"
@@ -103,7 +103,7 @@ def raise_for_status(body: Any, where: dict[str, str], *, http_status: int = 0) 
     if status == "UNAUTHENTICATED" or http_status == 401:
         raise TokenExpired(f"{text}; refresh the access token and retry", **where)
     if status == "PERMISSION_DENIED" or http_status == 403:
-        raise AuthorizationRevoked(f"{text}; the grant no longer reaches this customer: re-authorize", **where)
+        raise AccountAccessLost(f"{text}; the grant no longer reaches this customer: re-authorize", **where)
     if status in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "ABORTED") or "TRANSIENT_ERROR" in names or http_status >= 500:
         raise TransientError(text, **where)
     raise PermanentError(text, **where)

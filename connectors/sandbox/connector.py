@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from connectors import oauth2
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
 from connectors.errors import (
-    AuthorizationFailed, AuthorizationRevoked, ConnectorError, MalformedResponse, PermanentError, TokenExpired,
+    AccountAccessLost, AuthorizationFailed, AuthorizationRevoked, ConnectorError, MalformedResponse, PermanentError, TokenExpired,
 )
 from connectors.http import field
 
@@ -109,7 +109,7 @@ class SandboxConnector(Connector):
         if kind in ("token_expired", "invalid_token"):
             raise TokenExpired(f"{message or kind}; refresh the token and retry", **where)
         if kind == "no_permission":
-            raise AuthorizationRevoked(f"{message}; re-authorize an account that reaches it", **where)
+            raise AccountAccessLost(f"{message}; re-authorize an account that reaches it", **where)
         if kind in ("invalid_parameter", "not_found"):
             raise PermanentError(message or kind, **where)
 

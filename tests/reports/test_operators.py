@@ -245,3 +245,21 @@ def test_account_currency_and_timezone_are_read_where_platforms_put_them():
         "currency": "USD", "timezone": "America/Los_Angeles"}  # Meta
     assert _account_fields({"timezone": "GMT+8"}) == {}  # a label we cannot compute with: the account keeps its own
     assert _account_fields({"name": "x"}) == {}  # platforms of one market (Baidu, Kuaishou) send neither
+
+
+def test_an_account_the_grant_no_longer_reaches_stops_alone(sandbox_account, sandbox_server):
+    from accounts.models import AdAccount
+    from connectors.errors import AccountAccessLost
+
+    lost = AdAccount.objects.create(organization=sandbox_account.organization, platform="sandbox", external_id="1999999999",
+                                    name="unreachable", timezone="UTC", credential=sandbox_account.credential)
+    lost.sandbox_now = sandbox_account.sandbox_now
+    with pytest.raises(AccountAccessLost, match=r"does not reach advertiser 1999999999"):
+        run(lost, "account_meta_operator")
+    lost.refresh_from_db()
+    sandbox_account.refresh_from_db()
+    assert lost.status == AdAccount.Status.NEEDS_REAUTH
+    # the grant still works: the credential and its other account keep fetching
+    assert Credential.objects.get(pk=sandbox_account.credential_id).status == Credential.Status.ACTIVE
+    assert sandbox_account.status == AdAccount.Status.ACTIVE
+    run(sandbox_account, "account_meta_operator")
