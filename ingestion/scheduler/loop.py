@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ from ingestion.dblock import is_lock_error
 from ingestion.models import Dag, DagRun
 from ingestion.services.dispatch import task_instances_dispatch
 from ingestion.services.execution import retries_promote, zombies_reap
-from ingestion.services.runs import run_create, runs_start_queued
+from ingestion.services.runs import run_create, runs_create_batch, runs_start_queued
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class SchedulerLoop:
         self.wheel = None
         self._feed_since: datetime | None = None
         self._last_zombie_check = 0.0
+        self._dispatched = 0
         self._schedules: dict[int, tuple[str, str, CronSchedule]] = {}
 
     # --- wheel maintenance -------------------------------------------------------
@@ -111,6 +113,7 @@ class SchedulerLoop:
         if self.wheel is None:
             self.load()
         now = self.clock() if now is None else now
+        self._dispatched = 0
         stats = {"changed": self.poll_changes(), "due": 0, "runs": 0, "started": 0, "retries": 0, "reaped": 0}
         due = self.wheel.advance(now)
         stats["due"] = len(due)
@@ -122,7 +125,7 @@ class SchedulerLoop:
         if now - self._last_zombie_check >= ZOMBIE_CHECK_EVERY:
             self._last_zombie_check = now
             stats["reaped"] = zombies_reap(now=now_dt)
-        stats["dispatched"] = task_instances_dispatch(executor=self.executor, now=now_dt)
+        stats["dispatched"] = self._dispatched + task_instances_dispatch(executor=self.executor, now=now_dt)
         return stats
 
     def _fire(self, due: list[tuple[object, float]], now: float) -> int:
@@ -130,6 +133,8 @@ class SchedulerLoop:
         created = 0
         moved: dict[datetime, list[int]] = {}
         now_dt = datetime.fromtimestamp(now, UTC)
+        batch = getattr(settings, "INGESTION_RUN_BATCH", 500)
+        pending: list[tuple[Dag, datetime]] = []
         for pk, due_at in due:
             dag = dags.get(pk)
             if dag is None or not dag.is_active:
@@ -150,20 +155,38 @@ class SchedulerLoop:
                 latest = schedule.latest_at_or_before(now_dt)
                 ticks = [latest if latest and latest >= first else first]
                 following = schedule.next_after(max(ticks[0], now_dt))
-            for logical_time in ticks:
-                try:
-                    _, was_created = run_create(dag=dag, logical_time=logical_time, run_type=DagRun.RunType.SCHEDULED)
-                except Exception:
-                    logger.exception("could not create the run of %s at %s", dag.dag_id, logical_time.isoformat())
-                    continue
-                created += was_created
+            pending.extend((dag, logical_time) for logical_time in ticks)
             moved.setdefault(following, []).append(pk)
             self.wheel.schedule(pk, following.timestamp())
+            if len(pending) >= batch:
+                created += self._create_runs(pending, now_dt)
+                pending = []
+        created += self._create_runs(pending, now_dt)
         # queryset.update: bookkeeping, not a change other schedulers need from the feed (they
         # fire the same DAGs from their own wheels). One statement per distinct next time.
         for following, pks in moved.items():
             for i in range(0, len(pks), 1000):
                 Dag.objects.filter(pk__in=pks[i:i + 1000]).update(next_run_at=following)
+        return created
+
+    def _create_runs(self, items: list[tuple[Dag, datetime]], now_dt: datetime) -> int:
+        """One batch of runs in one transaction, then dispatch at once, so the first due DAGs'
+        tasks go out while the rest of a large tick is still being created."""
+        if not items:
+            return 0
+        try:
+            created = runs_create_batch(items)
+        except Exception:
+            # The wheel already moved these DAGs on: fall back to one run at a time (each
+            # failure logged) rather than lose the batch's runs.
+            logger.exception("could not create a batch of %d runs; creating them one by one", len(items))
+            created = 0
+            for dag, logical_time in items:
+                try:
+                    created += run_create(dag=dag, logical_time=logical_time, run_type=DagRun.RunType.SCHEDULED)[1]
+                except Exception:
+                    logger.exception("could not create the run of %s at %s", dag.dag_id, logical_time.isoformat())
+        self._dispatched += task_instances_dispatch(executor=self.executor, now=now_dt)
         return created
 
     # --- service -------------------------------------------------------------------

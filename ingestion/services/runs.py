@@ -112,7 +112,20 @@ def run_evaluate(*, run_id: int, now: datetime | None = None) -> DagRun:
         return run
     # Locking reads: they see what other transactions committed, whatever the isolation level.
     tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
-    changed = True
+    for ti in _advance(tis, now):
+        ti.save(update_fields=["state", "started_at", "ended_at"])
+    if all(ti.state in TaskInstance.FINISHED for ti in tis.values()):
+        ok = all(ti.state in (TI.SUCCESS, TI.SKIPPED) for ti in tis.values())
+        run.state = DagRun.State.SUCCESS if ok else DagRun.State.FAILED
+        run.ended_at = now
+        run.save(update_fields=["state", "ended_at"])
+        transaction.on_commit(lambda: dag_run_finished.send_robust(sender=DagRun, run_id=run.pk, state=run.state))
+    return run
+
+
+def _advance(tis: dict[str, TaskInstance], now: datetime) -> list[TaskInstance]:
+    """The state machine of run_evaluate on in-memory task instances; returns those it changed."""
+    changed_tis, changed = [], True
     while changed:
         changed = False
         for ti in tis.values():
@@ -128,15 +141,73 @@ def run_evaluate(*, run_id: int, now: datetime | None = None) -> DagRun:
                     ti.state = TI.SCHEDULED
             else:
                 continue
-            ti.save(update_fields=["state", "started_at", "ended_at"])
+            changed_tis.append(ti)
             changed = True
-    if all(ti.state in TaskInstance.FINISHED for ti in tis.values()):
-        ok = all(ti.state in (TI.SUCCESS, TI.SKIPPED) for ti in tis.values())
-        run.state = DagRun.State.SUCCESS if ok else DagRun.State.FAILED
-        run.ended_at = now
-        run.save(update_fields=["state", "ended_at"])
-        transaction.on_commit(lambda: dag_run_finished.send_robust(sender=DagRun, run_id=run.pk, state=run.state))
-    return run
+    return changed_tis
+
+
+def runs_create_batch(items: list[tuple[Dag, datetime]], *, run_type: str = DagRun.RunType.SCHEDULED) -> int:
+    """Create the runs of many (dag, logical_time) pairs in one transaction (the scheduler's
+    due DAGs of a tick; callers chunk, see INGESTION_RUN_BATCH). Returns how many were created.
+
+    Same outcome as `run_create` for each pair, in a constant number of statements per batch:
+    the DAG rows are locked (one statement, primary-key order, so two schedulers' batches
+    queue instead of deadlocking; serializes with run_create and runs_start_queued for
+    max_active_runs), runs that exist are skipped, the rest are bulk-inserted with
+    INSERT IGNORE semantics on UNIQUE(dag, logical_time), and only the rows this call
+    inserted (matched by created_at) get task instances, whose initial states are computed
+    in memory (root tasks scheduled, dummy roots succeeded and their children evaluated).
+    """
+    if not items:
+        return 0
+    now = timezone.now()
+    dag_pks = sorted({dag.pk for dag, _ in items})
+    times = {lt for _, lt in items}
+    with transaction.atomic():
+        list(Dag.objects.select_for_update().filter(pk__in=dag_pks).order_by("pk").values_list("pk", flat=True))
+        existing = set(DagRun.objects.filter(dag_id__in=dag_pks, logical_time__in=times).order_by()
+                       .values_list("dag_id", "logical_time"))
+        counts: dict[int, dict[str, int]] = {}
+        for dag_id, state, n in (DagRun.objects.filter(dag_id__in=dag_pks, state__in=[DagRun.State.QUEUED, DagRun.State.RUNNING])
+                                 .order_by().values_list("dag_id", "state").annotate(n=Count("id"))):
+            counts.setdefault(dag_id, {})[state] = n
+        runs: dict[tuple[int, datetime], tuple[Dag, DagRun]] = {}
+        for dag, logical_time in sorted(items, key=lambda item: (item[0].pk, item[1])):
+            key = (dag.pk, logical_time)
+            if key in existing or key in runs:
+                continue
+            c = counts.setdefault(dag.pk, {})
+            room = c.get(DagRun.State.RUNNING, 0) < dag.max_active_runs and not c.get(DagRun.State.QUEUED, 0)
+            state = DagRun.State.RUNNING if room else DagRun.State.QUEUED
+            c[state] = c.get(state, 0) + 1
+            runs[key] = (dag, DagRun(dag=dag, logical_time=logical_time, run_type=run_type, state=state,
+                                     started_at=now if room else None))
+        if not runs:
+            return 0
+        DagRun.objects.bulk_create([run for _, run in runs.values()], batch_size=500, ignore_conflicts=True)
+        # Which rows are ours: a row another process inserted first (SQLite: between our read
+        # and our write) has another created_at than the object we built.
+        ours = []
+        for pk, dag_id, logical_time, created_at in (
+                DagRun.objects.filter(dag_id__in=dag_pks, logical_time__in={lt for _, lt in runs})
+                .order_by().values_list("pk", "dag_id", "logical_time", "created_at")):
+            entry = runs.get((dag_id, logical_time))
+            if entry is not None and entry[1].created_at == created_at:
+                entry[1].pk = pk
+                ours.append(entry)
+        new_tis, finished = [], []
+        for dag, run in ours:
+            tis = _task_instances_for(dag, run)
+            if run.state == DagRun.State.RUNNING:
+                by_id = {ti.task_id: ti for ti in tis}
+                _advance(by_id, now)
+                if all(ti.state in TaskInstance.FINISHED for ti in tis):
+                    finished.append(run.pk)  # only dummy tasks: run_evaluate ends it (and signals)
+            new_tis.extend(tis)
+        TaskInstance.objects.bulk_create(new_tis, batch_size=1000)
+        for run_id in finished:
+            run_evaluate(run_id=run_id, now=now)
+    return len(ours)
 
 
 def run_trigger(*, dag_id: str, logical_time: datetime | None = None, run_type: str = DagRun.RunType.MANUAL) -> tuple[DagRun, bool]:

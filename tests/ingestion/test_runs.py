@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ingestion.models import DagRun, TaskInstance
-from ingestion.services.runs import run_clear_failed, run_create, run_evaluate
+from ingestion.services.runs import run_clear_failed, run_create, run_evaluate, runs_create_batch
 from tests.ingestion.factories import dag as make_dag
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +74,31 @@ def test_a_second_run_waits_queued_under_max_active_runs():
     second, _ = run_create(dag=dag, logical_time=T.replace(hour=8))
     assert (first.state, second.state) == ("running", "queued")
     assert not second.task_instances.exclude(state=TI.NONE).exists()
+
+
+def test_batch_creation_matches_run_create_skips_existing_runs_and_respects_max_active_runs():
+    diamond, single = make_dag(tasks=DIAMOND, pool="wide"), make_dag(max_active_runs=1)
+    only_dummies = make_dag(tasks=({"task_id": "a", "is_dummy": True, "downstream_task_ids": ["b"]},
+                                   {"task_id": "b", "is_dummy": True}))
+    existing, _ = run_create(dag=single, logical_time=T)
+    existing_tis = existing.task_instances.count()
+    later = T.replace(hour=8)
+    items = [(diamond, T), (single, T), (single, later), (single, T.replace(hour=9)), (only_dummies, T), (diamond, T)]
+    assert runs_create_batch(items) == 4  # the existing run and the duplicate pair are skipped
+    assert runs_create_batch(items) == 0  # a second scheduler's batch creates nothing
+    run = DagRun.objects.get(dag=diamond, logical_time=T)
+    tis = {ti.task_id: ti for ti in run.task_instances.all()}
+    assert run.state == "running"
+    assert {t: ti.state for t, ti in tis.items()} == {"start": "success", "left": "scheduled", "right": "scheduled",
+                                                      "join": "none"}
+    assert (tis["left"].max_tries, tis["left"].pool, tis["right"].pool) == (3, "narrow", "wide")
+    # max_active_runs=1 and a run already running: the new ones wait queued, untouched
+    states = dict(DagRun.objects.filter(dag=single).values_list("logical_time", "state"))
+    assert states == {T: "running", later: "queued", T.replace(hour=9): "queued"}
+    assert existing.task_instances.count() == existing_tis
+    assert not TaskInstance.objects.filter(run__dag=single, run__state="queued").exclude(state=TI.NONE).exists()
+    # a DAG of dummy tasks only is done at once
+    assert DagRun.objects.get(dag=only_dummies).state == "success"
 
 
 def test_clearing_a_failed_run_keeps_successes_and_gives_failures_fresh_tries():
