@@ -45,12 +45,16 @@ def test_the_embedded_component_fires_a_seconds_cron_dag_on_time(settings):
         runs = _wait_for_runs(dag, 3)
     finally:
         component.stop()
+        # Let tries still running finish before the test database is flushed (SQLite
+        # refuses the flush while an executor thread writes).
+        component.executor.stop(wait=True)
     assert not component.thread.is_alive()
     times = [r.logical_time for r in runs]
     assert all((b - a).total_seconds() == 1 for a, b in zip(times, times[1:]))  # no tick skipped
     # Created on time (started may wait: max_active_runs=1 and a run takes a tick or two).
     lags = [(r.created_at - r.logical_time).total_seconds() for r in runs[1:]]  # the first may predate the start
-    assert max(lags) < 0.5, lags
+    # Generous: CI machines are shared; the benchmark (scheduler_scale) measures real lag.
+    assert max(lags) < 2.0, lags
 
 
 def test_the_scheduler_command_runs_until_sigterm():
