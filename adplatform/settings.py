@@ -210,6 +210,10 @@ INGESTION_QUEUE_PER_POOL = env.bool("INGESTION_QUEUE_PER_POOL", default=False)
 INGESTION_HEARTBEAT_SECONDS = env.float("INGESTION_HEARTBEAT_SECONDS", default=5.0)
 INGESTION_ZOMBIE_SECONDS = env.float("INGESTION_ZOMBIE_SECONDS", default=60.0)
 INGESTION_QUEUED_TIMEOUT_SECONDS = env.float("INGESTION_QUEUED_TIMEOUT_SECONDS", default=900.0)
+# Tries handed to the executor per dispatch call (the loop dispatches after each batch of
+# INGESTION_RUN_BATCH runs, and once more per tick); pool slots cap concurrency anyway.
+INGESTION_DISPATCH_BATCH = env.int("INGESTION_DISPATCH_BATCH", default=5000)
+INGESTION_RUN_BATCH = env.int("INGESTION_RUN_BATCH", default=500)
 
 # Accounts: workers of the token refresh sweep,
 # and origins other than PUBLIC_URL's that may receive OAuth2 callbacks (a separate front end).

@@ -70,7 +70,7 @@ class SchedulerLoop:
         self._feed_since: datetime | None = None
         self._last_zombie_check = 0.0
         self._dispatched = 0
-        self._schedules: dict[int, tuple[str, str, CronSchedule]] = {}
+        self._schedules: dict[tuple[str, str], CronSchedule] = {}
 
     # --- wheel maintenance -------------------------------------------------------
     def load(self) -> int:
@@ -96,17 +96,17 @@ class SchedulerLoop:
                 self.wheel.cancel(pk)
             else:
                 self.wheel.schedule(pk, next_run_at.timestamp())
-            self._schedules.pop(pk, None)
             newest = max(newest, updated_at)
         self._feed_since = min(newest, started) - FEED_MARGIN
         return len(rows)
 
     def _schedule_of(self, dag: Dag) -> CronSchedule:
-        cached = self._schedules.get(dag.pk)
-        if cached is None or cached[:2] != (dag.schedule, dag.timezone):
-            cached = (dag.schedule, dag.timezone, CronSchedule(dag.schedule, dag.timezone))
-            self._schedules[dag.pk] = cached
-        return cached[2]
+        # Keyed by (cron, zone), not by DAG: thousands of DAGs share a few dozen schedules.
+        key = (dag.schedule, dag.timezone)
+        cached = self._schedules.get(key)
+        if cached is None:
+            cached = self._schedules[key] = CronSchedule(dag.schedule, dag.timezone)
+        return cached
 
     # --- one tick ----------------------------------------------------------------
     def tick(self, now: float | None = None) -> dict:
@@ -135,6 +135,7 @@ class SchedulerLoop:
         now_dt = datetime.fromtimestamp(now, UTC)
         batch = getattr(settings, "INGESTION_RUN_BATCH", 500)
         pending: list[tuple[Dag, datetime]] = []
+        fires: dict[tuple, tuple[list[datetime], datetime]] = {}
         for pk, due_at in due:
             dag = dags.get(pk)
             if dag is None or not dag.is_active:
@@ -144,17 +145,11 @@ class SchedulerLoop:
             except CronError:
                 logger.exception("DAG %s has a schedule that no longer parses; not scheduling it", dag.dag_id)
                 continue
-            first = datetime.fromtimestamp(due_at, UTC)
-            if dag.catchup:
-                ticks, t = [], first
-                while t <= now_dt and len(ticks) < MAX_CATCHUP_PER_TICK:
-                    ticks.append(t)
-                    t = schedule.next_after(t)
-                following = t
-            else:
-                latest = schedule.latest_at_or_before(now_dt)
-                ticks = [latest if latest and latest >= first else first]
-                following = schedule.next_after(max(ticks[0], now_dt))
+            # DAGs due together mostly share a few crons: compute each (cron, zone, due) once.
+            key = (dag.schedule, dag.timezone, due_at, dag.catchup)
+            if key not in fires:
+                fires[key] = self._ticks(schedule, datetime.fromtimestamp(due_at, UTC), now_dt, dag.catchup)
+            ticks, following = fires[key]
             pending.extend((dag, logical_time) for logical_time in ticks)
             moved.setdefault(following, []).append(pk)
             self.wheel.schedule(pk, following.timestamp())
@@ -168,6 +163,19 @@ class SchedulerLoop:
             for i in range(0, len(pks), 1000):
                 Dag.objects.filter(pk__in=pks[i:i + 1000]).update(next_run_at=following)
         return created
+
+    @staticmethod
+    def _ticks(schedule: CronSchedule, first: datetime, now_dt: datetime, catchup: bool) -> tuple[list[datetime], datetime]:
+        """The logical times to run now and the next fire time after them."""
+        if catchup:
+            ticks, t = [], first
+            while t <= now_dt and len(ticks) < MAX_CATCHUP_PER_TICK:
+                ticks.append(t)
+                t = schedule.next_after(t)
+            return ticks, t
+        latest = schedule.latest_at_or_before(now_dt)
+        ticks = [latest if latest and latest >= first else first]
+        return ticks, schedule.next_after(max(ticks[0], now_dt))
 
     def _create_runs(self, items: list[tuple[Dag, datetime]], now_dt: datetime) -> int:
         """One batch of runs in one transaction, then dispatch at once, so the first due DAGs'

@@ -31,8 +31,11 @@ def queue_for(pool: str) -> str | None:
     return f"ingestion.{pool}" if getattr(settings, "INGESTION_QUEUE_PER_POOL", False) else None
 
 
-def task_instances_dispatch(*, executor, limit: int = 1000, now: datetime | None = None) -> int:
+def task_instances_dispatch(*, executor, limit: int | None = None, now: datetime | None = None) -> int:
+    """Dispatch at most `limit` tries (default INGESTION_DISPATCH_BATCH) over all pools."""
     now = now or timezone.now()
+    if limit is None:
+        limit = getattr(settings, "INGESTION_DISPATCH_BATCH", 5000)
     pools = sorted(set(TaskInstance.objects.filter(state=TI.SCHEDULED).values_list("pool", flat=True)))
     dispatched = 0
     for name in pools:
