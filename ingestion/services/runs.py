@@ -80,7 +80,9 @@ def runs_start_queued(*, dag_ids: list[int] | None = None, now: datetime | None 
     if dag_ids is not None:
         queued = queued.filter(dag_id__in=dag_ids)
     started = 0
-    for dag_id in set(queued.values_list("dag_id", flat=True)):
+    # order_by(): every tick asks this; DagRun's default ordering (-logical_time) would sort
+    # what the (state, dag) index already yields.
+    for dag_id in set(queued.order_by().values_list("dag_id", flat=True).distinct()):
         with transaction.atomic():
             # The DAG row lock serializes this DAG's starts across schedulers, so two of them
             # cannot both see one free slot and start two runs.
