@@ -7,26 +7,18 @@ import itertools
 
 import factory
 
-from accounts.models import AdAccount, Organization
+from tests.accounts import factories as accounts_factories
 
 _seq = itertools.count(1)
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Organization
+class AdAccountFactory(accounts_factories.AdAccountFactory):
+    """An account without a credential (the engine never calls the platform in these tests)."""
 
-    name = factory.Sequence(lambda n: f"Org {n}")
-
-
-class AdAccountFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = AdAccount
-
-    organization = factory.SubFactory(OrganizationFactory)
+    credential = None
+    organization = factory.SubFactory(accounts_factories.OrganizationFactory)
     platform = "sandbox"
     external_id = factory.Sequence(lambda n: f"{7000 + n}")
-    name = factory.Sequence(lambda n: f"Account {n}")
     timezone = "UTC"
 
 

@@ -3,25 +3,18 @@ from __future__ import annotations
 
 import factory
 
-from accounts.models import AdAccount, Organization
+from accounts.models import AdAccount
+from tests.accounts import factories as accounts_factories
 from connectors.base import Entity
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Organization
+class AdAccountFactory(accounts_factories.AdAccountFactory):
+    """An account without a credential, in UTC and USD."""
 
-    name = factory.Sequence(lambda n: f"Org {n}")
-
-
-class AdAccountFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = AdAccount
-
-    organization = factory.SubFactory(OrganizationFactory)
+    credential = None
+    organization = factory.SubFactory(accounts_factories.OrganizationFactory)
     platform = "sandbox"
     external_id = factory.Sequence(lambda n: f"9{n:05d}")
-    name = factory.Sequence(lambda n: f"Account {n}")
     currency = "USD"
     timezone = "UTC"
 
