@@ -129,14 +129,18 @@ class SchedulerLoop:
         return stats
 
     def _fire(self, due: list[tuple[object, float]], now: float) -> int:
-        dags = Dag.objects.in_bulk([pk for pk, _ in due])
         created = 0
         moved: dict[datetime, list[int]] = {}
         now_dt = datetime.fromtimestamp(now, UTC)
         batch = getattr(settings, "INGESTION_RUN_BATCH", 500)
         pending: list[tuple[Dag, datetime]] = []
         fires: dict[tuple, tuple[list[datetime], datetime]] = {}
-        for pk, due_at in due:
+        dags: dict[int, Dag] = {}
+        for index, (pk, due_at) in enumerate(due):
+            if index % batch == 0:
+                # DAG rows a batch at a time: the first runs are created and dispatched
+                # without waiting for thousands of rows (and their specs) to load.
+                dags = Dag.objects.in_bulk([key for key, _ in due[index:index + batch]])
             dag = dags.get(pk)
             if dag is None or not dag.is_active:
                 continue  # deleted or paused since it was scheduled
