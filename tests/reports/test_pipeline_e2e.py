@@ -148,12 +148,12 @@ def test_a_malformed_response_fails_the_task_clearly_and_a_rerun_completes(sandb
     assert failed.try_number == 1  # a malformed answer is not retried: a retry would get it again
     assert failed.error.startswith(f"MalformedResponse: [sandbox] reports (account {account.external_id}): "
                                    "malformed response (field 'data.rows.0.show')")
-    assert TaskInstance.objects.filter(run__dag=daily, state="success").count() == 2  # start and the other level
+    assert TaskInstance.objects.filter(run__dag=daily, state="success").count() == 3  # start and the other levels
 
     counts = dag_backfill(dag_id=daily.dag_id, start=fire(day), end=fire(day), sleep=no_sleep)
     assert counts["cleared"] == 1 and counts["success"] == 1
     start, end = day - timedelta(days=4), day - timedelta(days=1)
-    for level in ("ad", "campaign"):
+    for level in ("ad", "campaign", "account"):
         totals = report_totals(account_ids=[account.pk], start=start, end=end, level=level)
         assert core(totals) == core(sandbox_totals(account.external_id, level=level, granularity="day", start=start,
                                                    end=end, now=account.sandbox_now))
