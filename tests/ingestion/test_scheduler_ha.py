@@ -87,7 +87,8 @@ def test_two_schedulers_create_each_run_once_and_dispatch_each_try_once():
     missing = Counter(TaskInstance.objects.filter(is_dummy=False, try_number=0).values_list("state", "run__state"))
     assert not missing, missing
     assert set(submitted) == real and len(real) == HA_DAGS * 6 * 2
-    assert executors[0].submitted and executors[1].submitted, "both schedulers did some of the work"
+    # Which scheduler wins a tick is a race (a tick's runs are one batch; SKIP LOCKED lets the
+    # first one take them all), so the split between the two is not asserted: exactly once is.
 
 
 def test_two_schedulers_never_exceed_a_pools_slots():
