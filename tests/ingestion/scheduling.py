@@ -1,7 +1,13 @@
-"""Helpers of the scheduler tests: a fake clock and a loop that ticks until nothing moves."""
+"""Helpers of the scheduler tests: a fake clock, a loop that ticks until nothing moves, and
+one that ticks until a run finishes on real executor threads."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
+
+from django.db import OperationalError
+
+from ingestion.dblock import is_lock_error
 
 from ingestion.scheduler.loop import SchedulerLoop
 from tests.ingestion.conftest import wheel_factory
@@ -36,3 +42,21 @@ def settle(loop: SchedulerLoop, *, max_ticks: int = 30) -> list[dict]:
         if not (stats["runs"] or stats["started"] or stats["dispatched"] or stats["retries"] or stats["reaped"]):
             return ticks
     raise AssertionError(f"scheduler did not settle in {max_ticks} ticks: {ticks[-3:]}")
+
+
+def tick_until_finished(loop: SchedulerLoop, run, *, timeout: float = 30.0, wall_clock: bool = False):
+    """Tick until `run` succeeds or fails (tries run on executor threads or workers).
+    `wall_clock`: move the loop's clock to the real time before each tick."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if wall_clock:
+            loop.clock.set(time.time())
+        try:
+            loop.tick()
+        except OperationalError as exc:  # SQLite: a worker thread is writing; run_forever retries too
+            assert is_lock_error(exc), exc
+        run.refresh_from_db()
+        if run.state in ("success", "failed"):
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run still {run.state} after {timeout}s: {list(run.task_instances.values_list('task_id', 'state'))}")

@@ -7,16 +7,15 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError
 from django.utils import timezone
 
-from ingestion.dblock import is_lock_error
 from ingestion.models import DagRun, TaskInstance
 from ingestion.scheduler.executors import CeleryTaskExecutor, ThreadPoolTaskExecutor
 from ingestion.services.execution import zombies_reap
 from ingestion.services.runs import run_trigger
 from tests.ingestion.conftest import RecordingExecutor
 from tests.ingestion.factories import dag as make_dag
+from tests.ingestion import scheduling
 from tests.ingestion.scheduling import FakeClock, make_loop
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,18 +31,7 @@ FAN = (
 
 
 def tick_until_finished(loop, run: DagRun, *, timeout: float = 30.0) -> DagRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        loop.clock.set(time.time())
-        try:
-            loop.tick()
-        except OperationalError as exc:  # SQLite: a worker thread is writing; run_forever retries too
-            assert is_lock_error(exc), exc
-        run.refresh_from_db()
-        if run.state in ("success", "failed"):
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run still {run.state} after {timeout}s: {list(run.task_instances.values_list('task_id', 'state'))}")
+    return scheduling.tick_until_finished(loop, run, timeout=timeout, wall_clock=True)
 
 
 def _assert_fan_ran(run: DagRun) -> None:

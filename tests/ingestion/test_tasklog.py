@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.db import OperationalError
 
-from ingestion.dblock import is_lock_error
 
 from ingestion.models import TaskInstance, TaskLog
 from ingestion.scheduler.executors import ThreadPoolTaskExecutor
@@ -15,23 +13,9 @@ from ingestion.selectors import task_log_read
 from ingestion.services.runs import run_trigger
 from tests.ingestion.conftest import InlineExecutor
 from tests.ingestion.factories import dag as make_dag
-from tests.ingestion.scheduling import FakeClock, make_loop, settle
+from tests.ingestion.scheduling import FakeClock, make_loop, settle, tick_until_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _run_until_done(loop, run, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            loop.tick()
-        except OperationalError as exc:  # SQLite: a worker thread is writing; run_forever retries too
-            assert is_lock_error(exc), exc
-        run.refresh_from_db()
-        if run.state in ("success", "failed"):
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run still {run.state} after {timeout}s: {list(run.task_instances.values('task_id', 'state'))}")
 
 
 def test_a_try_log_holds_its_logging_and_printed_output():
@@ -72,7 +56,7 @@ def test_concurrent_tries_in_one_process_keep_their_output_apart():
     run, _ = run_trigger(dag_id=dag.dag_id)
     executor = ThreadPoolTaskExecutor(workers=3)
     try:
-        _run_until_done(make_loop(executor, FakeClock(run.logical_time)), run)
+        tick_until_finished(make_loop(executor, FakeClock(run.logical_time)), run)
     finally:
         executor.stop()
     for ti in TaskInstance.objects.all():
@@ -96,7 +80,7 @@ def test_a_running_try_can_be_tailed_by_offset():
             time.sleep(0.1)
             text, offset, finished = task_log_read(task_instance_id=ti.pk, try_number=1)
         assert "sleeping 1.2 s" in text and not finished
-        _run_until_done(loop, run)
+        tick_until_finished(loop, run)
     finally:
         executor.stop()
     rest, end, finished = task_log_read(task_instance_id=ti.pk, try_number=1, offset=offset)
