@@ -122,6 +122,12 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions read through the cache (written through to the database), which saves a query
+# on every request. Only where the cache is shared by every web process: Redis, or the
+# embedded mode's one process. With per-process memory caches, a logout in one gunicorn
+# worker would leave the session alive in another's cache.
+if REDIS_URL or EMBEDDED:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Web ----------------------------------------------------------------------------
 STATIC_URL = "static/"

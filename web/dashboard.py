@@ -114,13 +114,26 @@ def dashboard_data(query: DashboardQuery, *, top_n: int = TOP_N) -> dict:
     answers. The key is the resolved query, account ids included, so a cached answer
     never crosses organizations. 0 turns the cache off.
     """
+    return _cached("data", query, top_n, lambda: _dashboard_data(query, top_n=top_n))
+
+
+def dashboard_json(query: DashboardQuery, *, top_n: int = TOP_N) -> dict:
+    """`dashboard_data` already made JSON-ready (floats, ISO dates), for the API.
+
+    Cached in that form: converting the cached answer on every request cost a third of
+    a cached request's time (about 0.6 of 1.8 ms), which is throughput the load goal needs.
+    """
+    return _cached("json", query, top_n, lambda: jsonable(dashboard_data(query, top_n=top_n)))
+
+
+def _cached(kind: str, query: DashboardQuery, top_n: int, compute):
     ttl = int(getattr(settings, "DASHBOARD_CACHE_SECONDS", 30))
     if ttl <= 0:
-        return _dashboard_data(query, top_n=top_n)
-    key = "web:dashboard:" + hashlib.sha256(repr((query, top_n)).encode()).hexdigest()
+        return compute()
+    key = f"web:dashboard:{kind}:" + hashlib.sha256(repr((query, top_n)).encode()).hexdigest()
     data = cache.get(key)
     if data is None:
-        data = _dashboard_data(query, top_n=top_n)
+        data = compute()
         cache.set(key, data, ttl)
     return data
 

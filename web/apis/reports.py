@@ -20,7 +20,7 @@ from reports.query import MAX_TOP_N, ReportQueryError
 from reports.selectors import report_compare, report_timeseries, report_top_entities, report_totals
 from web import selectors
 from web.apis import report_schemas as schemas
-from web.dashboard import DashboardQuery, check_report_date, dashboard_data, jsonable
+from web.dashboard import DashboardQuery, check_report_date, dashboard_json, jsonable
 
 
 class ReportInput(serializers.Serializer):
@@ -134,4 +134,7 @@ class DashboardApi(APIView):
             granularity=filters["granularity"], level=filters["level"], platform=filters["platform"],
             order_by=values["order_by"],
         )
-        return _run(lambda: dashboard_data(query))
+        try:
+            return Response(dashboard_json(query))
+        except ReportQueryError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
