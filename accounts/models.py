@@ -104,6 +104,10 @@ class Credential(models.Model):
     discovered_accounts = models.JSONField(default=list, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The access expiry the organization was last warned about (tokens nothing can renew):
+    # kept in the row, not in a worker's memory, so concurrent sweeps warn once per expiry;
+    # a re-authorization brings a new expiry, which arms the warning again.
+    reauth_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

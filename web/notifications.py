@@ -1,5 +1,6 @@
-"""Notifications to an organization: email on a task's final failure and on an account
-that needs re-authorization, plus an optional Slack-compatible webhook.
+"""Notifications to an organization: email on a task's final failure, on an account
+that needs re-authorization and ahead of the expiry of a token nothing can renew, plus an
+optional Slack-compatible webhook.
 
 Who is told comes from the organization: `notify_emails`, else the e-mail addresses
 of its owners and admins (of every member when it has none), and `webhook_url`. Sending never raises into the caller: a broken SMTP server or webhook must not
@@ -8,18 +9,20 @@ fail a task run or a token refresh, so failures are logged and reported in the r
 Entry points (keyword-only, ids only; the signal receivers queue them through web.tasks):
     notify_task_failed(*, task_instance_id)            ingestion.signals.task_failed
     notify_account_needs_reauth(*, ad_account_id)      accounts.signals.account_needs_reauth
+    notify_credential_expiring(*, credential_id, expires_at)   accounts.signals.credential_expiring
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import requests
 from django.conf import settings
 from django.core.mail import send_mail
 
 from accounts.access import MANAGER_ROLES
-from accounts.models import AdAccount, Membership
+from accounts.models import AdAccount, Credential, Membership
 
 logger = logging.getLogger(__name__)
 
@@ -122,14 +125,43 @@ def notify_account_needs_reauth(*, ad_account_id: int) -> Delivery | None:
     return _deliver(account.organization, subject, body)
 
 
+def notify_credential_expiring(*, credential_id: int, expires_at: datetime | str) -> Delivery | None:
+    """Warn the credential's organization that its token expires at `expires_at` and that
+    nothing but a re-authorization renews it. Nothing is sent when the credential has been
+    re-authorized (another expiry), revoked or marked needs_reauth since the warning was
+    claimed: the user has acted, or another notification tells them."""
+    if isinstance(expires_at, str):  # a Celery payload carries the datetime as ISO text
+        expires_at = datetime.fromisoformat(expires_at)
+    credential = Credential.objects.select_related("organization").filter(pk=credential_id).first()
+    if credential is None or credential.status != Credential.Status.ACTIVE or credential.access_expires_at != expires_at:
+        logger.info("credential %s: expiry warning for %s no longer applies", credential_id, expires_at)
+        return None
+    platform = credential.platform
+    who = f" ({credential.subject})" if credential.subject else ""
+    accounts = list(credential.ad_accounts.order_by("name", "external_id").values_list("name", "external_id"))
+    when = f"{expires_at:%Y-%m-%d %H:%M %Z}"
+    subject = f"[adplatform] re-authorize {platform} credential #{credential.pk} before {expires_at:%Y-%m-%d}"
+    lines = [
+        f"The {platform} authorization #{credential.pk}{who} expires on {when} and {platform} issues no "
+        "refresh token, so it cannot be renewed automatically.",
+        f"Re-authorize it before {when}; after that its ad accounts stop fetching until you do.",
+    ]
+    if accounts:
+        lines.append("Ad accounts: " + ", ".join(f"{name or external_id} ({external_id})" for name, external_id in accounts))
+    lines.append(f"Re-authorize: {_link('/accounts/')}")
+    return _deliver(credential.organization, subject, "\n".join(lines))
+
+
 def connect_signals() -> None:
     """Receive the engine's `task_failed(task_instance_id=)` (sent on commit of a final
-    failure) and accounts' `account_needs_reauth(ad_account_id=)` (sent on commit)."""
-    from accounts.signals import account_needs_reauth
+    failure) and accounts' `account_needs_reauth(ad_account_id=)` and
+    `credential_expiring(credential_id=, expires_at=)` (both sent on commit)."""
+    from accounts.signals import account_needs_reauth, credential_expiring
     from ingestion.signals import task_failed
 
     task_failed.connect(_on_task_failed, dispatch_uid="web.notifications.task_failed")
     account_needs_reauth.connect(_on_account_needs_reauth, dispatch_uid="web.notifications.account_needs_reauth")
+    credential_expiring.connect(_on_credential_expiring, dispatch_uid="web.notifications.credential_expiring")
 
 
 def _on_task_failed(sender, task_instance_id=None, **kwargs):
@@ -144,3 +176,10 @@ def _on_account_needs_reauth(sender, ad_account_id=None, **kwargs):
 
     if ad_account_id is not None:
         task.delay(ad_account_id)
+
+
+def _on_credential_expiring(sender, credential_id=None, expires_at=None, **kwargs):
+    from web.tasks import notify_credential_expiring as task
+
+    if credential_id is not None and expires_at is not None:
+        task.delay(credential_id, expires_at.isoformat())

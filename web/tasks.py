@@ -19,3 +19,10 @@ def notify_account_needs_reauth(ad_account_id: int) -> None:
     from web import notifications
 
     notifications.notify_account_needs_reauth(ad_account_id=ad_account_id)
+
+
+@shared_task(name="web.notify_credential_expiring", ignore_result=True)
+def notify_credential_expiring(credential_id: int, expires_at: str) -> None:
+    from web import notifications
+
+    notifications.notify_credential_expiring(credential_id=credential_id, expires_at=expires_at)

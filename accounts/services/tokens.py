@@ -12,8 +12,9 @@ When to refresh, per platform (connectors' PlatformSpec):
   refresh tokens rotate, when the refresh token does (a refresh renews it).
 - password platforms: the connector's refresh signs in again with the stored secrets.
 - neither (Meta's 60-day token, TikTok's long-term token): nothing can renew the token;
-  inside the lead time the sweep notes that re-authorization is due, once it has expired
-  the credential is marked needs_reauth.
+  inside the lead time the sweep notes that re-authorization is due and warns the
+  organization once per expiry (a claim in the row, see credential_warn_expiring); once
+  it has expired the credential is marked needs_reauth.
 """
 from __future__ import annotations
 
@@ -236,7 +237,8 @@ def _sweep_one(credential_id: int, slug: str, *, now: datetime) -> str:
 
 def _reauthorization_due(credential_id: int, *, now: datetime) -> str:
     """A token nothing can renew: expired = needs_reauth; inside the lead time the admin
-    shows the date by which the user must re-authorize (fetching goes on meanwhile)."""
+    shows the date by which the user must re-authorize (fetching goes on meanwhile) and
+    the organization is warned once per expiry (credential_warn_expiring)."""
     credential = Credential.objects.get(pk=credential_id)
     if credential.access_expires_at is not None and credential.access_expires_at <= now:
         from accounts.services.credentials import credential_mark_needs_reauth
@@ -249,4 +251,34 @@ def _reauthorization_due(credential_id: int, *, now: datetime) -> str:
             f"the {credential.platform} token cannot be refreshed")
     if credential.last_error != note:
         Credential.objects.filter(pk=credential_id).update(last_error=note, updated_at=timezone.now())
+    credential_warn_expiring(credential_id=credential_id, expires_at=credential.access_expires_at)
     return "reauth_due"
+
+
+def credential_warn_expiring(*, credential_id: int, expires_at: datetime) -> bool:
+    """Claim the warning about `expires_at` for the credential and, if this call won the
+    claim, send `credential_expiring` once the claim is committed. True if it did.
+
+    The claim is one conditional UPDATE (still active, still this expiry, not warned about
+    it yet): however many sweep workers or processes get here at once, the database lets
+    exactly one of them change the row, so the organization hears of each expiry once. A
+    re-authorization stores a new expiry, which no warning has claimed yet."""
+    from accounts.signals import credential_expiring
+
+    with transaction.atomic():
+        claimed = (Credential.objects
+                   .filter(pk=credential_id, status=Credential.Status.ACTIVE, access_expires_at=expires_at)
+                   .filter(Q(reauth_warned_for__isnull=True) | ~Q(reauth_warned_for=expires_at))
+                   .update(reauth_warned_for=expires_at))
+        if claimed:
+            transaction.on_commit(lambda: _send_expiring(credential_expiring, credential_id, expires_at))
+    if claimed:
+        logger.info("credential %s: the organization is warned to re-authorize before %s", credential_id, expires_at)
+    return bool(claimed)
+
+
+def _send_expiring(signal, credential_id: int, expires_at: datetime) -> None:
+    for receiver, result in signal.send_robust(sender=Credential, credential_id=credential_id, expires_at=expires_at):
+        if isinstance(result, Exception):
+            logger.error("credential_expiring receiver %r failed for credential %s: %s", receiver, credential_id, result,
+                         exc_info=result)
