@@ -25,9 +25,10 @@ class DagTemplateForm(forms.ModelForm):
         if spec is None:
             return cleaned
         # The platform field is read-only once the template exists (web's admin): take the instance's.
-        platform = cleaned.get("platform") or getattr(self.instance, "platform", "") or None
+        platform = cleaned.get("platform") or getattr(self.instance, "platform", "") or ""
+        name = cleaned.get("name") or getattr(self.instance, "name", "") or None
         try:
-            template_validate(spec=spec, platform=platform)
+            template_validate(spec=spec, platform=platform, name=name)
         except TemplateInvalid as exc:
             # Every problem with its path in the spec, not just the first one.
             self.add_error("spec", forms.ValidationError([str(issue) for issue in exc.issues]))
@@ -67,7 +68,9 @@ class DagTemplateAdmin(admin.ModelAdmin):
         obj.pk = result.template.pk
         obj.refresh_from_db()
         if result.dags:
-            self.message_user(request, f"{len(result.dags)} DAG(s) re-generated from version {obj.version}.", messages.INFO)
+            created = len(result.created_dags)
+            self.message_user(request, f"{created} DAG(s) created and {len(result.dags) - created} re-generated "
+                                       f"from version {obj.version}.", messages.INFO)
 
 
 @admin.register(Dag)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -137,11 +137,32 @@ def validate_template(
 
 def render_template(data: str | bytes | Mapping, values: Mapping[str, Any], *, operators: Collection[str]) -> DagSpec:
     """Substitute placeholders, then validate the result (which must have none left)."""
+    return template_renderer(data, operators=operators)(values)
+
+
+def template_renderer(data: str | bytes | Mapping, *, operators: Collection[str]) -> Callable[[Mapping[str, Any]], DagSpec]:
+    """Validate a template once and return a function rendering it for one set of values
+    (materializing a template for thousands of accounts validates the template once)."""
     data = load_template(data)
     validate_template(data, operators=operators)
-    rendered = _substitute(data, {k: str(v) for k, v in values.items()}, path="$")
-    rendered["dag_id"] = re.sub(r"[^A-Za-z0-9_.\-]", "_", rendered["dag_id"])
-    return validate_template(rendered, operators=operators, placeholders=())
+
+    def render(values: Mapping[str, Any]) -> DagSpec:
+        rendered = _substitute(data, {k: str(v) for k, v in values.items()}, path="$")
+        rendered["dag_id"] = _DAG_ID_UNSAFE.sub("_", rendered["dag_id"])
+        return validate_template(rendered, operators=operators, placeholders=())
+
+    return render
+
+
+_DAG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def dag_id_pattern_key(pattern: str) -> str:
+    """The form in which two dag_id patterns are compared: literal parts as rendering leaves
+    them (characters a dag_id cannot hold become '_'), placeholders kept. Two templates
+    whose keys are equal make the same dag_id for every account."""
+    parts = PLACEHOLDER_RE.split(pattern)  # literal, name, literal, name, ..., literal
+    return "".join(_DAG_ID_UNSAFE.sub("_", part) if i % 2 == 0 else "${%s}" % part for i, part in enumerate(parts))
 
 
 def placeholders_in(value: Any) -> set[str]:

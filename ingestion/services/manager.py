@@ -6,11 +6,24 @@ or resumed. Materializing is an upsert keyed on (template, ad account): doing it
 creates nothing and, when nothing changed, does not even touch the row (so schedulers
 watching the change feed see nothing either).
 
+Saving a template materializes it for every account of its platform in one pass
+(`dags_materialize_for_template`, bulk inserts and updates), so a template added after the
+accounts were imported needs no extra step.
+
+dag_ids are global (Dag.dag_id is unique), while `${account_id}` is the platform's own id of
+an account and two platforms may both have an account "123". So: two templates of one
+platform may not share a dag_id pattern (checked on save, see templates.template_validate);
+the default templates start with `${platform}_`, so their DAGs never meet another
+platform's; and every rendered dag_id is checked against the DAGs of other templates before
+anything is written (`DagIdConflict`, a TemplateInvalid at `dag_id`).
+
 Every write a scheduler must notice goes through `save()` or sets `updated_at`, which is
 the scheduler's change feed; next_run_at bookkeeping by the scheduler itself does not.
 """
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.apps import apps
@@ -19,11 +32,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from ingestion.cron import CronSchedule
-from ingestion.dagspec import DagSpec, render_template
+from ingestion.dagspec import DagSpec, SpecIssue, TemplateInvalid, render_template, template_renderer
 from ingestion.models import Dag, DagTemplate, Pool
 from ingestion.operators.registry import operator_names
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_POOL = "default"
+BULK_BATCH = 500
+
+
+class DagIdConflict(TemplateInvalid):
+    """A rendered dag_id is taken by a DAG of another template (or by another account of
+    the same template). Raised before anything is written."""
+
+    def __init__(self, clashes: list[str]):
+        self.clashes = clashes
+        shown = "; ".join(clashes[:10]) + (f"; and {len(clashes) - 10} more" if len(clashes) > 10 else "")
+        super().__init__([SpecIssue("dag_id", f"the rendered dag_id is already taken: {shown}. Make the pattern "
+                                              "unique, e.g. start it with ${platform}_${account_id}_")])
 
 
 def pool_ensure(name: str) -> Pool:
@@ -32,11 +59,47 @@ def pool_ensure(name: str) -> Pool:
     return pool
 
 
-def dag_render(*, template: DagTemplate, ad_account=None) -> DagSpec:
+def _render_values(template: DagTemplate, ad_account) -> dict:
     values = {"platform": template.platform}
     if ad_account is not None:
         values.update(account_id=ad_account.external_id, account_pk=ad_account.pk, account_name=ad_account.name)
-    return render_template(template.spec, values, operators=operator_names())
+    return values
+
+
+def dag_render(*, template: DagTemplate, ad_account=None) -> DagSpec:
+    return render_template(template.spec, _render_values(template, ad_account), operators=operator_names())
+
+
+def _dag_fields(template: DagTemplate, spec: DagSpec, ad_account) -> dict:
+    return {
+        "dag_id": spec.dag_id,
+        "template_version": template.version,
+        "platform": template.platform,
+        "schedule": spec.schedule_interval,
+        "timezone": spec.timezone or _account_timezone(ad_account),
+        "max_active_runs": spec.max_active_runs,
+        "catchup": spec.catchup,
+        "pool": spec.pool or template.platform or DEFAULT_POOL,
+        "spec": spec.to_dict(),
+    }
+
+
+def _describe_owner(dag: Dag) -> str:
+    owner = f"template {dag.template.platform or '-'}/{dag.template.name}" if dag.template_id else "no template"
+    return f"{dag.dag_id!r} belongs to DAG #{dag.pk} ({owner})"
+
+
+def _taken_dag_ids(dag_ids: dict[str, int | None], template: DagTemplate) -> list[str]:
+    """Clashes of `dag_ids` (dag_id -> pk of the DAG that is to carry it, None for a new
+    one) with DAGs of other templates or other rows of this one."""
+    clashes = []
+    wanted = list(dag_ids)
+    for start in range(0, len(wanted), BULK_BATCH):
+        chunk = wanted[start:start + BULK_BATCH]
+        for dag in Dag.objects.filter(dag_id__in=chunk).select_related("template").order_by("dag_id"):
+            if dag.pk != dag_ids[dag.dag_id]:
+                clashes.append(_describe_owner(dag))
+    return clashes
 
 
 def _account_timezone(ad_account) -> str:
@@ -63,22 +126,15 @@ def dag_upsert(*, template: DagTemplate, ad_account=None, now: datetime | None =
     """Render `template` for `ad_account` and create or update its DAG. Returns (dag, changed)."""
     now = now or timezone.now()
     spec = dag_render(template=template, ad_account=ad_account)
-    fields = {
-        "dag_id": spec.dag_id,
-        "template_version": template.version,
-        "platform": template.platform,
-        "schedule": spec.schedule_interval,
-        "timezone": spec.timezone or _account_timezone(ad_account),
-        "max_active_runs": spec.max_active_runs,
-        "catchup": spec.catchup,
-        "pool": spec.pool or template.platform or DEFAULT_POOL,
-        "spec": spec.to_dict(),
-    }
+    fields = _dag_fields(template, spec, ad_account)
+    dag = Dag.objects.select_for_update().filter(template=template, ad_account=ad_account).first()
+    clashes = _taken_dag_ids({fields["dag_id"]: dag.pk if dag else None}, template)
+    if clashes:
+        raise DagIdConflict(clashes)
     pool_ensure(fields["pool"])
     for task in spec.tasks:
         if task.pool:
             pool_ensure(task.pool)
-    dag = Dag.objects.select_for_update().filter(template=template, ad_account=ad_account).first()
     if dag is None:
         dag = Dag(template=template, ad_account=ad_account, is_paused=not template.is_active,
                   account_paused=_account_is_paused(ad_account), **fields)
@@ -108,17 +164,129 @@ def dags_materialize_for_account(*, ad_account_id: int) -> list[Dag]:
         # The defaults may have been skipped at migrate time (operators not importable then).
         templates_load_defaults(platforms=[account.platform])
     templates = DagTemplate.objects.filter(platform=account.platform, is_active=True).order_by("name")
-    return [dag_upsert(template=t, ad_account=account)[0] for t in templates]
+    dags = []
+    for template in templates:
+        try:
+            dags.append(dag_upsert(template=template, ad_account=account)[0])
+        except DagIdConflict as exc:
+            # One template whose pattern meets another DAG must not keep the account from
+            # its other DAGs (the import goes on); the operator fixes the template.
+            logger.error("ad account %s (%s %s): no DAG from template %s/%s: %s", account.pk, account.platform,
+                         account.external_id, template.platform, template.name, exc)
+    return dags
+
+
+@dataclass
+class MaterializePlan:
+    """What materializing a template does: DAGs to create, DAGs whose rendering changed."""
+
+    create: list[Dag] = field(default_factory=list)
+    update: list[Dag] = field(default_factory=list)
+    update_fields: set[str] = field(default_factory=set)
+
+    @property
+    def dags(self) -> list[Dag]:
+        return [*self.create, *self.update]
+
+
+def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = True,
+                           now: datetime | None = None, lock: bool = False) -> MaterializePlan:
+    """Render `template` (saved or not) for every account of its platform, in memory.
+
+    Active template: one DAG per account of the platform (accounts that have one get it
+    re-rendered when `rerender_existing`). Inactive, or of no platform: only the DAGs it
+    already has are re-rendered (and paused). Raises DagIdConflict, writing nothing, when a
+    rendered dag_id is another DAG's."""
+    AdAccount = apps.get_model("accounts", "AdAccount")
+    now = now or timezone.now()
+    plan = MaterializePlan()
+    existing: dict[int | None, Dag] = {}
+    if template.pk is not None:
+        rows = Dag.objects.filter(template=template)
+        for dag in (rows.select_for_update() if lock else rows):
+            existing[dag.ad_account_id] = dag
+    accounts: dict[int | None, object] = {None: None} if None in existing else {}
+    wanted = AdAccount.objects.filter(pk__in=[pk for pk in existing if pk is not None])
+    if template.is_active and template.platform:
+        wanted = wanted | AdAccount.objects.filter(platform=template.platform)
+    accounts.update((a.pk, a) for a in wanted.order_by("pk"))
+    if not accounts:
+        return plan
+    paused_accounts = _paused_account_ids(template.platform) if template.platform else set()
+    render = template_renderer(template.spec, operators=operator_names())
+    crons: dict[tuple[str, str], CronSchedule] = {}
+    for account_id, account in accounts.items():
+        dag = existing.get(account_id)
+        if dag is not None and not rerender_existing and (template.is_active or dag.is_paused):
+            continue
+        fields = _dag_fields(template, render(_render_values(template, account)), account)
+        key = (fields["schedule"], fields["timezone"])
+        cron = crons.get(key) or crons.setdefault(key, CronSchedule(*key))
+        if dag is None:
+            dag = Dag(template=template, ad_account=account, is_paused=not template.is_active,
+                      account_paused=account is not None and (account.status != "active" or account_id in paused_accounts),
+                      updated_at=now, **fields)
+            dag.next_run_at = cron.next_after(now)
+            plan.create.append(dag)
+            continue
+        changed = {k: v for k, v in fields.items() if getattr(dag, k) != v}
+        if not template.is_active and not dag.is_paused:
+            changed["is_paused"] = True
+        if not changed:
+            continue
+        for name, value in changed.items():
+            setattr(dag, name, value)
+        if {"schedule", "timezone"} & set(changed) or dag.next_run_at is None:
+            dag.next_run_at = cron.next_after(now)
+            changed["next_run_at"] = dag.next_run_at
+        dag.updated_at = now  # bulk_update skips auto_now: the change feed must see it
+        plan.update_fields |= {*changed, "updated_at"}
+        plan.update.append(dag)
+
+    wanted: dict[str, int | None] = {}
+    clashes = []
+    for dag in plan.dags:
+        if dag.dag_id in wanted:
+            clashes.append(f"{dag.dag_id!r} is rendered for two accounts of this template (the pattern needs "
+                           "${account_id} or ${account_pk})")
+        wanted[dag.dag_id] = dag.pk
+    clashes += _taken_dag_ids(wanted, template)
+    if clashes:
+        raise DagIdConflict(clashes)
+    return plan
+
+
+def _paused_account_ids(platform: str) -> set[int]:
+    # A new DAG joins its account's state (see _account_is_paused), for all accounts at once.
+    return set(Dag.objects.filter(ad_account__platform=platform, account_paused=True)
+               .values_list("ad_account_id", flat=True).distinct())
+
+
+@transaction.atomic
+def dags_materialize_for_template(*, template: DagTemplate, rerender_existing: bool = True,
+                                  now: datetime | None = None) -> MaterializePlan:
+    """Create the DAGs `template` lacks for accounts of its platform and re-render those it
+    has, in one pass: bulk inserts and updates of BULK_BATCH rows. Idempotent: a second
+    call finds nothing to do and touches no row."""
+    plan = dags_plan_for_template(template=template, rerender_existing=rerender_existing, now=now, lock=True)
+    for pool in sorted({d.pool for d in plan.dags} | {t["pool"] for d in plan.dags for t in d.tasks if t.get("pool")}):
+        pool_ensure(pool)
+    if plan.create:
+        Dag.objects.bulk_create(plan.create, batch_size=BULK_BATCH)
+        if plan.create[0].pk is None:  # backends that return no ids on bulk insert (MySQL)
+            ids = dict(Dag.objects.filter(template=template, dag_id__in=[d.dag_id for d in plan.create])
+                       .values_list("dag_id", "pk"))
+            for dag in plan.create:
+                dag.pk = ids[dag.dag_id]
+    if plan.update:
+        Dag.objects.bulk_update(plan.update, sorted(plan.update_fields), batch_size=BULK_BATCH)
+    return plan
 
 
 def dags_rematerialize_for_template(*, template: DagTemplate) -> list[Dag]:
-    """Re-render every DAG made from `template` (its spec or activity changed)."""
-    changed = []
-    for dag in Dag.objects.filter(template=template).select_related("ad_account"):
-        dag, was_changed = dag_upsert(template=template, ad_account=dag.ad_account)
-        if was_changed:
-            changed.append(dag)
-    return changed
+    """Re-render every DAG made from `template` (its spec or activity changed) and create
+    the ones its platform's accounts lack."""
+    return dags_materialize_for_template(template=template).dags
 
 
 def _set_account_paused(ad_account_id: int, paused: bool) -> int:

@@ -3,7 +3,9 @@ load the connectors' default templates.
 
 An invalid template is never saved. Saving a changed spec bumps the template's version
 (the previous spec is kept as a DagTemplateVersion) and re-materializes every DAG made
-from it in the same transaction, so DAGs never run a spec their template no longer has.
+from it in the same transaction, so DAGs never run a spec their template no longer has;
+every save also creates the DAGs that accounts of the platform lack (a new template reaches
+accounts imported before it). Two templates of a platform may not share a dag_id pattern.
 """
 from __future__ import annotations
 
@@ -11,28 +13,38 @@ import difflib
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from ingestion.dagspec import DagSpec, SpecIssue, TemplateInvalid, load_template, validate_template
+from ingestion.dagspec import DagSpec, SpecIssue, TemplateInvalid, dag_id_pattern_key, load_template, validate_template
 from ingestion.models import Dag, DagTemplate, DagTemplateVersion
 from ingestion.operators.registry import operator_class, operator_names
 
 
-def template_validate(*, spec, platform: str | None = None) -> DagSpec:
+def template_validate(*, spec, platform: str | None = None, name: str | None = None,
+                      check_dags: bool = True) -> DagSpec:
     """Raise dagspec.TemplateInvalid (every issue with its field path) or return the parsed spec.
 
     With a known `platform`, each task's `params` are also checked by its operator's
     `check_params(params, platform_spec)` where the operator has one (a level the platform
     lacks, an unknown param), so such a template is refused on save rather than failing at
-    run time."""
+    run time. The dag_id pattern must differ from every other template's of the platform
+    (`name` is the template being saved), and with `check_dags` the dag_ids it renders for
+    the platform's accounts must not be taken by DAGs of other templates (of any platform:
+    `${account_id}` of two platforms can be equal)."""
     parsed = validate_template(spec, operators=operator_names())
     issues = _params_issues(parsed, platform) if platform else []
+    if platform is not None:
+        issues += _dag_id_pattern_issues(parsed, platform, name)
     if issues:
         raise TemplateInvalid(issues)
+    if check_dags and platform is not None:
+        from ingestion.services.manager import dags_plan_for_template
+
+        dags_plan_for_template(template=_unsaved(platform=platform, name=name, spec=spec, is_active=True))
     return parsed
 
 
@@ -55,50 +67,99 @@ def _params_issues(parsed: DagSpec, platform: str) -> list[SpecIssue]:
     return issues
 
 
+def _dag_id_pattern_issues(parsed: DagSpec, platform: str, name: str | None) -> list[SpecIssue]:
+    # Both templates would make the same dag_id for every account of the platform; the
+    # second one's DAGs could never exist (Dag.dag_id is unique).
+    key = dag_id_pattern_key(parsed.dag_id)
+    others = DagTemplate.objects.filter(platform=platform).order_by("name").only("name", "spec")
+    if name is not None:
+        others = others.exclude(name=name)
+    for other in others:
+        pattern = other.spec.get("dag_id") if isinstance(other.spec, dict) else None
+        if isinstance(pattern, str) and dag_id_pattern_key(pattern) == key:
+            return [SpecIssue("dag_id", f"the pattern {parsed.dag_id!r} is already used by template "
+                                        f"{platform or '-'}/{other.name}: both would make the same DAG for every "
+                                        f"account; give this template its own dag_id (e.g. ${{account_id}}_{name or 'name'})")]
+    return []
+
+
+def _unsaved(*, platform: str, name: str | None, spec, is_active: bool) -> DagTemplate:
+    """The stored template with `spec` in place (in memory only), or a new unsaved one:
+    what saving would materialize."""
+    template = DagTemplate.objects.filter(platform=platform, name=name).first() if name is not None else None
+    if template is None:
+        return DagTemplate(platform=platform, name=name or "", spec=spec, version=1, is_active=is_active)
+    if _canonical(template.spec) != _canonical(spec):
+        template.spec, template.version = spec, template.version + 1
+    template.is_active = is_active
+    return template
+
+
 @dataclass
 class TemplateSaveResult:
     template: DagTemplate
     created: bool
     changed: bool
-    dags: list[Dag]
+    dags: list[Dag]  # DAGs created or re-rendered by this save
+    created_dags: list[Dag] = field(default_factory=list)
 
 
 @transaction.atomic
 def template_save(*, platform: str, name: str, spec, is_active: bool = True) -> TemplateSaveResult:
-    from ingestion.services.manager import dags_rematerialize_for_template
+    """Validate, version and save a template, then materialize it for every account of its
+    platform (creating the DAGs accounts lack, re-rendering the others when the spec or
+    activity changed). A dag_id clash raises TemplateInvalid and the transaction keeps nothing."""
+    from ingestion.services.manager import dags_materialize_for_template
 
     spec = load_template(spec)
-    template_validate(spec=spec, platform=platform)
+    # The rendered dag_ids are checked by the materialization below, before it writes.
+    template_validate(spec=spec, platform=platform, name=name, check_dags=False)
     template = DagTemplate.objects.select_for_update().filter(platform=platform, name=name).first()
     if template is None:
         template = DagTemplate.objects.create(platform=platform, name=name, spec=spec, version=1, is_active=is_active)
         DagTemplateVersion.objects.create(template=template, version=1, spec=spec)
-        return TemplateSaveResult(template, created=True, changed=True, dags=[])
+        plan = dags_materialize_for_template(template=template)
+        return TemplateSaveResult(template, created=True, changed=True, dags=plan.dags, created_dags=plan.create)
     spec_changed = _canonical(template.spec) != _canonical(spec)
     if not spec_changed and template.is_active == is_active:
-        return TemplateSaveResult(template, created=False, changed=False, dags=[])
+        # Nothing to re-render, but accounts imported while the template was missing or
+        # inactive (or whose DAG was deleted) still get theirs.
+        plan = dags_materialize_for_template(template=template, rerender_existing=False)
+        return TemplateSaveResult(template, created=False, changed=False, dags=plan.dags, created_dags=plan.create)
     if spec_changed:
         template.version += 1
         template.spec = spec
         DagTemplateVersion.objects.create(template=template, version=template.version, spec=spec)
     template.is_active = is_active
     template.save()
-    return TemplateSaveResult(template, created=False, changed=True, dags=dags_rematerialize_for_template(template=template))
+    plan = dags_materialize_for_template(template=template)
+    return TemplateSaveResult(template, created=False, changed=True, dags=plan.dags, created_dags=plan.create)
 
 
-def template_diff(*, platform: str, name: str, spec) -> tuple[str, list[str]]:
-    """(unified diff of the stored spec against `spec`, dag_ids that saving would change)."""
+@dataclass
+class TemplateDiff:
+    diff: str  # unified diff of the stored spec against the new one ("" when equal)
+    changed_dags: list[str]  # dag_ids saving would re-render
+    created_dags: list[str]  # dag_ids saving would create (accounts of the platform without one)
+
+
+def template_diff(*, platform: str, name: str, spec, is_active: bool = True) -> TemplateDiff:
+    """What saving `spec` as platform/name would do, computed without writing anything."""
+    from ingestion.services.manager import dags_plan_for_template
+
     spec = load_template(spec)
-    template_validate(spec=spec, platform=platform)
-    template = DagTemplate.objects.filter(platform=platform, name=name).first()
-    old = _canonical(template.spec) if template else ""
+    template_validate(spec=spec, platform=platform, name=name, check_dags=False)
+    stored = DagTemplate.objects.filter(platform=platform, name=name).first()
+    old = _canonical(stored.spec) if stored else ""
     new = _canonical(spec)
     diff = "".join(difflib.unified_diff(
         old.splitlines(keepends=True), new.splitlines(keepends=True),
-        fromfile=f"{platform}/{name} (stored{f' v{template.version}' if template else ': new'})",
+        fromfile=f"{platform}/{name} (stored{f' v{stored.version}' if stored else ': new'})",
         tofile=f"{platform}/{name} (file)"))
-    affected = list(template.dags.values_list("dag_id", flat=True)) if template and old != new else []
-    return diff, affected
+    rerender = stored is None or old != new or stored.is_active != is_active
+    plan = dags_plan_for_template(template=_unsaved(platform=platform, name=name, spec=spec, is_active=is_active),
+                                  rerender_existing=rerender)
+    return TemplateDiff(diff, sorted(d.dag_id for d in plan.update), sorted(d.dag_id for d in plan.create))
 
 
 def _canonical(spec) -> str:

@@ -32,15 +32,25 @@ def spec(tasks=None, *, schedule: str = "0 * * * *", dag_id: str = "${account_id
 
 
 def template(*, platform: str = "sandbox", name: str | None = None, **spec_kwargs):
+    """A saved template; its dag_id pattern defaults to `${account_id}_<name>`, since two
+    templates of one platform may not share one. Saving materializes it for every account
+    of `platform` that exists already."""
     from ingestion.services.templates import template_save
 
-    return template_save(platform=platform, name=name or f"tmpl{next(_seq)}", spec=spec(**spec_kwargs)).template
+    name = name or f"tmpl{next(_seq)}"
+    spec_kwargs.setdefault("dag_id", "${account_id}_" + name)
+    return template_save(platform=platform, name=name, spec=spec(**spec_kwargs)).template
 
 
 def dag(*, account=None, template_obj=None, now=None, **spec_kwargs):
-    """A DAG materialized from a (new) template for a (new) account."""
+    """A DAG materialized from a (new) template for a (new) account.
+
+    A new account without a template gets a platform of its own: saving its template
+    materializes it for every account of the platform, and a test that makes three DAGs
+    means three, not one plus two plus three."""
     from ingestion.services.manager import dag_upsert
 
-    account = account or AdAccountFactory()
+    if account is None:
+        account = AdAccountFactory(**({} if template_obj else {"platform": f"engine{next(_seq)}"}))
     template_obj = template_obj or template(platform=account.platform, **spec_kwargs)
     return dag_upsert(template=template_obj, ad_account=account, now=now)[0]

@@ -68,9 +68,28 @@ def test_an_account_import_loads_missing_defaults_and_materializes_them(settings
     settings.INGESTION_DEFAULT_TEMPLATES = True
     account = AdAccountFactory(external_id="555", timezone="Asia/Shanghai")
     dags = dags_materialize_for_account(ad_account_id=account.pk)
-    assert sorted(d.dag_id for d in dags) == ["555_daily_insights", "555_metadata", "555_today_insights"]
-    daily = Dag.objects.get(dag_id="555_daily_insights")
+    assert sorted(d.dag_id for d in dags) == [
+        "sandbox_555_daily_insights", "sandbox_555_metadata", "sandbox_555_today_insights"]
+    daily = Dag.objects.get(dag_id="sandbox_555_daily_insights")
     assert daily.timezone == "Asia/Shanghai" and daily.pool == "sandbox" and daily.schedule == "30 2 * * *"
+
+
+def test_accounts_of_two_platforms_with_the_same_id_both_get_the_default_dags(settings):
+    # `${account_id}` is the platform's own id, so two platforms can both have "555"; the
+    # defaults start with ${platform}_, so their DAGs cannot meet.
+    settings.INGESTION_DEFAULT_TEMPLATES = True
+    sandbox = AdAccountFactory(external_id="555")
+    meta = AdAccountFactory(external_id="555", platform="meta")
+    dags_materialize_for_account(ad_account_id=sandbox.pk)
+    dags_materialize_for_account(ad_account_id=meta.pk)
+    assert sorted(Dag.objects.filter(dag_id__endswith="_555_daily_insights").values_list("dag_id", "ad_account")) == [
+        ("meta_555_daily_insights", meta.pk), ("sandbox_555_daily_insights", sandbox.pk)]
+
+
+def test_defaults_loaded_after_accounts_were_imported_reach_those_accounts():
+    accounts = [AdAccountFactory(), AdAccountFactory()]
+    templates_load_defaults(platforms=["sandbox"])
+    assert Dag.objects.filter(ad_account__in=accounts).count() == 2 * len(default_template_files("sandbox"))
 
 
 def test_with_defaults_off_nothing_appears_on_its_own(settings):

@@ -70,7 +70,7 @@ def test_template_change_rematerializes_its_dags_and_keeps_the_old_version():
 
 
 def test_saving_the_same_spec_again_changes_nothing():
-    template(name="hourly")
+    template(name="hourly", dag_id="${account_id}_test")
     result = template_save(platform="sandbox", name="hourly", spec=spec())
     assert not result.changed and result.template.version == 1
     assert DagTemplateVersion.objects.count() == 1

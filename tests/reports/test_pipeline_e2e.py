@@ -48,7 +48,7 @@ def test_backfill_fills_both_stores_with_the_sandbox_numbers_once(sandbox_accoun
     today = account.sandbox_now.astimezone(NY).date()
 
     meta = dag_for(account, "metadata")
-    assert meta.timezone == "America/New_York" and meta.dag_id == f"{account.external_id}_metadata"
+    assert meta.timezone == "America/New_York" and meta.dag_id == f"{account.platform}_{account.external_id}_metadata"
     counts = dag_backfill(dag_id=meta.dag_id, start=account.sandbox_now - timedelta(hours=6), end=account.sandbox_now,
                           sleep=no_sleep)
     assert counts["success"] == 1 and counts["failed"] == 0
@@ -240,7 +240,7 @@ def test_signed_in_imported_and_run_for_one_day_the_dashboard_shows_the_sandboxs
     credential = authorization_password(platform="sandbox_password", organization=organization, user=user,
                                         username="user-1-2-20", password="sandbox-password")
     [account] = ad_accounts_import(credential=credential, accounts=discovered_account_infos(credential)[:1])
-    daily = Dag.objects.get(ad_account=account, dag_id=f"{account.external_id}_daily_insights")
+    daily = Dag.objects.get(ad_account=account, dag_id=f"{account.platform}_{account.external_id}_daily_insights")
     tz = ZoneInfo(account.timezone)
     day = now.astimezone(tz).date() - timedelta(days=1)
     logical = datetime(day.year, day.month, day.day, 2, 30, tzinfo=tz)

@@ -84,3 +84,21 @@ def test_template_with_dags_cannot_be_deleted(staff_api, dag_a, tpl):
     response = staff_api.delete(f"/api/v1/dag-templates/{tpl.pk}/")
     assert response.status_code == 400 and "deactivate" in response.json()["non_field_errors"][0]
     assert DagTemplate.objects.filter(pk=tpl.pk).exists()
+
+
+def test_a_new_template_reaches_accounts_imported_before_it(staff_api, account_a, account_b):
+    spec = {**copy.deepcopy(TEMPLATE), "dag_id": "${account_id}_later"}
+    response = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "later", "spec": spec}, format="json")
+    assert response.status_code == 201, response.json()
+    template = DagTemplate.objects.get(pk=response.json()["id"])
+    assert sorted(template.dags.values_list("dag_id", flat=True)) == sorted(
+        f"{a.external_id}_later" for a in (account_a, account_b))
+
+
+def test_a_dag_id_pattern_another_template_uses_is_a_400_at_dag_id(staff_api, tpl, dag_a):
+    spec = copy.deepcopy(tpl.spec)
+    response = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "copy", "spec": spec}, format="json")
+    assert response.status_code == 400
+    [message] = response.json()["spec"]["dag_id"]
+    assert f"already used by template sandbox/{tpl.name}" in message
+    assert not DagTemplate.objects.filter(name="copy").exists() and tpl.dags.count() == 1

@@ -2,7 +2,9 @@
 
 Layout: DIR/<platform>/<name>.json (files directly in DIR belong to no platform, or to
 --platform). Every file is validated before anything is saved; one invalid file saves
-nothing. --dry-run prints each diff and the DAGs that saving would change.
+nothing, and so does a dag_id pattern that another template of the platform (stored or in
+DIR) already uses. Saving materializes each template for every account of its platform.
+--dry-run prints each diff, the DAGs saving would change and the DAGs it would create.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from ingestion.dagspec import TemplateInvalid
+from ingestion.dagspec import TemplateInvalid, dag_id_pattern_key
 
 
 class Command(BaseCommand):
@@ -35,29 +37,41 @@ class Command(BaseCommand):
         if not files:
             raise CommandError(f"no *.json templates in {root} or its platform folders")
         loaded, errors = [], []
+        patterns: dict[tuple[str, str], Path] = {}
         for path in files:
             platform = path.parent.name if path.parent != root else options["platform"]
             try:
                 spec = json.loads(path.read_text())
-                template_validate(spec=spec, platform=platform or None)
+                parsed = template_validate(spec=spec, platform=platform, name=path.stem)
             except (json.JSONDecodeError, TemplateInvalid) as exc:
                 errors.append(f"{path}: {exc}")
+                continue
+            first = patterns.setdefault((platform, dag_id_pattern_key(parsed.dag_id)), path)
+            if first != path:
+                errors.append(f"{path}: dag_id: the pattern {parsed.dag_id!r} is also used by {first}")
                 continue
             loaded.append((platform, path.stem, spec, path))
         if errors:
             raise CommandError("nothing saved; invalid templates:\n" + "\n".join(errors))
         if options["dry_run"]:
             for platform, name, spec, path in loaded:
-                diff, dags = template_diff(platform=platform, name=name, spec=spec)
-                self.stdout.write(f"== {platform or '-'}/{name} ({path}): {'unchanged' if not diff else 'would change'}")
-                if diff:
-                    self.stdout.write(diff)
-                    self.stdout.write(f"DAGs that would change ({len(dags)}): {', '.join(dags) or 'none'}")
+                plan = template_diff(platform=platform, name=name, spec=spec)
+                self.stdout.write(f"== {platform or '-'}/{name} ({path}): {'unchanged' if not plan.diff else 'would change'}")
+                if plan.diff:
+                    self.stdout.write(plan.diff)
+                    self.stdout.write(f"DAGs that would change ({len(plan.changed_dags)}): "
+                                      f"{', '.join(plan.changed_dags) or 'none'}")
+                self.stdout.write(f"DAGs that would be created ({len(plan.created_dags)}): "
+                                  f"{', '.join(plan.created_dags) or 'none'}")
             self.stdout.write("dry run: nothing saved")
             return
-        with transaction.atomic():
-            for platform, name, spec, path in loaded:
-                result = template_save(platform=platform, name=name, spec=spec)
-                status = "created" if result.created else ("updated" if result.changed else "unchanged")
-                self.stdout.write(f"{platform or '-'}/{name}: {status} (v{result.template.version}); "
-                                  f"{len(result.dags)} DAGs re-materialized")
+        try:
+            with transaction.atomic():
+                for platform, name, spec, path in loaded:
+                    result = template_save(platform=platform, name=name, spec=spec)
+                    status = "created" if result.created else ("updated" if result.changed else "unchanged")
+                    rerendered = len(result.dags) - len(result.created_dags)
+                    self.stdout.write(f"{platform or '-'}/{name}: {status} (v{result.template.version}); "
+                                      f"{len(result.created_dags)} DAGs created, {rerendered} re-materialized")
+        except TemplateInvalid as exc:  # a clash with a template saved earlier in this batch
+            raise CommandError(f"nothing saved; {platform or '-'}/{name} ({path}): {exc}") from None
