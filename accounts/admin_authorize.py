@@ -1,5 +1,6 @@
 """The admin's way into authorization: "Authorize account" links per platform on the
-AdAccount and Credential changelists, and a "Re-authorize" action on credentials.
+AdAccount and Credential changelists, and "Re-authorize" and "Look for new ad accounts"
+(discovery with the stored grant, then the picker) actions on credentials.
 
 accounts/admin.py owns the ModelAdmins; this module only decorates the registered ones
 (a changelist template with the links, one more action), so the two stay independent.
@@ -37,6 +38,40 @@ def reauthorize(modeladmin, request, queryset):
     return redirect(f"{url}?{urlencode({'credential': credential.pk})}")
 
 
+@admin.action(description="Look for new ad accounts of the selected credential (no re-authorization)")
+def discover(modeladmin, request, queryset):
+    """Ask the platform which accounts the stored grant reaches now (an advertiser may have
+    added one to it) and open the picker, where the new ones can be imported."""
+    from accounts.access import user_can_manage
+    from accounts.services.discovery import credential_discover
+    from connectors.errors import AuthorizationRevoked, ConnectorError
+    from connectors.registry import NoPlatformApp
+
+    credentials = list(queryset[:2])
+    if len(credentials) != 1:
+        modeladmin.message_user(request, "Look for new ad accounts of one credential at a time: each opens its picker.",
+                                messages.WARNING)
+        return None
+    credential = credentials[0]
+    if not user_can_manage(request.user, credential.organization):
+        modeladmin.message_user(request, f"Only an owner or admin of {credential.organization} may import its ad accounts.",
+                                messages.ERROR)
+        return None
+    try:
+        found = credential_discover(credential_id=credential.pk)
+    except AuthorizationRevoked as exc:
+        modeladmin.message_user(request, f"{credential}: {exc}. Re-authorize it (the Re-authorize action).", messages.ERROR)
+        return None
+    except (ConnectorError, NoPlatformApp) as exc:
+        modeladmin.message_user(request, f"{credential}: the platform did not list the accounts ({exc}); try again later.",
+                                messages.ERROR)
+        return None
+    new = sum(1 for a in found if not a.imported and not a.imported_elsewhere)
+    modeladmin.message_user(request, f"{credential}: {len(found)} ad account{'s' if len(found) != 1 else ''} reachable, "
+                                     f"{new} not imported yet.", messages.SUCCESS)
+    return redirect("accounts:pick", pk=credential.pk)
+
+
 def _decorate(site: admin.AdminSite = admin.site) -> None:
     for model in (AdAccount, Credential):
         model_admin = site._registry.get(model)
@@ -45,8 +80,7 @@ def _decorate(site: admin.AdminSite = admin.site) -> None:
     credential_admin = site._registry.get(Credential)
     if credential_admin is not None:
         actions = list(credential_admin.actions or [])
-        if reauthorize not in actions:
-            credential_admin.actions = [*actions, reauthorize]
+        credential_admin.actions = [*actions, *(a for a in (reauthorize, discover) if a not in actions)]
 
 
 _decorate()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("credentials/<int:pk>/reauthorize/", apis.CredentialReauthorizeApi.as_view(), name="credential-reauthorize"),
     path("credentials/<int:pk>/revoke/", apis.CredentialRevokeApi.as_view(), name="credential-revoke"),
     path("credentials/<int:pk>/import/", apis.CredentialImportApi.as_view(), name="credential-import"),
+    path("credentials/<int:pk>/discover/", apis.CredentialDiscoverApi.as_view(), name="credential-discover"),
     path("ad-accounts/", apis.AdAccountListApi.as_view(), name="ad-accounts"),
     path("ad-accounts/<int:pk>/", apis.AdAccountDetailApi.as_view(), name="ad-account"),
     path("organizations/", apis.OrganizationListApi.as_view(), name="organizations"),

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -391,6 +391,62 @@ class CredentialImportApi(APIView):
         except AccountOfOtherOrganization as exc:
             raise ValidationError({"external_ids": [str(exc)]}) from None
         return Response(AdAccountOutput(imported, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class ErrorDetail(serializers.Serializer):
+    class Meta:
+        ref_name = "CredentialErrorDetail"
+
+    detail = serializers.CharField()
+
+
+class CredentialUnusableError(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "credential_needs_reauth"
+
+
+class PlatformUnavailableError(APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "platform_error"
+
+
+class CredentialDiscoverApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "CredentialDiscoverOutput"
+
+        external_id = serializers.CharField()
+        name = serializers.CharField()
+        currency = serializers.CharField()
+        timezone = serializers.CharField()
+        status = serializers.CharField(help_text="As the platform reports it")
+        imported = serializers.BooleanField(help_text="Imported into the credential's organization")
+        imported_elsewhere = serializers.BooleanField(
+            help_text="Imported into another organization: cannot be imported through this credential")
+
+    @extend_schema(request=None, responses={200: OutputSerializer(many=True), 409: ErrorDetail, 502: ErrorDetail},
+                   summary="Ask the platform again which ad accounts a credential reaches (no re-authorization)",
+                   description="Lists the accounts the stored grant reaches now (its token refreshed if due) and keeps "
+                               "them as the credential's discovered accounts: import new ones with "
+                               "POST credentials/<id>/import/. 409 when the grant no longer works (the credential is "
+                               "then needs_reauth: POST credentials/<id>/reauthorize/), 502 when the platform fails.")
+    def post(self, request, pk):
+        from accounts.services.discovery import credential_discover
+        from connectors.errors import AuthorizationRevoked, ConnectorError
+        from connectors.registry import NoPlatformApp
+
+        credential = _credential(request, pk)
+        try:
+            accounts = credential_discover(credential_id=credential.pk)
+        except AuthorizationRevoked as exc:
+            raise CredentialUnusableError(
+                f"{exc}. Credential {credential.pk} needs re-authorization: POST credentials/{credential.pk}/reauthorize/"
+            ) from None
+        except NoPlatformApp as exc:
+            raise CredentialUnusableError(str(exc)) from None
+        except ConnectorError as exc:
+            raise PlatformUnavailableError(f"{credential.platform} did not list the accounts: {exc}; try again later") from None
+        return Response(self.OutputSerializer(accounts, many=True).data)
 
 
 # --- ad accounts and organizations ------------------------------------------------------------

@@ -198,7 +198,8 @@ def _app_of_pending(state: str, platform: str) -> PlatformApp | None:
     return PlatformApp.objects.filter(platform=platform, is_active=True).order_by("pk").first()
 
 
-def _account_record(info: AccountInfo) -> dict[str, Any]:
+def account_record(info: AccountInfo) -> dict[str, Any]:
+    """What a credential keeps of a discovered account (its discovered_accounts), no secrets."""
     raw = {k: v for k, v in (info.raw or {}).items() if not any(m in str(k).lower() for m in SECRET_MARKERS)}
     return {"external_id": str(info.external_id), "name": info.name, "currency": info.currency,
             "timezone": info.timezone, "status": info.status, "raw": raw}
@@ -247,7 +248,7 @@ def _credential_save(*, token: TokenSet, accounts: list[AccountInfo], context: d
     credential.scopes = list(token.scopes)
     credential.secrets = dict(token.secrets or {})
     credential.subject = _subject(token, accounts, context)
-    credential.discovered_accounts = [_account_record(a) for a in accounts]
+    credential.discovered_accounts = [account_record(a) for a in accounts]
     credential.status = Credential.Status.ACTIVE
     credential.last_error = ""
     credential.last_refreshed_at = timezone.now()

@@ -62,7 +62,8 @@ def refresh_due(credential: Credential, *, spec: PlatformSpec | None = None, lea
                 and credential.refresh_expires_at <= now + lead)
 
 
-def _unusable(credential: Credential, ad_account: AdAccount | None = None) -> AuthorizationRevoked | None:
+def credential_unusable(credential: Credential, ad_account: AdAccount | None = None) -> AuthorizationRevoked | None:
+    """The error to raise for a credential that is not active (None when it is)."""
     if credential.status == Credential.Status.ACTIVE:
         return None
     what = "was revoked" if credential.status == Credential.Status.REVOKED else "needs re-authorization"
@@ -81,15 +82,22 @@ def token_for_account(ad_account: AdAccount, *, rejected: TokenSet | None = None
     if ad_account.credential_id is None:
         raise AuthorizationRevoked("the ad account has no credential; authorize it (admin: Ad accounts, Authorize)",
                                    platform=ad_account.platform, account=ad_account.external_id)
+    return token_for_credential(credential_id=ad_account.credential_id, rejected=rejected, ad_account=ad_account)
+
+
+def token_for_credential(*, credential_id: int, rejected: TokenSet | None = None,
+                         ad_account: AdAccount | None = None) -> TokenSet:
+    """token_for_account for a call that concerns the grant rather than one account
+    (listing the accounts it reaches); `ad_account` only names the account in errors."""
     # Read the row afresh: the caller's instance may be minutes old (another worker may
     # have refreshed, and rotated, the token since).
-    credential = Credential.objects.select_related("app").get(pk=ad_account.credential_id)
-    if (error := _unusable(credential, ad_account)) is not None:
+    credential = Credential.objects.select_related("app").get(pk=credential_id)
+    if (error := credential_unusable(credential, ad_account)) is not None:
         raise error
     stale = rejected.access_token if rejected is not None and rejected.access_token else None
     if refresh_due(credential, lead=ON_DEMAND_LEAD) or (stale and credential.access_token == stale):
         credential = credential_refresh(credential_id=credential.pk, lead=ON_DEMAND_LEAD, stale_access_token=stale)
-        if (error := _unusable(credential, ad_account)) is not None:
+        if (error := credential_unusable(credential, ad_account)) is not None:
             raise error
     return credential.token_set()
 

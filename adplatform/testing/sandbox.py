@@ -7,6 +7,7 @@ platform on its own port, for tests in any folder.
         account = sandbox_server.account_ref(token)                  # first advertiser of the grant
         sandbox_server.inject("429")                                 # next API request: 429 + Retry-After
         sandbox_server.configure(access_lifetime=timedelta(seconds=1))
+        sandbox_server.add_accounts(token, 2)                        # the grant reaches 2 more advertisers
         assert sandbox_server.stats["token_refresh"] == 1
 
 `sandbox_server` is one waitress server per test session serving our Django app (so

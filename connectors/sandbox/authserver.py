@@ -14,6 +14,7 @@ authorization request carried a challenge.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -23,7 +24,7 @@ from datetime import datetime, timezone
 from django.core import signing
 
 from connectors.sandbox.state import sandbox
-from connectors.sandbox.world import Profile
+from connectors.sandbox.world import MAX_ACCOUNTS, Profile
 
 SALT = "adplatform.sandbox.oauth"
 PASSWORD = "sandbox-password"
@@ -200,4 +201,15 @@ def authenticate(access_token: str) -> Access:
     expires_at = datetime.fromtimestamp(data["exp"], timezone.utc)
     if expires_at <= sandbox.now():
         raise TokenProblem("token_expired", "the access token expired; refresh it")
-    return Access(data["cid"], data["g"], Profile.parse(data["prof"]), expires_at)
+    profile = Profile.parse(data["prof"])
+    added = sandbox.added_accounts(data["g"])
+    if added:
+        # the advertisers added to the grant since it was issued come after the profile's own
+        profile = dataclasses.replace(profile, accounts=min(MAX_ACCOUNTS, profile.accounts + added))
+    return Access(data["cid"], data["g"], profile, expires_at)
+
+
+def grant_of(token: str) -> str | None:
+    """The grant an access or refresh token belongs to (None if it is not one of ours)."""
+    data = _unsign("at", token) or _unsign("rt", token)
+    return data["g"] if data is not None else None

@@ -66,6 +66,18 @@ class SandboxServer:
     def reset(self) -> None:
         self.state.reset()
 
+    def add_accounts(self, token, count: int = 1) -> int:
+        """Add `count` advertisers to the grant of `token` (a TokenSet, or an access or
+        refresh token): what a user does on the platform after authorizing. Returns how
+        many the grant has gained in all."""
+        from connectors.sandbox import authserver
+
+        text = token if isinstance(token, str) else (token.access_token or token.refresh_token)
+        grant = authserver.grant_of(text or "")
+        if grant is None:
+            raise ValueError("not a token of this sandbox")
+        return self.state.add_accounts(grant, count)
+
     # --- clients ---
     def connector(self, *, client_id: str = "test-app", timeout=None, limiter=None, cls=None, **kwargs):
         """A SandboxConnector for this server, with its own rate limiter."""

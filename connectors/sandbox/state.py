@@ -1,10 +1,12 @@
-"""The sandbox server's runtime state: grant bookkeeping, faults, its clock, counters.
+"""The sandbox server's runtime state: grant bookkeeping, faults, its clock, counters,
+advertisers added to grants after the fact.
 
 Tokens and codes are signed, self-contained strings, so the only state a grant needs is
 "this code / this refresh token generation was used" and "this grant was revoked". That
 lives in Redis when the deployment has one (several web processes agree), in memory
-otherwise. Faults, the clock and counters are per process: they are for tests and
-benchmarks, which drive the server they started (`sandbox.configure(...)`, `inject(...)`).
+otherwise. Faults, the clock, counters and added advertisers are per process: they are
+for tests and benchmarks, which drive the server they started (`sandbox.configure(...)`,
+`inject(...)`, `add_accounts(...)`).
 """
 from __future__ import annotations
 
@@ -86,6 +88,7 @@ class Sandbox:
         self.injections: deque[Injection] = deque()
         self.stats: Counter[str] = Counter()
         self._buckets: dict[str, list[float]] = {}
+        self._added_accounts: dict[str, int] = {}
         self._store = None
 
     # --- configuration (tests, benchmarks) ---
@@ -105,12 +108,28 @@ class Sandbox:
         with self._lock:
             self.injections.append(Injection(fault, path, times))
 
+    def add_accounts(self, grant: str, count: int = 1) -> int:
+        """The user gives an existing grant `count` more advertisers (as an advertiser who
+        adds an ad account to an app's authorization does on a real platform): the grant's
+        tokens reach them from now on, without a new authorization. Returns how many the
+        grant has gained in all."""
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count!r}")
+        with self._lock:
+            self._added_accounts[grant] = self._added_accounts.get(grant, 0) + count
+            return self._added_accounts[grant]
+
+    def added_accounts(self, grant: str) -> int:
+        with self._lock:
+            return self._added_accounts.get(grant, 0)
+
     def reset(self) -> None:
         with self._lock:
             self.settings = Settings()
             self.injections.clear()
             self.stats.clear()
             self._buckets.clear()
+            self._added_accounts.clear()
 
     # --- used by the views ---
     @property
