@@ -35,7 +35,10 @@ def template_validate(*, spec, platform: str | None = None, name: str | None = N
     (`name` is the template being saved), and with `check_dags` the dag_ids it renders for
     the platform's accounts must not be taken by DAGs of other templates (of any platform:
     `${account_id}` of two platforms can be equal)."""
-    parsed = validate_template(spec, operators=operator_names())
+    try:
+        parsed = validate_template(spec, operators=operator_names())
+    except TemplateInvalid as exc:
+        raise TemplateInvalid([_with_plugin_error(issue) for issue in exc.issues]) from None
     issues = _params_issues(parsed, platform) if platform else []
     if platform is not None:
         issues += _dag_id_pattern_issues(parsed, platform, name)
@@ -65,6 +68,17 @@ def _params_issues(parsed: DagSpec, platform: str) -> list[SpecIssue]:
         except ValueError as exc:
             issues.append(SpecIssue(f"tasks[{index}].params", str(exc), task.task_id))
     return issues
+
+
+def _with_plugin_error(issue: SpecIssue) -> SpecIssue:
+    # "unknown operator 'x'" alone sends people looking for a typo when the plugin that
+    # provides x is installed but broken.
+    from ingestion.operators.registry import plugin_errors
+
+    for name, reason in plugin_errors.items():
+        if issue.message.startswith(f"unknown operator {name!r}"):
+            return SpecIssue(issue.path, f"{issue.message} ({reason})", issue.task_id)
+    return issue
 
 
 def _dag_id_pattern_issues(parsed: DagSpec, platform: str, name: str | None) -> list[SpecIssue]:
