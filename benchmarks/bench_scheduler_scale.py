@@ -103,15 +103,33 @@ def _wipe() -> None:
         model.objects.all()._raw_delete(model.objects.db)
 
 
-def _create_dags(schedules, start: datetime) -> None:
+def _tasks(shape: str) -> tuple:
+    """The DAG's tasks. "template": the issue's example template (a dummy root, account and
+    ad metadata, then the insight task: four task instances per run, two tries dispatched
+    at once); "single": one task."""
+    from ingestion.dagspec import TaskSpec
+
+    if shape == "single":
+        return (TaskSpec("fetch", "insight_operator"),)
+    if shape != "template":
+        raise SystemExit(f"--shape must be template or single, not {shape!r}")
+    return (
+        TaskSpec("dummy_task", "DummyOperator", downstream=("account_meta_task", "ad_meta_task"), is_dummy=True),
+        TaskSpec("account_meta_task", "account_meta_operator", upstream=("dummy_task",)),
+        TaskSpec("ad_meta_task", "ad_meta_operator", upstream=("dummy_task",), downstream=("ad_daily_insight_task",)),
+        TaskSpec("ad_daily_insight_task", "insight_operator", upstream=("ad_meta_task",)),
+    )
+
+
+def _create_dags(schedules, start: datetime, shape: str = "template") -> None:
     from django.utils import timezone
 
     from ingestion.cron import CronSchedule
-    from ingestion.dagspec import DagSpec, TaskSpec
+    from ingestion.dagspec import DagSpec
     from ingestion.models import Dag, Pool
 
     Pool.objects.update_or_create(name=POOL, defaults={"slots": 10_000_000})
-    spec = DagSpec(dag_id="x", schedule_interval="", tasks=(TaskSpec("fetch", "insight_operator"),)).to_dict()
+    spec = DagSpec(dag_id="x", schedule_interval="", tasks=_tasks(shape)).to_dict()
     nexts = {key: CronSchedule(*key).next_after(start) for key in set(schedules)}
     Dag.objects.bulk_create(
         [Dag(dag_id=f"scale_{i:06d}", platform="sandbox", schedule=cron, timezone=tz, pool=POOL,
@@ -197,10 +215,11 @@ def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_secon
     tick_started = [0.0]
     executor = RecordingExecutor(lambda: now[0] + time.perf_counter() - tick_started[0])
     loop = SchedulerLoop(executor, clock=lambda: now[0], name="ours")
-    # Where a busy tick's time goes: creating the runs (_fire) and dispatching their tries.
-    parts = {"fire": 0.0, "dispatch": 0.0}
-    loop._fire = _timed(parts, "fire", loop._fire)
-    dispatch = loop_module.task_instances_dispatch
+    # Where a busy tick's time goes: creating the runs (runs_create_batch) and dispatching
+    # their tries (the tick dispatches after each batch of runs, and once more at its end).
+    parts = {"create": 0.0, "dispatch": 0.0}
+    create, dispatch = loop_module.runs_create_batch, loop_module.task_instances_dispatch
+    loop_module.runs_create_batch = _timed(parts, "create", create)
     loop_module.task_instances_dispatch = _timed(parts, "dispatch", dispatch)
     wall, cpu = time.perf_counter(), time.process_time()
     loop.load()
@@ -215,10 +234,10 @@ def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_secon
             before = dict(parts)
             stats = loop.tick()
             times.append((time.perf_counter() - wall, time.process_time() - cpu,
-                          parts["fire"] - before["fire"], parts["dispatch"] - before["dispatch"]))
+                          parts["create"] - before["create"], parts["dispatch"] - before["dispatch"]))
             expected = len(bursts[k]) if times is busy else 0
             assert stats["due"] == expected, f"{n} DAGs, tick at +{offset}s: {stats} (expected {expected} due)"
-    loop_module.task_instances_dispatch = dispatch
+    loop_module.runs_create_batch, loop_module.task_instances_dispatch = create, dispatch
     burst_lags = _lags(executor.submitted)
     assert len(burst_lags) == sum(map(len, bursts)), (len(burst_lags), sum(map(len, bursts)))
 

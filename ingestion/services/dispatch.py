@@ -61,13 +61,18 @@ def _claim_pool(name: str, limit: int, now: datetime) -> list[tuple[int, int]]:
         free = min(pool.slots - busy, limit)
         if free <= 0:
             return []
-        ids = list(
+        claimed = list(
             TaskInstance.objects.select_for_update(skip_locked=skip_locked)
-            .filter(pool=name, state=TI.SCHEDULED).order_by("id").values_list("pk", flat=True)[:free])
-        if not ids:
+            .filter(pool=name, state=TI.SCHEDULED).order_by("id").values_list("pk", "try_number")[:free])
+        if not claimed:
             return []
-        TaskInstance.objects.filter(pk__in=ids, state=TI.SCHEDULED).update(
+        ids = [pk for pk, _ in claimed]
+        updated = TaskInstance.objects.filter(pk__in=ids, state=TI.SCHEDULED).update(
             state=TI.QUEUED, try_number=F("try_number") + 1, queued_at=now, hostname="", pid=None, heartbeat_at=None)
+        if updated == len(claimed):
+            # Every row we read was still ours to update (locked, or SQLite's one writer):
+            # the new try numbers are known without reading thousands of rows back.
+            return [(pk, try_number + 1) for pk, try_number in claimed]
         return list(TaskInstance.objects.filter(pk__in=ids, state=TI.QUEUED).values_list("pk", "try_number"))
 
 
