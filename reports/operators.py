@@ -9,6 +9,9 @@
                          default: yesterday plus `lookback_days`, default the platform's
                          report_lookback_days), optional level (default the finest
                          the platform reports below creative). Rows go to ClickHouse.
+                         An explicit `start_date`/`end_date` (set on a run's tasks by the
+                         real-time fetch of a date range) replaces that window, look-back
+                         included: exactly those days are fetched.
 Tasks without params run as written (the example template of our users has none).
 
 Every operator reads the run's logical time, never the wall clock, for what it fetches:
@@ -23,6 +26,7 @@ reads use FINAL), so the engine marks the task successful only after the write r
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -167,13 +171,18 @@ class AdMetaOperator(AccountOperator):
 
 @register_operator("insight_operator")
 class InsightOperator(AccountOperator):
+    takes_date_window = True
+
     def run(self, context, *, account, connector, token) -> None:
         params = _params(self, context, connector.spec)
         granularity, level = params["granularity"], params["level"]
         # The platform reports in the account's calendar; the DAG's zone is the fallback.
         tz = account.timezone or context.timezone or "UTC"
-        start, end = report_window(granularity=granularity, logical_time=context.logical_time, timezone=tz,
-                                   lookback_days=params["lookback_days"] if granularity == "day" else 0)
+        if "window" in params:
+            start, end = params["window"]
+        else:
+            start, end = report_window(granularity=granularity, logical_time=context.logical_time, timezone=tz,
+                                       lookback_days=params["lookback_days"] if granularity == "day" else 0)
         version = next_version()
         context.log.info("%s %s report of %s, %s..%s (%s), version %d", level, granularity, account.external_id,
                          start, end, tz, version)
@@ -196,8 +205,10 @@ class ParamsInvalid(ValueError):
 PARAMS = {
     "account_meta_operator": (),
     "ad_meta_operator": ("levels", "level"),
-    "insight_operator": ("granularity", "level", "lookback_days"),
+    "insight_operator": ("granularity", "level", "lookback_days", "start_date", "end_date"),
 }
+# The longest explicit window a task fetches (the fetch API triggers at most 92 days).
+MAX_WINDOW_DAYS = 366
 
 
 def operator_params(operator: str, params: dict, spec: PlatformSpec) -> dict:
@@ -238,8 +249,31 @@ def operator_params(operator: str, params: dict, spec: PlatformSpec) -> dict:
         lookback = params.get("lookback_days", spec.report_lookback_days)
         if isinstance(lookback, bool) or not isinstance(lookback, int) or not 0 <= lookback <= 365:
             raise ParamsInvalid("lookback_days", f"expected an integer from 0 to 365, got {lookback!r}")
-        return {"granularity": granularity, "level": level, "lookback_days": lookback}
+        window = _window(params)
+        return {"granularity": granularity, "level": level, "lookback_days": lookback,
+                **({"window": window} if window else {})}
     return {}
+
+
+def _window(params: dict) -> tuple[date, date] | None:
+    if "start_date" not in params and "end_date" not in params:
+        return None
+    days = {}
+    for name in ("start_date", "end_date"):
+        if name not in params:
+            raise ParamsInvalid(name, "give start_date and end_date together (an explicit window of data days)")
+        try:
+            days[name] = date.fromisoformat(params[name]) if isinstance(params[name], str) else None
+        except ValueError:
+            days[name] = None
+        if days[name] is None:
+            raise ParamsInvalid(name, f"expected a date YYYY-MM-DD, got {params[name]!r}")
+    start, end = days["start_date"], days["end_date"]
+    if end < start:
+        raise ParamsInvalid("end_date", f"the window ends ({end}) before it starts ({start})")
+    if (end - start).days + 1 > MAX_WINDOW_DAYS:
+        raise ParamsInvalid("end_date", f"a window covers at most {MAX_WINDOW_DAYS} days, got {(end - start).days + 1}")
+    return start, end
 
 
 def _params(operator: Operator, context: OperatorContext, spec: PlatformSpec) -> dict:

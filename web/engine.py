@@ -58,6 +58,23 @@ def trigger(*, dag, start=None, end=None) -> list[int]:
     return run_ids
 
 
+def fetch(*, dag, start=None, end=None) -> list[int]:
+    """The real-time fetch: a run now, or one run per DATA day of [start, end] that fetches
+    exactly that day (no look-back; see ingestion.services.fetch). Returns the run ids."""
+    from ingestion.services.fetch import runs_fetch_days
+
+    if start is None and end is None:
+        return trigger(dag=dag)
+    start = _as_date(start or end, "start")
+    end = _as_date(end or start, "end")
+    if end < start:
+        raise EngineError(f"end: the range ends ({end}) before it starts ({start})")
+    days = (end - start).days + 1
+    if days > MAX_TRIGGER_DAYS:
+        raise EngineError(f"end: fetch at most {MAX_TRIGGER_DAYS} days at once (asked {days}); use `dags backfill`")
+    return [run.pk for run in runs_fetch_days(dag_id=dag.dag_id, start=start, end=end)]
+
+
 def pause(*, dag):
     from ingestion.services.manager import dag_set_paused
 

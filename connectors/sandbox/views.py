@@ -12,6 +12,8 @@ API requests authenticate with `Authorization: Bearer <token>`. Errors are
 `{"error": {"code", "type", "message"}}` with a real HTTP status: 400 invalid_parameter
 (the message names the parameter), 401 token_expired | token_revoked | invalid_token,
 403 no_permission, 404 not_found, 429 rate_limited (+ Retry-After), 500/503.
+Each report request's first page counts the days it asks for in the stats
+(`report_day:<level>:<granularity>:<YYYY-MM-DD>`), so tests can see what a fetch requested.
 Authenticated answers carry X-RateLimit-Limit / -Remaining / -Reset (seconds until the next
 slot when none remain), which clients use to slow down before they hit a 429.
 """
@@ -22,7 +24,7 @@ import binascii
 import functools
 import math
 import time
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -346,6 +348,11 @@ def report(request: HttpRequest, access, adv_id: str) -> HttpResponse:
         raise _bad("end_date", f"a {granularity}ly report covers at most {top} days, asked for {span}")
     page = _int_param(request, "page", 1, 1, 10**9)
     page_size = _int_param(request, "page_size", 500, 1, sandbox.settings.max_page_size)
+    if page == 1:
+        # Which days a client asked for (a fetch's first page; later pages are the same
+        # request continued): tests check that a range is not fetched twice.
+        for n in range(span):
+            sandbox.count(f"report_day:{level}:{granularity}:{start + timedelta(days=n)}")
 
     now = sandbox.now()
     entities = adv.reporting(level)

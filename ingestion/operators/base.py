@@ -47,6 +47,11 @@ class Operator:
     """Base class; subclasses set `name` (or get it from @register_operator) and implement execute."""
 
     name: ClassVar[str] = ""
+    # True for operators whose `params` may carry an explicit window of data days,
+    # {"start_date": "YYYY-MM-DD", "end_date": "YYYY-MM-DD"} (inclusive, the account's
+    # calendar), fetched instead of the window they derive from the logical time. The
+    # real-time fetch of a date range sets it on each run's tasks (ingestion.services.fetch).
+    takes_date_window: ClassVar[bool] = False
 
     def execute(self, context: OperatorContext) -> None:  # pragma: no cover - interface
         raise NotImplementedError

@@ -35,7 +35,14 @@ def test_params_problems_name_the_field():
     baidu = platform_spec("baidu")
     cases = [
         ("insight_operator", {"granularity": "day", "lookback": 3}, sandbox,
-         "params.lookback: unknown parameter; insight_operator takes granularity, level, lookback_days"),
+         "params.lookback: unknown parameter; insight_operator takes granularity, level, lookback_days, start_date, "
+         "end_date"),
+        ("insight_operator", {"start_date": "2024-03-01"}, sandbox,
+         "params.end_date: give start_date and end_date together (an explicit window of data days)"),
+        ("insight_operator", {"start_date": "2024-03-02", "end_date": "2024-03-01"}, sandbox,
+         "params.end_date: the window ends (2024-03-01) before it starts (2024-03-02)"),
+        ("insight_operator", {"start_date": "March 1st", "end_date": "2024-03-01"}, sandbox,
+         "params.start_date: expected a date YYYY-MM-DD, got 'March 1st'"),
         ("ad_meta_operator", {"levls": ["ad"]}, sandbox, "params.levls: unknown parameter; ad_meta_operator takes levels, level"),
         ("insight_operator", {"granularity": "day", "lookback_days": "3"}, sandbox,
          "params.lookback_days: expected an integer from 0 to 365, got '3'"),

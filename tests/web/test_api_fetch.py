@@ -28,8 +28,18 @@ def test_fetch_a_date_range_with_granularity(api, dag_a):
                                            "start": "2024-03-01", "end": "2024-03-02"}, format="json")
     assert response.status_code == 201
     runs = DagRun.objects.filter(pk__in=response.json()["run_ids"], run_type="backfill").order_by("logical_time")
-    # the run of logical day D fetches the days before D: data of 03-01..03-02 -> runs of 03-02, 03-03
+    # data day D is fetched by the run of logical day D + 1 (its window set to D alone when
+    # its operators take one: tests/reports/test_fetch_range.py runs them against the sandbox)
     assert [r.logical_time.date().isoformat() for r in runs] == ["2024-03-02", "2024-03-03"]
+    assert response.json()["run_id"] == runs[0].pk and response.json()["dags"] == [dag_a.dag_id]
+
+
+def test_fetch_of_more_days_than_allowed_is_400_and_creates_nothing(api, dag_a):
+    response = api.post("/api/v1/fetch/", {"ad_account": dag_a.ad_account_id, "start": "2024-01-01", "end": "2024-06-01"},
+                        format="json")
+    assert response.status_code == 400
+    assert response.json()["end"] == ["fetch at most 92 days at once (asked 153); use `dags backfill`"]
+    assert not DagRun.objects.exists()
 
 
 def test_fetch_with_no_matching_dag_is_400(api, dag_a):

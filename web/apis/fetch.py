@@ -3,15 +3,13 @@
 A real-time fetch is a manual run of the account's DAG(s): the same operators, retries,
 pools and logs as a scheduled run, so it cannot overload a platform beyond the pools'
 caps and its progress is visible in the DAG views. `level` and `granularity` pick the
-DAGs whose insight tasks fetch them. A date range names the days of DATA wanted: a
-run's report window ends the local day before its logical day (daily tasks fetch
-"yesterday" and their look-back, hourly ones yesterday and today, see
-reports.windows), so each data day D gets the run of logical day D + 1.
-Rate-limited per organization (settings.FETCH_RATE).
+DAGs whose insight tasks fetch them. A date range names the days of DATA wanted: each
+data day D gets one run (logical day D + 1) whose report tasks fetch exactly D, without
+the look-back a scheduled run adds, so a range asks the platform for each day once
+(ingestion.services.fetch explains the choice). Rate-limited per organization
+(settings.FETCH_RATE).
 """
 from __future__ import annotations
-
-from datetime import timedelta
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -23,9 +21,6 @@ from connectors.base import GRANULARITIES, LEVELS
 from web import engine, selectors
 from web.apis.common import get_scoped
 from web.throttles import OrganizationFetchThrottle
-
-ONE_DAY = timedelta(days=1)
-
 
 def _dag_fetches(dag, *, level: str | None, granularity: str | None) -> bool:
     """Does one of the DAG's tasks fetch this level/granularity? (no filter: any DAG)"""
@@ -94,11 +89,8 @@ class FetchApi(APIView):
                 f"{values.get('granularity') or 'any granularity'} reports at {values.get('level') or 'any'} level"]})
         run_ids: list[int] = []
         try:
-            start, end = values.get("start"), values.get("end")
-            if start or end:
-                start, end = (start or end) + ONE_DAY, (end or start) + ONE_DAY
             for dag in dags:
-                run_ids += engine.trigger(dag=dag, start=start, end=end)
+                run_ids += engine.fetch(dag=dag, start=values.get("start"), end=values.get("end"))
         except engine.EngineError as exc:
             field, _, message = str(exc).partition(": ")
             raise ValidationError({field if message else "non_field_errors": [message or str(exc)]}) from None
