@@ -25,6 +25,7 @@ Validation collects every problem; each `SpecIssue` carries a field path such as
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -227,10 +228,9 @@ def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> D
     if not isinstance(schedule, str) or not schedule.strip():
         issues.append(SpecIssue("schedule_interval", "required: a cron expression (5 or 6 fields) or a preset such as @daily"))
     elif not placeholders_in(schedule):
-        try:
-            CronSchedule(schedule, timezone or "UTC")
-        except CronError as exc:
-            issues.append(SpecIssue("schedule_interval", str(exc)))
+        problem = _cron_problem(schedule, timezone or "UTC")
+        if problem:
+            issues.append(SpecIssue("schedule_interval", problem))
     catchup = data.get("catchup", False)
     if not isinstance(catchup, bool):
         issues.append(SpecIssue("catchup", "must be true or false"))
@@ -309,6 +309,16 @@ def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> D
             for t in parsed
         ),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _cron_problem(schedule: str, timezone: str) -> str | None:
+    # Rendering a template for thousands of accounts checks the same cron each time.
+    try:
+        CronSchedule(schedule, timezone)
+    except CronError as exc:
+        return str(exc)
+    return None
 
 
 def _parse_task(raw: Any, i: int, operators: Collection[str], issues: list[SpecIssue]) -> dict | None:

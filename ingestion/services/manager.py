@@ -22,6 +22,7 @@ the scheduler's change feed; next_run_at bookkeeping by the scheduler itself doe
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_POOL = "default"
 BULK_BATCH = 500
+# bulk_update writes one CASE per field over its batch: each row costs O(batch), keep it small.
+UPDATE_BATCH = 100
 
 
 class DagIdConflict(TemplateInvalid):
@@ -214,19 +217,20 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
         return plan
     paused_accounts = _paused_account_ids(template.platform) if template.platform else set()
     render = template_renderer(template.spec, operators=operator_names())
-    crons: dict[tuple[str, str], CronSchedule] = {}
+    next_fire: dict[tuple[str, str], datetime] = {}  # every DAG of one (cron, zone) fires next at the same time
     for account_id, account in accounts.items():
         dag = existing.get(account_id)
         if dag is not None and not rerender_existing and (template.is_active or dag.is_paused):
             continue
         fields = _dag_fields(template, render(_render_values(template, account)), account)
         key = (fields["schedule"], fields["timezone"])
-        cron = crons.get(key) or crons.setdefault(key, CronSchedule(*key))
+        if key not in next_fire:
+            next_fire[key] = CronSchedule(*key).next_after(now)
         if dag is None:
             dag = Dag(template=template, ad_account=account, is_paused=not template.is_active,
                       account_paused=account is not None and (account.status != "active" or account_id in paused_accounts),
                       updated_at=now, **fields)
-            dag.next_run_at = cron.next_after(now)
+            dag.next_run_at = next_fire[key]
             plan.create.append(dag)
             continue
         changed = {k: v for k, v in fields.items() if getattr(dag, k) != v}
@@ -237,7 +241,7 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
         for name, value in changed.items():
             setattr(dag, name, value)
         if {"schedule", "timezone"} & set(changed) or dag.next_run_at is None:
-            dag.next_run_at = cron.next_after(now)
+            dag.next_run_at = next_fire[key]
             changed["next_run_at"] = dag.next_run_at
         dag.updated_at = now  # bulk_update skips auto_now: the change feed must see it
         plan.update_fields |= {*changed, "updated_at"}
@@ -279,8 +283,27 @@ def dags_materialize_for_template(*, template: DagTemplate, rerender_existing: b
             for dag in plan.create:
                 dag.pk = ids[dag.dag_id]
     if plan.update:
-        Dag.objects.bulk_update(plan.update, sorted(plan.update_fields), batch_size=BULK_BATCH)
+        # A template change mostly sets the same values on every DAG (schedule, version,
+        # next fire, updated_at): one UPDATE per chunk of rows for those; bulk_update (one
+        # CASE per field, slow to build) only for what differs per row (the rendered spec).
+        common, varying = {}, []
+        for name in sorted(plan.update_fields):
+            values = {_hashable(getattr(dag, name)) for dag in plan.update}
+            if len(values) == 1:
+                common[name] = getattr(plan.update[0], name)
+            else:
+                varying.append(name)
+        pks = [dag.pk for dag in plan.update]
+        for start in range(0, len(pks), BULK_BATCH):
+            if common:
+                Dag.objects.filter(pk__in=pks[start:start + BULK_BATCH]).update(**common)
+        if varying:
+            Dag.objects.bulk_update(plan.update, varying, batch_size=UPDATE_BATCH)
     return plan
+
+
+def _hashable(value):
+    return json.dumps(value, sort_keys=True, default=str) if isinstance(value, (dict, list)) else value
 
 
 def dags_rematerialize_for_template(*, template: DagTemplate) -> list[Dag]:

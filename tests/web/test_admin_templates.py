@@ -53,3 +53,27 @@ def test_saving_a_changed_spec_makes_a_version_and_regenerates_the_dags(admin_cl
     assert tpl.version == 2 and tpl.versions.count() == 2
     dag = Dag.objects.get(pk=dag_a.pk)
     assert dag.schedule == "15 * * * *" and dag.template_version == 2
+
+
+def test_taking_another_templates_dag_id_pattern_is_refused_at_the_field(admin_client, tpl, dag_a):
+    other = factories.template(name="other")
+    spec = json.loads(json.dumps(other.spec))
+    spec["dag_id"] = tpl.spec["dag_id"]
+    response = _post(admin_client, other, spec)
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["spec"]
+    assert error.startswith(f"dag_id: the pattern {tpl.spec['dag_id']!r} is already used by template sandbox/{tpl.name}")
+    other.refresh_from_db()
+    assert other.version == 1 and other.spec["dag_id"] != tpl.spec["dag_id"]
+
+
+def test_adding_a_template_gives_existing_accounts_its_dag(admin_client, account_a, account_b):
+    spec = {**factories.TEMPLATE, "dag_id": "${platform}_${account_id}_added"}
+    response = admin_client.post("/admin/ingestion/dagtemplate/add/", {
+        "platform": "sandbox", "name": "added", "description": "", "spec": json.dumps(spec), "is_active": "on",
+        "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0", "versions-MIN_NUM_FORMS": "0",
+        "versions-MAX_NUM_FORMS": "1000"}, follow=True)
+    assert response.status_code == 200, response.content.decode()[-3000:]
+    assert sorted(Dag.objects.filter(template__name="added").values_list("dag_id", flat=True)) == sorted(
+        f"sandbox_{a.external_id}_added" for a in (account_a, account_b))
+    assert "2 DAG(s) created and 0 re-generated" in response.content.decode()
