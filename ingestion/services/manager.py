@@ -276,12 +276,18 @@ def dags_materialize_for_template(*, template: DagTemplate, rerender_existing: b
     for pool in sorted({d.pool for d in plan.dags} | {t["pool"] for d in plan.dags for t in d.tasks if t.get("pool")}):
         pool_ensure(pool)
     if plan.create:
-        Dag.objects.bulk_create(plan.create, batch_size=BULK_BATCH)
-        if plan.create[0].pk is None:  # backends that return no ids on bulk insert (MySQL)
-            ids = dict(Dag.objects.filter(template=template, dag_id__in=[d.dag_id for d in plan.create])
+        # An account import racing this save may insert the same (template, account) DAG
+        # first (dags_materialize_for_account): that row is as good as ours, keep it. Rows
+        # taken by other templates were refused above, before anything was written.
+        Dag.objects.bulk_create(plan.create, batch_size=BULK_BATCH, ignore_conflicts=True)
+        ids: dict[str, int] = {}
+        wanted = [d.dag_id for d in plan.create]
+        for start in range(0, len(wanted), BULK_BATCH):  # ignore_conflicts returns no ids
+            ids.update(Dag.objects.filter(template=template, dag_id__in=wanted[start:start + BULK_BATCH])
                        .values_list("dag_id", "pk"))
-            for dag in plan.create:
-                dag.pk = ids[dag.dag_id]
+        for dag in plan.create:
+            dag.pk = ids.get(dag.dag_id)
+        plan.create = [dag for dag in plan.create if dag.pk is not None]
     if plan.update:
         # A template change mostly sets the same values on every DAG (schedule, version,
         # next fire, updated_at): one UPDATE per chunk of rows for those; bulk_update (one
