@@ -1,7 +1,8 @@
 """Our scheduler next to django-celery-beat at 1k/10k/100k DAGs: `python -m benchmarks scheduler_scale [--quick] [--shape=single]`.
 
 The issue's benchmark. For each size N (1,000, 10,000, 100,000; --quick: the first two,
---sizes=1000,5000 to choose), a scratch SQLite database (benchmarks.settings) holds N
+--sizes=1000,5000 to choose), a scratch SQLite database (benchmarks.settings; or the
+MySQL/MariaDB database of DATABASE_URL, emptied first: the services mode) holds N
 DAGs of mixed crons in four time zones (MIX: 1% every 10/30 s, 15% every 5-30 min,
 50% hourly, 30% daily, 4% weekly; each DAG shaped like the issue's example template:
 a dummy root, account and ad metadata, then the insight task, so a run is four task
@@ -399,6 +400,7 @@ def _options(argv) -> dict:
 
 def main(argv: list[str]) -> None:
     from django.core.management import call_command
+    from django.db import connection
 
     options = _options(argv)
     logging.getLogger("ingestion.scheduler.loop").setLevel(logging.WARNING)
@@ -407,7 +409,7 @@ def main(argv: list[str]) -> None:
     call_command("migrate", verbosity=0)
     # Simulated start: 12:07:03 UTC today; bursts at :05, :07, :09 and idle ticks between.
     start = datetime.now(UTC).replace(hour=12, minute=7, second=3, microsecond=0)
-    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; SQLite; mix: "
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; {connection.vendor} ({connection.settings_dict['NAME']}); mix: "
           f"{', '.join(f'{c} {s:.1%}' for c, s in MIX)}; time zones {', '.join(TIMEZONES)}", flush=True)
     results = {}
     for n in options["sizes"]:

@@ -66,3 +66,25 @@ def test_insert_rows_ignore_conflicts_keeps_the_existing_row():
     assert DagRun.objects.get(dag=dag, logical_time=runs[1].logical_time).created_at == created_at
     with pytest.raises(Exception):  # without ignore_conflicts the unique constraint holds
         insert_rows(DagRun, runs[:1], fields)
+
+
+def test_insert_rows_text_that_needs_escaping_across_several_statements(monkeypatch):
+    """Quotes, backslashes, percent signs and non-Latin names survive; on MySQL the rows are
+    split over several INSERT statements when they pass the size limit."""
+    from ingestion import bulk
+
+    monkeypatch.setattr(bulk, "MYSQL_STATEMENT_BYTES", 600)
+    dag = factories.dag()
+    run = DagRun.objects.create(dag=dag, logical_time=datetime(2026, 3, 8, tzinfo=UTC))
+    names = [f"esc_{i}_O'Brien \\ 100% 巨量引擎 \"q\" %s" for i in range(40)]
+    objs = [TaskInstance(run=run, task_id=name, operator="test_ok", params={"name": name, "i": i},
+                         upstream_task_ids=[name], error="line\nbreak\x00nul" if i == 0 else "")
+            for i, name in enumerate(names)]
+
+    insert_rows(TaskInstance, objs, FIELDS)
+
+    stored = {ti.task_id: ti for ti in TaskInstance.objects.filter(run=run)}
+    assert sorted(stored) == sorted(names)
+    for i, name in enumerate(names):
+        assert stored[name].params == {"name": name, "i": i} and stored[name].upstream_task_ids == [name]
+    assert stored[names[0]].error == "line\nbreak\x00nul"
