@@ -24,16 +24,22 @@ if find_spec("accounts.admin") is not None:
 CHANGE_LIST_TEMPLATE = "accounts/admin/change_list_authorize.html"
 
 
+def _one(modeladmin, request, queryset, warning: str) -> Credential | None:
+    """The one selected credential of an action that leads to one page, else a warning."""
+    credentials = list(queryset[:2])
+    if len(credentials) != 1:
+        modeladmin.message_user(request, warning, messages.WARNING)
+        return None
+    return credentials[0]
+
+
 @admin.action(description="Re-authorize the selected credential")
 def reauthorize(modeladmin, request, queryset):
     """Send the user through the platform's authorization again for one credential: the
     same Credential row gets the new grant and its accounts' DAGs resume."""
-    credentials = list(queryset[:2])
-    if len(credentials) != 1:
-        modeladmin.message_user(request, "Re-authorize one credential at a time: each goes through its platform's sign-in.",
-                                messages.WARNING)
+    credential = _one(modeladmin, request, queryset, "Re-authorize one credential at a time: each goes through its platform's sign-in.")
+    if credential is None:
         return None
-    credential = credentials[0]
     url = reverse("accounts:authorize", args=[credential.platform])
     return redirect(f"{url}?{urlencode({'credential': credential.pk})}")
 
@@ -47,12 +53,9 @@ def discover(modeladmin, request, queryset):
     from connectors.errors import AuthorizationRevoked, ConnectorError
     from connectors.registry import NoPlatformApp
 
-    credentials = list(queryset[:2])
-    if len(credentials) != 1:
-        modeladmin.message_user(request, "Look for new ad accounts of one credential at a time: each opens its picker.",
-                                messages.WARNING)
+    credential = _one(modeladmin, request, queryset, "Look for new ad accounts of one credential at a time: each opens its picker.")
+    if credential is None:
         return None
-    credential = credentials[0]
     if not user_can_manage(request.user, credential.organization):
         modeladmin.message_user(request, f"Only an owner or admin of {credential.organization} may import its ad accounts.",
                                 messages.ERROR)

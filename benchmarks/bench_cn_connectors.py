@@ -17,7 +17,6 @@ be as long as asked, and logs when each request arrived.
 from __future__ import annotations
 
 import gc
-import json
 import socket
 import subprocess
 import sys
@@ -211,7 +210,7 @@ def main(argv: list[str]) -> None:
             verdict = "ok" if worst <= ceiling else "OVER"
             print(f"{name:>12} {len(stamps):>9} {seconds:>8.1f} {rate:>9.0f} {worst:>11} {ceiling:>8.0f} {rows:>6}  {verdict}", flush=True)
 
-        print(f"\n2. one account, ad-level hourly report of N pages x 1,000 rows: peak MiB streaming vs. holding a list")
+        print("\n2. one account, ad-level hourly report of N pages x 1,000 rows: peak MiB streaming vs. holding a list")
         print(f"{'platform':>12} {'pages':>6} {'rows':>7} {'rows/s':>8} {'stream peak':>12} {'list peak':>10}")
         unlimited = LocalRateLimiter()
         for name, (make, token, _, _) in platforms.items():

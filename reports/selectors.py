@@ -19,7 +19,7 @@ query for the ids returned (the two stores are never joined).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from reports.clickhouse.client import clickhouse_client

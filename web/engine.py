@@ -31,6 +31,18 @@ def _as_date(value, name: str) -> date:
         raise EngineError(f"{name}: expected a date (YYYY-MM-DD), got {value!r}") from None
 
 
+def _date_range(start, end, verb: str) -> tuple[date, date, int]:
+    """[start, end] of a trigger or fetch (either end alone means that one day), checked."""
+    start = _as_date(start or end, "start")
+    end = _as_date(end or start, "end")
+    if end < start:
+        raise EngineError(f"end: the range ends ({end}) before it starts ({start})")
+    days = (end - start).days + 1
+    if days > MAX_TRIGGER_DAYS:
+        raise EngineError(f"end: {verb} at most {MAX_TRIGGER_DAYS} days at once (asked {days}); use `dags backfill`")
+    return start, end, days
+
+
 def trigger(*, dag, start=None, end=None) -> list[int]:
     """Trigger a run now, or one run per local day of [start, end] (a manual backfill).
 
@@ -42,13 +54,7 @@ def trigger(*, dag, start=None, end=None) -> list[int]:
     if start is None and end is None:
         run, _ = run_trigger(dag_id=dag.dag_id)
         return [run.pk]
-    start = _as_date(start or end, "start")
-    end = _as_date(end or start, "end")
-    if end < start:
-        raise EngineError(f"end: the range ends ({end}) before it starts ({start})")
-    days = (end - start).days + 1
-    if days > MAX_TRIGGER_DAYS:
-        raise EngineError(f"end: trigger at most {MAX_TRIGGER_DAYS} days at once (asked {days}); use `dags backfill`")
+    start, end, days = _date_range(start, end, "trigger")
     zone = ZoneInfo(dag.timezone or "UTC")
     run_ids = []
     for i in range(days):
@@ -65,13 +71,7 @@ def fetch(*, dag, start=None, end=None) -> list[int]:
 
     if start is None and end is None:
         return trigger(dag=dag)
-    start = _as_date(start or end, "start")
-    end = _as_date(end or start, "end")
-    if end < start:
-        raise EngineError(f"end: the range ends ({end}) before it starts ({start})")
-    days = (end - start).days + 1
-    if days > MAX_TRIGGER_DAYS:
-        raise EngineError(f"end: fetch at most {MAX_TRIGGER_DAYS} days at once (asked {days}); use `dags backfill`")
+    start, end, _ = _date_range(start, end, "fetch")
     return [run.pk for run in runs_fetch_days(dag_id=dag.dag_id, start=start, end=end)]
 
 

@@ -10,12 +10,12 @@ Sign-in form: user name, password, developer token (or the app's `extra.develope
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
-from connectors.errors import AccountAccessLost, AuthorizationRevoked, ConnectorError, MalformedResponse, PermanentError
+from connectors.errors import AccountAccessLost, ConnectorError, MalformedResponse, PermanentError
 from connectors.http import field
 from connectors.baidu import auth, mapping
 from connectors.baidu.api import PLATFORM, BaiduApi

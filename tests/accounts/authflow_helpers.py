@@ -32,6 +32,16 @@ def member(organization, role="admin", **user_fields):
     return user
 
 
+def admin_owner(organization):
+    """An owner of `organization` who may use the admin's account and credential pages."""
+    from django.contrib.auth.models import Permission
+
+    user = member(organization, "owner", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="accounts", codename__in=["view_adaccount", "view_credential", "change_credential"]))
+    return user
+
+
 class _Inputs(HTMLParser):
     def __init__(self):
         super().__init__()

@@ -4,11 +4,10 @@ in place; another organization's credential is not offered."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import AdAccount, Credential
-from tests.accounts.authflow_helpers import OrganizationFactory, approve, member
+from tests.accounts.authflow_helpers import OrganizationFactory, admin_owner, approve, member
 from tests.accounts.factories import CredentialFactory, dag_template
 
 pytestmark = pytest.mark.django_db
@@ -21,9 +20,7 @@ def org():
 
 @pytest.fixture
 def staff(client, org):
-    user = member(org, "owner", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="accounts", codename__in=["view_adaccount", "view_credential", "change_credential"]))
+    user = admin_owner(org)
     client.force_login(user)
     return client
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import AdAccount, Credential
 from accounts.services.tokens import credential_refresh, credentials_refresh_expiring
 from connectors.errors import AuthorizationRevoked
-from tests.accounts.authflow_helpers import OrganizationFactory, approve, member
+from tests.accounts.authflow_helpers import OrganizationFactory, admin_owner, approve
 from tests.accounts.factories import dag_template
 
 pytestmark = pytest.mark.django_db
@@ -25,9 +24,7 @@ def test_admin_authorize_import_sweep_reuse_and_reauthorize(sandbox_server, clie
 
     dag_template()
     org = OrganizationFactory()
-    user = member(org, "owner", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="accounts", codename__in=["view_adaccount", "view_credential", "change_credential"]))
+    user = admin_owner(org)
     client.force_login(user)
     # an hour of access: inside the sandbox's 2-hour refresh lead, so the next sweep renews it
     sandbox_server.configure(access_lifetime=timedelta(hours=1))

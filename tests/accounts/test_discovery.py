@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +14,7 @@ from accounts.models import AdAccount, Credential
 from accounts.services.discovery import credential_discover
 from accounts.services.tokens import connector_for_credential
 from connectors.errors import AuthorizationRevoked
-from tests.accounts.authflow_helpers import OrganizationFactory, approve, member
+from tests.accounts.authflow_helpers import OrganizationFactory, admin_owner, member
 from tests.accounts.factories import dag_template
 from tests.accounts.test_api_accounts import API, assert_no_secrets, authorize_via_api, session_client, token_client
 
@@ -170,9 +169,7 @@ def test_the_admin_action_discovers_and_opens_the_picker(sandbox_server, client)
 
     dag_template()
     org = OrganizationFactory()
-    owner = member(org, "owner", is_staff=True)
-    owner.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="accounts", codename__in=["view_adaccount", "view_credential", "change_credential"]))
+    owner = admin_owner(org)
     client.force_login(owner)
     api = session_client(owner)
     credential, ids = _authorized(api, org, import_first=3)

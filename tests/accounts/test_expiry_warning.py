@@ -20,17 +20,6 @@ from connectors.base import TokenSet
 from tests.accounts.factories import CredentialFactory, MembershipFactory, PlatformAppFactory, UserFactory
 
 
-@pytest.fixture
-def celery_eager():
-    # The receiver queues web.tasks; on a broker (the MariaDB+Redis pass) run it here.
-    from adplatform.celery import app
-
-    was = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = was
-
-
 def _unrenewable(platform: str, expires_in: timedelta, **fields) -> tuple[Credential, str]:
     admin = UserFactory()
     credential = CredentialFactory(platform=platform, refresh_token="", refresh_expires_at=None,

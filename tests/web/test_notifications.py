@@ -68,17 +68,6 @@ def test_unknown_ids_are_ignored(db):
     assert mail.outbox == []
 
 
-@pytest.fixture
-def celery_eager():
-    # The receivers queue web.tasks; on a broker (the MariaDB+Redis pass) run them here.
-    from adplatform.celery import app
-
-    was = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = was
-
-
 def test_a_task_failing_its_last_try_in_the_engine_mails_once(dag_a, alice, celery_eager,
                                                               django_capture_on_commit_callbacks):
     from ingestion.services.execution import task_instance_execute

@@ -1,5 +1,5 @@
 """Server-rendered pages: login required, scoped objects, buttons that call the engine."""
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
