@@ -50,6 +50,7 @@ def discover(modeladmin, request, queryset):
     added one to it) and open the picker, where the new ones can be imported."""
     from accounts.access import user_can_manage
     from accounts.services.discovery import credential_discover
+    from accounts.views import discovery_message
     from connectors.errors import AuthorizationRevoked, ConnectorError
     from connectors.registry import NoPlatformApp
 
@@ -69,9 +70,7 @@ def discover(modeladmin, request, queryset):
         modeladmin.message_user(request, f"{credential}: the platform did not list the accounts ({exc}); try again later.",
                                 messages.ERROR)
         return None
-    new = sum(1 for a in found if not a.imported and not a.imported_elsewhere)
-    modeladmin.message_user(request, f"{credential}: {len(found)} ad account{'s' if len(found) != 1 else ''} reachable, "
-                                     f"{new} not imported yet.", messages.SUCCESS)
+    modeladmin.message_user(request, discovery_message(credential, found), messages.SUCCESS)
     return redirect("accounts:pick", pk=credential.pk)
 
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("authorize/<slug:platform>/", views.authorize, name="authorize"),
     path("callback/<slug:platform>/", views.callback, name="callback"),
     path("credentials/<int:pk>/accounts/", views.pick, name="pick"),
+    path("credentials/<int:pk>/discover/", views.discover, name="discover"),
 ]

@@ -194,6 +194,32 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
         error=error), status=400 if error else 200)
 
 
+@login_required
+@require_http_methods(["POST"])
+def discover(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask the platform again which accounts the stored grant reaches (an advertiser may
+    have added one since it was authorized), then the picker. No new authorization."""
+    from accounts.services.discovery import credential_discover
+    from connectors.errors import AuthorizationRevoked, ConnectorError
+
+    credential = _credential_for(request, pk)
+    try:
+        found = credential_discover(credential_id=credential.pk)
+    except AuthorizationRevoked as exc:
+        messages.error(request, f"{credential}: {exc}. Authorize it again to see its accounts.")
+        return redirect(_accounts_list_url(request, credential))
+    except (ConnectorError, registry.NoPlatformApp) as exc:
+        messages.error(request, f"{credential}: the platform did not list the accounts ({exc}); try again later.")
+        return redirect("accounts:pick", pk=credential.pk)
+    messages.success(request, discovery_message(credential, found))
+    return redirect("accounts:pick", pk=credential.pk)
+
+
+def discovery_message(credential: Credential, found) -> str:
+    new = sum(1 for a in found if not a.imported and not a.imported_elsewhere)
+    return f"{credential}: {len(found)} ad account{'s' if len(found) != 1 else ''} reachable, {new} not imported yet."
+
+
 def _picker_rows(credential: Credential) -> list[dict]:
     records = credential.discovered_accounts or []
     ids = [str(a["external_id"]) for a in records]

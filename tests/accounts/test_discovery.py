@@ -204,3 +204,35 @@ def test_the_schema_documents_discovery():
     assert set(operation["responses"]) >= {"200", "409", "502"}
     fields = schema["components"]["schemas"]["CredentialDiscoverOutput"]["properties"]
     assert {"external_id", "imported", "imported_elsewhere"} <= set(fields)
+
+
+def test_the_accounts_page_finds_new_accounts_and_opens_the_picker(sandbox_server, client, world):
+    dag_template()
+    admin = world["a_admin"]
+    credential, ids = _authorized(session_client(admin), world["a"], import_first=3)
+    sandbox_server.add_accounts(credential.token_set())
+    discover = reverse("accounts:discover", args=[credential.pk])
+
+    client.force_login(world["a_viewer"])
+    assert discover not in client.get(reverse("web:accounts")).content.decode()  # readers get no button
+    assert client.post(discover).status_code == 403
+    client.force_login(world["b_owner"])
+    assert client.post(discover).status_code == 404  # another organization's credential
+    client.force_login(admin)
+    page = client.get(reverse("web:accounts")).content.decode()
+    assert f'action="{discover}"' in page and "Find new accounts" in page
+    assert client.get(discover).status_code == 405  # it asks the platform: POST only
+
+    answer = client.post(discover)
+
+    assert answer.status_code == 302 and answer["Location"] == reverse("accounts:pick", args=[credential.pk])
+    picker = client.get(answer["Location"]).content.decode()
+    assert "4 ad accounts reachable, 1 not imported yet" in picker and "Look for new accounts" in picker
+    assert picker.count('name="external_ids"') == 4 and picker.count("already imported") == 3
+
+    connector_for_credential(credential).revoke(credential.token_set())
+    refused = client.post(discover, follow=True)
+    assert refused.redirect_chain[-1][0] == reverse("web:accounts")
+    assert "Authorize it again" in refused.content.decode()
+    assert Credential.objects.get(pk=credential.pk).status == "needs_reauth"
+    assert f'action="{discover}"' not in refused.content.decode()  # no button for a grant that does not work

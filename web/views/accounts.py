@@ -1,6 +1,7 @@
 """The accounts page: every ad account of the user's organizations with its platform,
 status, token expiry (its credential's) and last successful fetch, plus re-authorize,
-revoke and "Authorize account" per platform.
+revoke, "Find new accounts" (the grant's accounts listed again, then the picker) and
+"Authorize account" per platform.
 
 The flows themselves are the accounts app's: its browser pages start and finish an
 authorization (/accounts/authorize/<platform>/?organization=&credential=) and its API
@@ -13,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.access import manageable_organizations
@@ -58,6 +60,9 @@ def account_list(request):
             "reauthorize_url": authorize_url(account.platform, organization_id=account.organization_id,
                                              credential_id=credential.pk if credential else None) if can_manage else None,
             "revoke_url": revoke_url(credential.pk) if can_manage and credential and credential.status != "revoked" else None,
+            # The grant may reach accounts added on the platform since: look without a new sign-in.
+            "discover_url": (reverse("accounts:discover", args=[credential.pk])
+                             if can_manage and credential and credential.status == "active" else None),
         })
     # One organization to manage: "Authorize" goes straight to it; several: the accounts
     # app asks which one.
