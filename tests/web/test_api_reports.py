@@ -104,3 +104,38 @@ def test_dashboard_is_cached_per_resolved_query_and_never_across_organizations(a
     settings.DASHBOARD_CACHE_SECONDS = 0
     fresh = {k["metric"]: k["current"] for k in api.get(url).json()["kpis"]}
     assert fresh["impressions"] == 3507
+
+
+def test_an_expired_dashboard_answer_is_computed_once_while_many_ask(account_a, data, settings, monkeypatch):
+    """Single flight: 12 requests at once for an answer that is not cached send ClickHouse
+    one set of queries; all of them get the answer."""
+    import threading
+
+    from reports import selectors as report_selectors
+    from web import dashboard
+
+    settings.DASHBOARD_CACHE_SECONDS = 30
+    calls, real = [], report_selectors.report_compare
+
+    def counting_compare(**filters):
+        calls.append(1)
+        return real(**filters)
+
+    monkeypatch.setattr(dashboard, "report_compare", counting_compare)
+    query = dashboard.DashboardQuery(account_ids=(account_a.pk,), start=date(2024, 3, 8), end=date(2024, 3, 14),
+                                     granularity="day", level="campaign", platform=None, order_by="cost")
+    start, answers = threading.Barrier(12), []
+
+    def ask():
+        start.wait()
+        answers.append(dashboard.dashboard_json(query))
+
+    threads = [threading.Thread(target=ask) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(calls) == 1
+    assert len(answers) == 12 and all(a == answers[0] for a in answers)
+    assert {k["metric"]: k["current"] for k in answers[0]["kpis"]}["impressions"] == 3500
