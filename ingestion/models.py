@@ -157,9 +157,11 @@ class TaskInstance(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "task_id"], name="task_instance_unique_task")]
         indexes = [
+            # One index for every state lookup: dispatch (state, pool), and retries, zombies
+            # and stale queued tries (state, then a time filter over the few rows of that
+            # state: they are bounded by the work in flight, not by history). Each index
+            # more is written on every insert and every state change of a burst.
             models.Index(fields=["state", "pool"], name="ti_state_pool"),
-            models.Index(fields=["state", "next_try_at"], name="ti_state_next_try"),
-            models.Index(fields=["state", "heartbeat_at"], name="ti_state_heartbeat"),
         ]
 
     def __str__(self) -> str:
