@@ -1,4 +1,10 @@
-"""Health of the three stores: metadata DB, ClickHouse and the Celery broker."""
+"""Health of the three stores (metadata DB, ClickHouse, the Celery broker) and whether a
+scheduler is alive.
+
+The overall status follows the stores only: a web process whose stores answer is healthy
+and must not be restarted by its probe because the scheduler (another process, maybe on
+another machine) is down. The scheduler's check says that separately, for monitoring and
+for `manage.py healthcheck --scheduler`, the scheduler containers' probe."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +43,21 @@ def check_broker() -> str:
     return f"{redact_url(settings.CELERY_BROKER_URL)} ok"
 
 
-CHECKS = {"database": check_database, "clickhouse": check_clickhouse, "broker": check_broker}
+def check_scheduler() -> str:
+    from ingestion.scheduler.heartbeat import scheduler_status, scheduler_timeout
+
+    status = scheduler_status()
+    if not status["alive"]:
+        last = status["last_heartbeat_at"]
+        since = f"the last one at {last:%Y-%m-%d %H:%M:%S} UTC" if last else "none ever"
+        raise RuntimeError(f"no scheduler heartbeat within {scheduler_timeout().seconds} s ({since}): DAGs are not "
+                           "being scheduled; start `manage.py scheduler` (or runplatform)")
+    names = ", ".join(s.name for s in status["schedulers"])
+    return f"{len(status['schedulers'])} alive ({names})"
+
+
+STORES = {"database": check_database, "clickhouse": check_clickhouse, "broker": check_broker}
+CHECKS = {**STORES, "scheduler": check_scheduler}
 
 
 def _run(check):
@@ -50,7 +70,8 @@ def _run(check):
 
 
 def platform_health() -> dict:
-    """{"status": "ok"|"error", "checks": {name: {"status", "detail"|"error"}}}.
+    """{"status": "ok"|"error", "checks": {name: {"status", "detail"|"error"}}}; status
+    is the stores' (see the module docstring), "scheduler" is among the checks.
 
     Checks run in parallel threads with a deadline, so one hanging store (a firewalled
     broker) cannot make the endpoint itself hang.
@@ -63,5 +84,5 @@ def platform_health() -> dict:
                 results[name] = future.result(timeout=CHECK_TIMEOUT_SECONDS + 2)
             except FutureTimeout:
                 results[name] = {"status": "error", "error": f"no answer within {CHECK_TIMEOUT_SECONDS + 2}s"}
-    healthy = all(r["status"] == "ok" for r in results.values())
+    healthy = all(results[name]["status"] == "ok" for name in STORES)
     return {"status": "ok" if healthy else "error", "checks": results}

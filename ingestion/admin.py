@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from ingestion.dagspec import TemplateInvalid
-from ingestion.models import Dag, DagRun, DagTemplate, DagTemplateVersion, Pool, TaskInstance
+from ingestion.models import Dag, DagRun, DagTemplate, DagTemplateVersion, Pool, SchedulerHeartbeat, TaskInstance
 from ingestion.services.templates import template_save, template_validate
 
 
@@ -102,3 +102,16 @@ class TaskInstanceAdmin(admin.ModelAdmin):
 @admin.register(Pool)
 class PoolAdmin(admin.ModelAdmin):
     list_display = ["name", "slots", "description"]
+
+
+@admin.register(SchedulerHeartbeat)
+class SchedulerHeartbeatAdmin(admin.ModelAdmin):
+    """Read only: the schedulers write these rows themselves."""
+
+    list_display = ["name", "hostname", "pid", "started_at", "heartbeat_at", "dags"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

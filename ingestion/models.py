@@ -187,3 +187,22 @@ class TaskLog(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["task_instance", "try_number", "seq"], name="task_log_unique_chunk")]
         ordering = ["task_instance", "try_number", "seq"]
+
+
+class SchedulerHeartbeat(models.Model):
+    """One row per running scheduler loop, refreshed every few seconds. A dead scheduler
+    leaves every store healthy while nothing gets scheduled: /healthz and the DAG pages
+    read these rows to say so (see ingestion.scheduler.heartbeat)."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="host:pid:loop")
+    hostname = models.CharField(max_length=200)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(db_index=True)
+    dags = models.PositiveIntegerField(default=0, help_text="active DAGs in its timing wheel")
+
+    class Meta:
+        ordering = ["-heartbeat_at"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -34,6 +34,7 @@ from django.utils import timezone
 from ingestion.cron import CronError, CronSchedule
 from ingestion.dblock import is_lock_error
 from ingestion.models import Dag, DagRun
+from ingestion.scheduler.heartbeat import HEARTBEAT_EVERY, heartbeat_beat, heartbeat_name, heartbeat_remove
 from ingestion.services.dispatch import task_instances_dispatch
 from ingestion.services.execution import retries_promote, zombies_reap
 from ingestion.services.runs import run_create, runs_create_batch, runs_start_queued
@@ -206,10 +207,14 @@ class SchedulerLoop:
     # --- service -------------------------------------------------------------------
     def run_forever(self, stop: threading.Event) -> None:
         logger.info("%s: starting (executor %r, tick %ss)", self.name, self.executor, self.tick_seconds)
+        beat_name, beat_started, last_beat = heartbeat_name(self.name), timezone.now(), 0.0
         while not stop.is_set():
             started = self.clock()
             try:
                 close_old_connections()
+                if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
+                    heartbeat_beat(name=beat_name, started_at=beat_started, dags=len(self.wheel or ()))
+                    last_beat = time.monotonic()
                 stats = self.tick()
                 if stats["due"] or stats["dispatched"]:
                     logger.debug("%s tick: %s", self.name, stats)
@@ -226,4 +231,8 @@ class SchedulerLoop:
             if next_due is not None:
                 wake = min(wake, max(next_due, started + 0.05))
             stop.wait(max(0.0, wake - self.clock()))
+        try:
+            heartbeat_remove(name=beat_name)
+        except Exception:  # noqa: BLE001 - stopping goes on; the row times out instead
+            logger.warning("%s: could not remove its heartbeat row", self.name, exc_info=True)
         logger.info("%s: stopped", self.name)

@@ -2,6 +2,7 @@
 import json
 import os
 import signal
+import sqlite3
 import socket
 import subprocess
 import sys
@@ -46,6 +47,13 @@ def test_runplatform_serves_healthz_and_admin_and_stops_on_ctrl_c(tmp_path):
                 assert time.time() < deadline, "runplatform did not come up in 60 s"
                 time.sleep(0.3)
         assert body["status"] == "ok"
+        # The embedded scheduler's heartbeat: its first comes as it starts (a second or so).
+        while body["checks"]["scheduler"]["status"] != "ok":
+            assert time.time() < deadline, body["checks"]["scheduler"]
+            time.sleep(0.3)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+                body = json.load(response)
+        assert body["checks"]["scheduler"]["detail"].startswith("1 alive (")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=10) as response:
             assert response.status == 200 and b"csrfmiddlewaretoken" in response.read()
         proc.send_signal(signal.SIGINT)
@@ -55,3 +63,5 @@ def test_runplatform_serves_healthz_and_admin_and_stops_on_ctrl_c(tmp_path):
             proc.kill()
     assert proc.returncode == 0, output
     assert "adplatform is up at" in output and "stopped" in output
+    with sqlite3.connect(tmp_path / "adplatform.sqlite3") as db:  # a clean stop removes its heartbeat
+        assert db.execute("SELECT COUNT(*) FROM ingestion_schedulerheartbeat").fetchone() == (0,)

@@ -14,7 +14,8 @@ from django.db import OperationalError, connections
 
 from ingestion.dblock import is_lock_error
 
-from ingestion.models import DagRun
+from ingestion.models import DagRun, SchedulerHeartbeat
+from ingestion.scheduler.heartbeat import scheduler_status
 from tests.ingestion.factories import dag as make_dag
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,12 +44,16 @@ def test_the_embedded_component_fires_a_seconds_cron_dag_on_time(settings):
     component.start()
     try:
         runs = _wait_for_runs(dag, 3)
+        beat = SchedulerHeartbeat.objects.get()  # written while it runs, read by /healthz
+        assert beat.name.endswith(f":{os.getpid()}:dag-scheduler") and beat.pid == os.getpid()
+        assert scheduler_status()["alive"]
     finally:
         component.stop()
         # Let tries still running finish before the test database is flushed (SQLite
         # refuses the flush while an executor thread writes).
         component.executor.stop(wait=True)
     assert not component.thread.is_alive()
+    assert not SchedulerHeartbeat.objects.exists()  # a clean stop removes its heartbeat at once
     times = [r.logical_time for r in runs]
     assert all((b - a).total_seconds() == 1 for a, b in zip(times, times[1:]))  # no tick skipped
     # Created on time (started may wait: max_active_runs=1 and a run takes a tick or two).

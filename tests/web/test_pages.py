@@ -182,3 +182,16 @@ def test_api_docs_and_schema_are_served_locally(browser):
     schema = browser.get("/api/schema/?format=json").json()
     for path in ["/api/v1/dags/", "/api/v1/fetch/", "/api/v1/logs/{id}/", "/api/v1/reports/dashboard/", "/api/v1/dag-templates/"]:
         assert path in schema["paths"], path
+
+
+def test_dag_pages_warn_when_no_scheduler_is_alive(browser, dag_a):
+    from django.utils import timezone
+
+    from ingestion.scheduler.heartbeat import heartbeat_beat
+
+    for path in ("/dags/", f"/dags/{dag_a.pk}/"):
+        page = browser.get(path).content.decode()
+        assert 'id="scheduler-down"' in page and "no heartbeat ever" in page
+    heartbeat_beat(name="host:1:scheduler", started_at=timezone.now(), dags=1)
+    for path in ("/dags/", f"/dags/{dag_a.pk}/"):
+        assert 'id="scheduler-down"' not in browser.get(path).content.decode()

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ingestion.models import TaskInstance
+from ingestion.scheduler.heartbeat import scheduler_status
 from web import engine, selectors
 from web.graph_layout import chart_graph
 
@@ -26,7 +27,7 @@ def dag_list(request):
     rows = selectors.dag_list_rows(request.user, search=search, platform=platform, paused=paused)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "web/dag_list.html", {
-        "nav": "dags", "page": page, "q": search, "platform": platform, "paused": request.GET.get("paused", ""),
+        "nav": "dags", "scheduler": scheduler_status(), "page": page, "q": search, "platform": platform, "paused": request.GET.get("paused", ""),
     })
 
 
@@ -75,6 +76,7 @@ def dag_detail(request, pk: int):
         for task_id in task_ids
     ]
     return render(request, "web/dag_detail.html", {
+        "scheduler": scheduler_status(),
         "nav": "dags", "dag": dag, "tasks": tasks, "graph": chart_graph(tasks), "runs": runs,
         "grid_rows": grid_rows, "selected_run": selected,
         "selected_tis": _in_task_order(selected.task_instances.all(), task_ids) if selected else [],

@@ -1,0 +1,60 @@
+"""Scheduler liveness: each scheduler loop upserts its SchedulerHeartbeat row every
+HEARTBEAT_EVERY seconds; a row older than INGESTION_SCHEDULER_TIMEOUT_SECONDS (default 30)
+means that scheduler is gone.
+
+Why a row and not a process check: schedulers run anywhere (a thread of runplatform, or
+`manage.py scheduler` on other machines), and the one thing every web process can read is
+the metadata database. Like Airflow's scheduler heartbeat, it tells "the stores are up but
+nothing is being scheduled", which no store check can.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from ingestion.models import SchedulerHeartbeat
+
+HEARTBEAT_EVERY = 5.0  # seconds
+# Rows of schedulers that stopped without saying so (killed) are deleted after this long.
+FORGET_AFTER = timedelta(days=1)
+
+
+def scheduler_timeout() -> timedelta:
+    return timedelta(seconds=getattr(settings, "INGESTION_SCHEDULER_TIMEOUT_SECONDS", 30))
+
+
+def heartbeat_name(loop_name: str) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{loop_name}"
+
+
+def heartbeat_beat(*, name: str, started_at: datetime, dags: int, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    updated = SchedulerHeartbeat.objects.filter(name=name).update(heartbeat_at=now, dags=dags)
+    if not updated:
+        hostname, pid = socket.gethostname(), os.getpid()
+        SchedulerHeartbeat.objects.update_or_create(
+            name=name, defaults={"hostname": hostname, "pid": pid, "started_at": started_at, "heartbeat_at": now,
+                                 "dags": dags})
+        SchedulerHeartbeat.objects.filter(heartbeat_at__lt=now - FORGET_AFTER).delete()
+
+
+def heartbeat_remove(*, name: str) -> None:
+    """A scheduler stopping cleanly says so at once instead of timing out."""
+    SchedulerHeartbeat.objects.filter(name=name).delete()
+
+
+def schedulers_alive(*, now: datetime | None = None) -> list[SchedulerHeartbeat]:
+    now = now or timezone.now()
+    return list(SchedulerHeartbeat.objects.filter(heartbeat_at__gte=now - scheduler_timeout()))
+
+
+def scheduler_status(*, now: datetime | None = None) -> dict:
+    """{"alive": bool, "schedulers": [...], "last_heartbeat_at": datetime | None}."""
+    now = now or timezone.now()
+    alive = schedulers_alive(now=now)
+    last = SchedulerHeartbeat.objects.order_by("-heartbeat_at").values_list("heartbeat_at", flat=True).first()
+    return {"alive": bool(alive), "schedulers": alive, "last_heartbeat_at": last}
