@@ -216,6 +216,8 @@ INGESTION_QUEUE_PER_POOL = env.bool("INGESTION_QUEUE_PER_POOL", default=False)
 INGESTION_HEARTBEAT_SECONDS = env.float("INGESTION_HEARTBEAT_SECONDS", default=5.0)
 INGESTION_ZOMBIE_SECONDS = env.float("INGESTION_ZOMBIE_SECONDS", default=60.0)
 INGESTION_QUEUED_TIMEOUT_SECONDS = env.float("INGESTION_QUEUED_TIMEOUT_SECONDS", default=900.0)
+# Finished runs older than this many days are deleted daily (0: keep them all).
+INGESTION_RUN_RETENTION_DAYS = env.float("INGESTION_RUN_RETENTION_DAYS", default=30.0)
 # A scheduler whose heartbeat row is older than this counts as gone (/healthz, DAG pages).
 INGESTION_SCHEDULER_TIMEOUT_SECONDS = env.float("INGESTION_SCHEDULER_TIMEOUT_SECONDS", default=30.0)
 # Tries handed to the executor per dispatch call (the loop dispatches after each batch of

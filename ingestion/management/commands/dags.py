@@ -42,6 +42,11 @@ class Command(BaseCommand):
         p.add_argument("task_id")
         p.add_argument("--logical-time", type=parse_time)
         sub.add_parser("show", help="tasks and edges as text").add_argument("dag_id")
+        p = sub.add_parser("cleanup", help="delete finished runs (task instances, logs) older than the retention; "
+                                           "each DAG's latest run is kept")
+        p.add_argument("--older-than-days", type=float,
+                       help="default: INGESTION_RUN_RETENTION_DAYS (30)")
+        p.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
         p = sub.add_parser("materialize", help="create or update every account's DAGs from the current templates "
                                                "(after `templates sync` added a template)")
         p.add_argument("--platform")
@@ -54,6 +59,21 @@ class Command(BaseCommand):
             return Dag.objects.get(dag_id=dag_id)
         except Dag.DoesNotExist:
             raise CommandError(f"no DAG {dag_id!r}; `manage.py dags list` shows them") from None
+
+    def do_cleanup(self, options):
+        from ingestion.services.retention import retention_cutoff, runs_purge
+
+        days = options["older_than_days"]
+        if days is not None and days <= 0:
+            raise CommandError("--older-than-days must be more than 0")
+        cutoff = retention_cutoff(days=days)
+        if cutoff is None:
+            self.stdout.write("retention is off (INGESTION_RUN_RETENTION_DAYS=0): nothing deleted")
+            return
+        counts = runs_purge(older_than=cutoff, dry_run=options["dry_run"])
+        verb = "would delete" if options["dry_run"] else "deleted"
+        self.stdout.write(f"{verb} {counts['runs']} finished runs before {cutoff:%Y-%m-%d %H:%M} UTC, "
+                          f"{counts['task_instances']} task instances, {counts['log_chunks']} log chunks")
 
     def do_list(self, options):
         rows = dags_list(platform=options.get("platform"))
