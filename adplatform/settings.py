@@ -165,13 +165,16 @@ SPECTACULAR_SETTINGS = {
 # Real-time fetches (`POST /api/v1/fetch/`) allowed per organization (DRF rate syntax).
 FETCH_RATE = env.str("FETCH_RATE", default="30/min")
 
+# Prometheus /metrics: with a token, `Authorization: Bearer <token>`; without, loopback only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # HTTPS behind a proxy (service mode): `ADPLATFORM_HTTPS=true` turns on the settings
 # that `manage.py check --deploy` asks for.
 HTTPS = env.bool("ADPLATFORM_HTTPS", default=False)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

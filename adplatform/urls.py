@@ -3,10 +3,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from adplatform import views
+from adplatform import metrics, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     # authorization pages (never "" under accounts/: the web app's account list lives there)
     path("accounts/", include("accounts.urls")),
