@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
@@ -210,6 +210,8 @@ class PlatformAuthorizeApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: AuthorizationStartOutput},
                    summary="Start an OAuth2 authorization: send the user to authorization_url", parameters=[PLATFORM_PATH],
+                   examples=[OpenApiExample("a new grant for organization 1", request_only=True,
+                                            value={"organization": 1, "redirect_uri": ""})],
                    description="The state is single use, expires after 10 minutes and is bound to you and to how you "
                                "call: a session-signed start finishes in the same browser session (the default "
                                "redirect_uri, /accounts/callback/<platform>/, does that); a token-signed start must be "
@@ -271,7 +273,10 @@ class PlatformPasswordApi(APIView):
                                               help_text="Replace this credential's sign-in.")
 
     @extend_schema(request=InputSerializer, responses={201: CredentialOutput},
-                   summary="Sign in on a password platform and store the credential", parameters=[PLATFORM_PATH])
+                   summary="Sign in on a password platform and store the credential", parameters=[PLATFORM_PATH],
+                   examples=[OpenApiExample("sign in for organization 1", request_only=True,
+                                            value={"organization": 1, "username": "advertiser@example.com",
+                                                   "password": "the platform password"})])
     def post(self, request, platform):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)

@@ -102,3 +102,29 @@ def test_a_dag_id_pattern_another_template_uses_is_a_400_at_dag_id(staff_api, tp
     [message] = response.json()["spec"]["dag_id"]
     assert f"already used by template sandbox/{tpl.name}" in message
     assert not DagTemplate.objects.filter(name="copy").exists() and tpl.dags.count() == 1
+
+
+def test_the_schema_examples_are_valid_requests(staff_api, account_a):
+    """What Swagger UI shows (and schemathesis sends first) is accepted: the example template
+    is created and materialized for the platform's account, then the PUT and PATCH examples."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    from ingestion.models import Dag
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    def example(path, method):
+        content = schema["paths"][path][method]["requestBody"]["content"]["application/json"]
+        return next(iter(content["examples"].values()))["value"]
+
+    created = staff_api.post("/api/v1/dag-templates/", example("/api/v1/dag-templates/", "post"), format="json")
+    assert created.status_code == 201, created.json()
+    pk = created.json()["id"]
+    dag = Dag.objects.get(template_id=pk)
+    assert dag.dag_id == f"sandbox_{account_a.external_id}_campaign_hourly" and dag.ad_account == account_a
+    put = staff_api.put(f"/api/v1/dag-templates/{pk}/", example("/api/v1/dag-templates/{id}/", "put"), format="json")
+    assert put.status_code == 200, put.json()
+    patch = staff_api.patch(f"/api/v1/dag-templates/{pk}/", example("/api/v1/dag-templates/{id}/", "patch"), format="json")
+    assert patch.status_code == 200 and patch.json()["is_active"] is False
+    dag.refresh_from_db()
+    assert dag.is_paused

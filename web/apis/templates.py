@@ -7,7 +7,7 @@ every signed-in user and writing is for staff.
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -64,6 +64,26 @@ class TemplateInput(serializers.Serializer):
     is_active = serializers.BooleanField(default=True)
 
 
+# What a template looks like (Swagger UI shows it; schemathesis sends it as a valid case).
+EXAMPLE_SPEC = {
+    "dag_id": "${platform}_${account_id}_campaign_hourly",
+    "schedule_interval": "15 * * * *",
+    "catchup": False,
+    "max_active_runs": 1,
+    "tasks": [
+        {"task_id": "start", "is_dummy": True, "operator_name": "DummyOperator",
+         "downstream_task_ids": ["campaign_meta", "campaign_hourly_insights"]},
+        {"task_id": "campaign_meta", "operator_name": "ad_meta_operator", "params": {"levels": ["campaign"]},
+         "retries": 3, "retry_delay": 30},
+        {"task_id": "campaign_hourly_insights", "operator_name": "insight_operator",
+         "params": {"granularity": "hour", "level": "campaign"}, "retries": 5, "retry_delay": 60, "timeout": 1800},
+    ],
+}
+CREATE_EXAMPLE = OpenApiExample("campaign-level hourly numbers", request_only=True, value={
+    "platform": "sandbox", "name": "campaign_hourly", "spec": EXAMPLE_SPEC, "is_active": True})
+UPDATE_EXAMPLE = OpenApiExample("pause a template's DAGs", request_only=True, value={"is_active": False})
+
+
 class TemplateListApi(APIView):
     permission_classes = [IsStaffOrReadOnly]
 
@@ -72,7 +92,7 @@ class TemplateListApi(APIView):
         queryset = filtered(DagTemplateFilter, request, selectors.dag_templates_for_user(request.user))
         return paginated(self, request, queryset.order_by("platform", "name"), TemplateOutput)
 
-    @extend_schema(request=TemplateInput, responses={201: TemplateOutput})
+    @extend_schema(request=TemplateInput, responses={201: TemplateOutput}, examples=[CREATE_EXAMPLE])
     def post(self, request):
         data = TemplateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -109,11 +129,12 @@ class TemplateDetailApi(APIView):
                                is_active=values.get("is_active", template.is_active))
         return Response(TemplateOutput(result.template).data)
 
-    @extend_schema(request=UpdateInput, responses=TemplateOutput)
+    @extend_schema(request=UpdateInput, responses=TemplateOutput, examples=[
+        OpenApiExample("a new version of the spec", request_only=True, value={"spec": EXAMPLE_SPEC, "is_active": True})])
     def put(self, request, pk: int):
         return self._update(request, pk, partial=False)
 
-    @extend_schema(request=UpdateInput, responses=TemplateOutput)
+    @extend_schema(request=UpdateInput, responses=TemplateOutput, examples=[UPDATE_EXAMPLE])
     def patch(self, request, pk: int):
         return self._update(request, pk, partial=True)
 
