@@ -332,3 +332,43 @@ def task_instance_retry(*, task_instance_id: int) -> TaskInstance:
         run.state, run.ended_at = DagRun.State.RUNNING, None
         run.save(update_fields=["state", "ended_at"])
     return target
+
+
+MARKABLE = (TI.SUCCESS, TI.FAILED)
+
+
+@transaction.atomic
+def task_instance_mark(*, task_instance_id: int, state: str, now: datetime | None = None) -> TaskInstance:
+    """Set a task instance's outcome by hand (Airflow's "mark success / failed"): a fetch
+    that can never succeed for a day the platform has no data for is marked success so its
+    downstream tasks run; a stuck-looking success is marked failed so the run reports it.
+
+    Downstream follows as if the task had ended so: marked success, its upstream_failed
+    downstream tasks wait again and become ready; marked failed, those not started become
+    upstream_failed. The run is evaluated again (and may end). Queued or running tasks are
+    refused: their worker would overwrite the mark."""
+    if state not in MARKABLE:
+        raise ValueError(f"a task can be marked {' or '.join(MARKABLE)}, not {state!r}")
+    now = now or timezone.now()
+    run_id = TaskInstance.objects.values_list("run_id", flat=True).get(pk=task_instance_id)
+    run = DagRun.objects.select_for_update().get(pk=run_id)
+    tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
+    target = next(ti for ti in tis.values() if ti.pk == task_instance_id)
+    if target.state in (TI.QUEUED, TI.RUNNING):
+        raise ValueError(f"task {target.task_id} is {target.state}; wait for it to finish (or time out), then mark it")
+    if target.state == state:
+        return target
+    target.state, target.ended_at, target.next_try_at = state, now, None
+    target.started_at = target.started_at or now
+    target.error = "" if state == TI.SUCCESS else "marked failed by hand"
+    target.save(update_fields=["state", "ended_at", "next_try_at", "started_at", "error"])
+    if state == TI.SUCCESS:
+        for task_id in _downstream_of(tis, target.task_id):
+            if tis[task_id].state == TI.UPSTREAM_FAILED:
+                tis[task_id].state, tis[task_id].ended_at = TI.NONE, None
+                tis[task_id].save(update_fields=["state", "ended_at"])
+    if run.state != DagRun.State.RUNNING:
+        run.state, run.ended_at = DagRun.State.RUNNING, None
+        run.save(update_fields=["state", "ended_at"])
+    run_evaluate(run_id=run.pk, now=now)
+    return target

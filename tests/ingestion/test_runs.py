@@ -113,3 +113,61 @@ def test_clearing_a_failed_run_keeps_successes_and_gives_failures_fresh_tries():
     assert run.state == "queued"
     assert (tis["left"].state, tis["left"].max_tries, tis["left"].error) == (TI.NONE, 6, "")  # 3 more tries
     assert tis["right"].state == TI.SUCCESS and tis["join"].state == TI.NONE
+
+
+def _states(run):
+    return dict(run.task_instances.values_list("task_id", "state"))
+
+
+def test_marking_a_failed_task_success_lets_its_downstream_run_and_the_run_finish():
+    from ingestion.services.runs import task_instance_mark
+
+    dag = make_dag(tasks=DIAMOND)
+    run, _ = run_create(dag=dag, logical_time=T)
+    _set(run, left="failed", right="success", join="none")
+    run_evaluate(run_id=run.pk)  # join upstream_failed, the run failed
+    run.refresh_from_db()
+    assert run.state == DagRun.State.FAILED and _states(run)["join"] == TI.UPSTREAM_FAILED
+
+    left = task_instance_mark(task_instance_id=run.task_instances.get(task_id="left").pk, state=TI.SUCCESS)
+
+    run.refresh_from_db()
+    assert left.state == TI.SUCCESS and left.ended_at is not None and left.error == ""
+    assert _states(run) == {"start": TI.SUCCESS, "left": TI.SUCCESS, "right": TI.SUCCESS, "join": TI.SCHEDULED}
+    assert run.state == DagRun.State.RUNNING and run.ended_at is None
+    task_instance_mark(task_instance_id=run.task_instances.get(task_id="join").pk, state=TI.SUCCESS)
+    run.refresh_from_db()
+    assert run.state == DagRun.State.SUCCESS  # every task ended well: the run ends
+
+
+def test_marking_a_task_failed_stops_its_downstream_and_fails_the_run():
+    from ingestion.services.runs import task_instance_mark
+
+    dag = make_dag(tasks=DIAMOND)
+    run, _ = run_create(dag=dag, logical_time=T)
+    _set(run, left="success", right="success", join="success")
+    run_evaluate(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == DagRun.State.SUCCESS
+    _set(run, join="none")
+    DagRun.objects.filter(pk=run.pk).update(state=DagRun.State.RUNNING)
+
+    task_instance_mark(task_instance_id=run.task_instances.get(task_id="right").pk, state=TI.FAILED)
+
+    run.refresh_from_db()
+    assert _states(run)["right"] == TI.FAILED and _states(run)["join"] == TI.UPSTREAM_FAILED
+    assert run.state == DagRun.State.FAILED
+    assert run.task_instances.get(task_id="right").error == "marked failed by hand"
+
+
+def test_marking_is_refused_while_a_task_runs_and_for_other_states():
+    from ingestion.services.runs import task_instance_mark
+
+    run, _ = run_create(dag=make_dag(tasks=DIAMOND), logical_time=T)
+    _set(run, left="running")
+    left = run.task_instances.get(task_id="left").pk
+    with pytest.raises(ValueError, match="left is running; wait for it"):
+        task_instance_mark(task_instance_id=left, state=TI.SUCCESS)
+    with pytest.raises(ValueError, match="marked success or failed, not 'skipped'"):
+        task_instance_mark(task_instance_id=left, state="skipped")
+    assert _states(run)["left"] == TI.RUNNING

@@ -106,3 +106,23 @@ def test_id_filters_refuse_numbers_beyond_bigint(api, dag_a):
     response = api.get("/api/v1/dags/?ad_account=6864364093279974719488")
     assert response.status_code == 400 and "ad_account" in response.json()
     assert api.get("/api/v1/runs/?dag=0").status_code == 400
+
+
+def test_mark_success_and_failed_go_through_the_engine(api, dag_a, dag_b):
+    run = factories.run(dag=dag_a)
+    tis = {ti.task_id: ti for ti in run.task_instances.all()}
+    TaskInstance.objects.filter(pk=tis["ad_meta_task"].pk).update(state="failed", try_number=1, max_tries=1)
+    TaskInstance.objects.filter(pk=tis["ad_daily_insight_task"].pk).update(state="upstream_failed")
+
+    marked = api.post(f"/api/v1/task-instances/{tis['ad_meta_task'].pk}/mark-success/")
+
+    assert marked.status_code == 200 and marked.json()["state"] == "success"
+    assert TaskInstance.objects.get(pk=tis["ad_daily_insight_task"].pk).state == "scheduled"  # ready at once
+    failed = api.post(f"/api/v1/task-instances/{tis['ad_daily_insight_task'].pk}/mark-failed/")
+    assert failed.status_code == 200 and failed.json()["state"] == "failed"
+    TaskInstance.objects.filter(pk=tis["account_meta_task"].pk).update(state="running")
+    busy = api.post(f"/api/v1/task-instances/{tis['account_meta_task'].pk}/mark-success/")
+    assert busy.status_code == 400 and "is running; wait for it" in busy.json()["non_field_errors"][0]
+    theirs = factories.run(dag=dag_b).task_instances.first()
+    assert api.post(f"/api/v1/task-instances/{theirs.pk}/mark-success/").status_code == 404
+    assert api.get(f"/api/v1/task-instances/{tis['ad_meta_task'].pk}/mark-success/").status_code == 405

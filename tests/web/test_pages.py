@@ -160,6 +160,12 @@ def test_dag_page_retry_and_clear_buttons_call_the_engine(browser, dag_a):
     assert TaskInstance.objects.get(pk=tis["ad_meta_task"].pk).state == "scheduled"
     refused = browser.post(f"/task-instances/{tis['ad_meta_task'].pk}/clear/", follow=True).content.decode()
     assert "task ad_meta_task is scheduled; only finished tasks can be cleared" in refused
+    page = browser.get(f"/dags/{dag_a.pk}/?run={run.pk}").content.decode()
+    assert f"/task-instances/{tis['ad_meta_task'].pk}/mark-success/" in page
+    marked = browser.post(f"/task-instances/{tis['ad_meta_task'].pk}/mark-success/", follow=True).content.decode()
+    assert "Marked success: ad_meta_task." in marked
+    assert TaskInstance.objects.get(pk=tis["ad_meta_task"].pk).state == "success"
+    assert f"/task-instances/{tis['ad_meta_task'].pk}/mark-success/" not in marked  # no button for what it is
 
 
 def test_task_log_page_and_download(browser, dag_a, dag_b):

@@ -93,3 +93,15 @@ class TaskInstanceClearApi(_TaskInstanceActionApi):
 
 class TaskInstanceRetryApi(_TaskInstanceActionApi):
     service = staticmethod(engine.retry)
+
+
+class TaskInstanceMarkSuccessApi(_TaskInstanceActionApi):
+    """Mark the task succeeded by hand: its downstream tasks run (refused while it runs)."""
+
+    service = staticmethod(engine.mark_success)
+
+
+class TaskInstanceMarkFailedApi(_TaskInstanceActionApi):
+    """Mark the task failed by hand: its downstream tasks not started become upstream_failed."""
+
+    service = staticmethod(engine.mark_failed)

@@ -142,3 +142,15 @@ def task_clear(request, pk: int):
 @require_POST
 def task_retry(request, pk: int):
     return _task_action(request, pk, engine.retry, "Queued a retry of")
+
+
+@login_required
+@require_POST
+def task_mark_success(request, pk: int):
+    return _task_action(request, pk, engine.mark_success, "Marked success:")
+
+
+@login_required
+@require_POST
+def task_mark_failed(request, pk: int):
+    return _task_action(request, pk, engine.mark_failed, "Marked failed:")
