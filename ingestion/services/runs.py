@@ -266,6 +266,29 @@ def run_clear_failed(*, run_id: int) -> DagRun:
     return run
 
 
+def _locked(task_instance_id: int) -> tuple[DagRun, dict[str, TaskInstance], TaskInstance]:
+    """The task instance's run and all its task instances, locked (in this order, as
+    run_evaluate locks them), and the task instance itself."""
+    run_id = TaskInstance.objects.values_list("run_id", flat=True).get(pk=task_instance_id)
+    run = DagRun.objects.select_for_update().get(pk=run_id)
+    tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
+    return run, tis, next(ti for ti in tis.values() if ti.pk == task_instance_id)
+
+
+def _unblock_downstream(tis: dict[str, TaskInstance], task_id: str) -> None:
+    """Downstream tasks failed only because of `task_id` wait for it again."""
+    for downstream in _downstream_of(tis, task_id):
+        if tis[downstream].state == TI.UPSTREAM_FAILED:
+            tis[downstream].state, tis[downstream].ended_at = TI.NONE, None
+            tis[downstream].save(update_fields=["state", "ended_at"])
+
+
+def _reopen(run: DagRun) -> None:
+    if run.state != DagRun.State.RUNNING:
+        run.state, run.ended_at = DagRun.State.RUNNING, None
+        run.save(update_fields=["state", "ended_at"])
+
+
 def _downstream_of(tis: dict[str, TaskInstance], task_id: str) -> set[str]:
     out, frontier = set(), [task_id]
     while frontier:
@@ -281,10 +304,7 @@ def _downstream_of(tis: dict[str, TaskInstance], task_id: str) -> set[str]:
 def task_instance_clear(*, task_instance_id: int) -> TaskInstance:
     """Run a finished task instance and everything downstream of it again (like Airflow's
     clear): they go back to `none` with a fresh set of tries, earlier tries' logs kept."""
-    run_id = TaskInstance.objects.values_list("run_id", flat=True).get(pk=task_instance_id)
-    run = DagRun.objects.select_for_update().get(pk=run_id)
-    tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
-    target = next(ti for ti in tis.values() if ti.pk == task_instance_id)
+    run, tis, target = _locked(task_instance_id)
     if target.state not in TaskInstance.FINISHED:
         raise ValueError(f"task {target.task_id} is {target.state}; only finished tasks can be cleared")
     for task_id in {target.task_id} | _downstream_of(tis, target.task_id):
@@ -316,21 +336,13 @@ def _retries(ti: TaskInstance) -> int:
 def task_instance_retry(*, task_instance_id: int) -> TaskInstance:
     """Give a failed task instance exactly one more try now; its upstream_failed
     downstream tasks wait for it again."""
-    run_id = TaskInstance.objects.values_list("run_id", flat=True).get(pk=task_instance_id)
-    run = DagRun.objects.select_for_update().get(pk=run_id)
-    tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
-    target = next(ti for ti in tis.values() if ti.pk == task_instance_id)
+    run, tis, target = _locked(task_instance_id)
     if target.state != TI.FAILED:
         raise ValueError(f"task {target.task_id} is {target.state}; only a failed task can be retried")
     target.state, target.max_tries, target.next_try_at, target.ended_at = TI.SCHEDULED, target.try_number + 1, None, None
     target.save(update_fields=["state", "max_tries", "next_try_at", "ended_at"])
-    for task_id in _downstream_of(tis, target.task_id):
-        if tis[task_id].state == TI.UPSTREAM_FAILED:
-            tis[task_id].state, tis[task_id].ended_at = TI.NONE, None
-            tis[task_id].save(update_fields=["state", "ended_at"])
-    if run.state != DagRun.State.RUNNING:
-        run.state, run.ended_at = DagRun.State.RUNNING, None
-        run.save(update_fields=["state", "ended_at"])
+    _unblock_downstream(tis, target.task_id)
+    _reopen(run)
     return target
 
 
@@ -350,10 +362,7 @@ def task_instance_mark(*, task_instance_id: int, state: str, now: datetime | Non
     if state not in MARKABLE:
         raise ValueError(f"a task can be marked {' or '.join(MARKABLE)}, not {state!r}")
     now = now or timezone.now()
-    run_id = TaskInstance.objects.values_list("run_id", flat=True).get(pk=task_instance_id)
-    run = DagRun.objects.select_for_update().get(pk=run_id)
-    tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
-    target = next(ti for ti in tis.values() if ti.pk == task_instance_id)
+    run, tis, target = _locked(task_instance_id)
     if target.state in (TI.QUEUED, TI.RUNNING):
         raise ValueError(f"task {target.task_id} is {target.state}; wait for it to finish (or time out), then mark it")
     if target.state == state:
@@ -363,12 +372,7 @@ def task_instance_mark(*, task_instance_id: int, state: str, now: datetime | Non
     target.error = "" if state == TI.SUCCESS else "marked failed by hand"
     target.save(update_fields=["state", "ended_at", "next_try_at", "started_at", "error"])
     if state == TI.SUCCESS:
-        for task_id in _downstream_of(tis, target.task_id):
-            if tis[task_id].state == TI.UPSTREAM_FAILED:
-                tis[task_id].state, tis[task_id].ended_at = TI.NONE, None
-                tis[task_id].save(update_fields=["state", "ended_at"])
-    if run.state != DagRun.State.RUNNING:
-        run.state, run.ended_at = DagRun.State.RUNNING, None
-        run.save(update_fields=["state", "ended_at"])
+        _unblock_downstream(tis, target.task_id)
+    _reopen(run)
     run_evaluate(run_id=run.pk, now=now)
     return target
