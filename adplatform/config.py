@@ -56,6 +56,12 @@ def parse_database_url(value: str) -> dict:
         config.setdefault("OPTIONS", {}).setdefault("timeout", 30)
         config["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
         config["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        # Tests on a file next to it, not Django's shared-cache in-memory database: shared
+        # cache locks whole tables and fails at once ("database table is locked") where a
+        # file in WAL mode, as in production, waits out a writer. Threaded tests (executor,
+        # scheduler, health checks) then meet the locking the embedded platform really has.
+        name = Path(config["NAME"])
+        config.setdefault("TEST", {}).setdefault("NAME", str(name.with_name(f"test_{name.name}")))
     return config
 
 
