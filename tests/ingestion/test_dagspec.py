@@ -7,19 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingestion.dagspec import TemplateInvalid, find_cycle, render_template, validate_template
+from tests.ingestion.factories import ISSUE_EXAMPLE
 
 OPS = {"account_meta_operator", "ad_meta_operator", "insight_operator"}
-
-ISSUE_EXAMPLE = {
-    "dag_id": "${account_id}_today_insights", "schedule_interval": "*/60 * * * *",
-    "tasks": [
-        {"task_id": "dummy_task", "downstream_task_ids": ["account_meta_task", "ad_meta_task"], "is_dummy": True,
-         "operator_name": "DummyOperator"},
-        {"task_id": "account_meta_task", "operator_type": "basic", "operator_name": "ad_meta_operator"},
-        {"task_id": "ad_meta_task", "downstream_task_ids": ["ad_daily_insight_task"], "operator_name": "ad_meta_operator"},
-        {"task_id": "ad_daily_insight_task", "operator_name": "insight_operator"},
-    ],
-}
 
 
 def issues_of(template, operators=OPS) -> list[str]:

@@ -19,6 +19,7 @@ from ingestion.services.runs import task_instance_clear
 from ingestion.services.templates import template_save
 from reports.models import AdEntity
 from reports.selectors import report_timeseries, report_top_entities, report_totals
+from tests.ingestion.factories import ISSUE_EXAMPLE
 from tests.reports.sandbox_numbers import core, sandbox_days, sandbox_totals
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -193,22 +194,9 @@ def test_hourly_dag_keeps_today_and_yesterday_by_the_hour(sandbox_account, repor
     assert not AdEntity.objects.filter(ad_account=account, level="creative").exists()  # not in this DAG's levels
 
 
-# The DAG engine issue's example, as our users write it (no params anywhere).
-USERS_EXAMPLE = {
-    "dag_id": "${account_id}_today_insights", "schedule_interval": "*/60 * * * *",
-    "tasks": [
-        {"task_id": "dummy_task", "downstream_task_ids": ["account_meta_task", "ad_meta_task"], "is_dummy": True,
-         "operator_name": "DummyOperator"},
-        {"task_id": "account_meta_task", "operator_type": "basic", "operator_name": "ad_meta_operator"},
-        {"task_id": "ad_meta_task", "downstream_task_ids": ["ad_daily_insight_task"], "operator_name": "ad_meta_operator"},
-        {"task_id": "ad_daily_insight_task", "operator_name": "insight_operator"},
-    ],
-}
-
-
 def test_the_users_example_template_runs_as_written(sandbox_account, report_store):
     account = sandbox_account
-    template = template_save(platform="sandbox", name="users_example", spec=USERS_EXAMPLE).template
+    template = template_save(platform="sandbox", name="users_example", spec=ISSUE_EXAMPLE).template
     dag, _ = dag_upsert(template=template, ad_account=account)
     counts = dag_backfill(dag_id=dag.dag_id, start=account.sandbox_now, end=account.sandbox_now, sleep=no_sleep)
     assert counts["success"] == 1, list(TaskInstance.objects.filter(run__dag=dag).values_list("task_id", "state", "error"))

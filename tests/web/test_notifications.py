@@ -2,7 +2,6 @@
 failure and on an account needing re-authorization."""
 import json
 
-import pytest
 import responses
 from django.core import mail
 
@@ -32,8 +31,6 @@ def test_other_organizations_are_not_told(dag_a, bob, org_b):
 @responses.activate
 def test_reauth_mails_and_posts_the_webhook(account_a, alice):
     org = account_a.organization
-    if not hasattr(org, "webhook_url"):
-        pytest.skip("Organization has no webhook_url field")
     org.webhook_url = "https://hooks.example.com/services/T000/B000/XXXX"
     org.save()
     responses.post(org.webhook_url, json={"ok": True})
@@ -47,8 +44,6 @@ def test_reauth_mails_and_posts_the_webhook(account_a, alice):
 @responses.activate
 def test_a_failing_webhook_does_not_raise_and_does_not_log_the_url(account_a, caplog):
     org = account_a.organization
-    if not hasattr(org, "webhook_url"):
-        pytest.skip("Organization has no webhook_url field")
     org.webhook_url = "https://hooks.example.com/services/T000/B000/SECRETPART"
     org.save()
     responses.post(org.webhook_url, status=500)
