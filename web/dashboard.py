@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -133,17 +134,15 @@ def _cached(kind: str, query: DashboardQuery, top_n: int, compute, *, single_fli
         return compute()
     key = f"web:dashboard:{kind}:" + hashlib.sha256(repr((query, top_n)).encode()).hexdigest()
     data = cache.get(key)
-    if data is not None or not single_flight:
-        if data is None:
-            data = compute()
-            cache.set(key, data, ttl)
+    if data is not None:
         return data
-    # One computation of a key at a time in this process: when a popular answer expires
-    # under load, every request asking for it would otherwise send ClickHouse the same
-    # queries at once (50 clients: 50 times the work, and seconds of latency). The others
-    # wait for the first and read its answer. Locks are striped, so their number is fixed.
-    with _STRIPES[int(key[-8:], 16) % len(_STRIPES)]:
-        data = cache.get(key)
+    # Single flight: one computation of a key at a time in this process. When a popular
+    # answer expires under load, every request asking for it would otherwise send
+    # ClickHouse the same queries at once (50 clients: 50 times the work, and seconds of
+    # latency); the others wait for the first and read its answer. Locks are striped, so
+    # their number is fixed.
+    with _STRIPES[int(key[-8:], 16) % len(_STRIPES)] if single_flight else nullcontext():
+        data = cache.get(key) if single_flight else None
         if data is None:
             data = compute()
             cache.set(key, data, ttl)

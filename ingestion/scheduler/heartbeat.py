@@ -47,14 +47,10 @@ def heartbeat_remove(*, name: str) -> None:
     SchedulerHeartbeat.objects.filter(name=name).delete()
 
 
-def schedulers_alive(*, now: datetime | None = None) -> list[SchedulerHeartbeat]:
-    now = now or timezone.now()
-    return list(SchedulerHeartbeat.objects.filter(heartbeat_at__gte=now - scheduler_timeout()))
-
-
 def scheduler_status(*, now: datetime | None = None) -> dict:
-    """{"alive": bool, "schedulers": [...], "last_heartbeat_at": datetime | None}."""
+    """{"alive": bool, "schedulers": [the live ones], "last_heartbeat_at": datetime | None}.
+    One read: the table holds a row per scheduler (rows of dead ones go after a day)."""
     now = now or timezone.now()
-    alive = schedulers_alive(now=now)
-    last = SchedulerHeartbeat.objects.order_by("-heartbeat_at").values_list("heartbeat_at", flat=True).first()
-    return {"alive": bool(alive), "schedulers": alive, "last_heartbeat_at": last}
+    rows = list(SchedulerHeartbeat.objects.order_by("-heartbeat_at"))
+    alive = [row for row in rows if row.heartbeat_at >= now - scheduler_timeout()]
+    return {"alive": bool(alive), "schedulers": alive, "last_heartbeat_at": rows[0].heartbeat_at if rows else None}
