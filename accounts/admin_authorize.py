@@ -49,8 +49,7 @@ def discover(modeladmin, request, queryset):
     """Ask the platform which accounts the stored grant reaches now (an advertiser may have
     added one to it) and open the picker, where the new ones can be imported."""
     from accounts.access import user_can_manage
-    from accounts.services.discovery import credential_discover
-    from accounts.views import discovery_message
+    from accounts.services.discovery import credential_discover, discovery_message
     from connectors.errors import AuthorizationRevoked, ConnectorError
     from connectors.registry import NoPlatformApp
 

@@ -416,16 +416,10 @@ class PlatformUnavailableError(APIException):
 
 
 class CredentialDiscoverApi(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(DiscoveredAccountOutput):
         class Meta:
             ref_name = "CredentialDiscoverOutput"
 
-        external_id = serializers.CharField()
-        name = serializers.CharField()
-        currency = serializers.CharField()
-        timezone = serializers.CharField()
-        status = serializers.CharField(help_text="As the platform reports it")
-        imported = serializers.BooleanField(help_text="Imported into the credential's organization")
         imported_elsewhere = serializers.BooleanField(
             help_text="Imported into another organization: cannot be imported through this credential")
 

@@ -10,7 +10,18 @@ organization must re-authorize before `expires_at`.
 
 A receiver that fails is logged and does not undo the state change.
 """
+import logging
+
 from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
 
 account_needs_reauth = Signal()
 credential_expiring = Signal()
+
+
+def send_logged(signal: Signal, sender, **kwargs) -> None:
+    """signal.send_robust, each failing receiver logged with its traceback."""
+    for receiver, result in signal.send_robust(sender=sender, **kwargs):
+        if isinstance(result, Exception):
+            logger.error("receiver %r of %s failed: %s", receiver, kwargs, result, exc_info=result)

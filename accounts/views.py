@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import manageable_organizations, user_can_manage, valid_id, visible_organizations
-from accounts.models import AdAccount, Credential, Organization
+from accounts.models import Credential, Organization
 from accounts.services.authorization import (
     PASSWORD_EXTRA_FIELDS, authorization_finish, authorization_password, authorization_start, discovered_account_infos,
 )
@@ -170,7 +170,7 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     if request.method == "POST":
         wanted = [x for x in request.POST.getlist("external_ids") if x]
-        selectable = {r["external_id"] for r in rows if not r["elsewhere"]}
+        selectable = {r.external_id for r in rows if not r.imported_elsewhere}
         unknown = sorted(set(wanted) - selectable)
         if credential.status != Credential.Status.ACTIVE:
             error = f"This credential is {credential.status}; re-authorize it before importing accounts."
@@ -199,7 +199,7 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
 def discover(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask the platform again which accounts the stored grant reaches (an advertiser may
     have added one since it was authorized), then the picker. No new authorization."""
-    from accounts.services.discovery import credential_discover
+    from accounts.services.discovery import credential_discover, discovery_message
     from connectors.errors import AuthorizationRevoked, ConnectorError
 
     credential = _credential_for(request, pk)
@@ -215,20 +215,10 @@ def discover(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:pick", pk=credential.pk)
 
 
-def discovery_message(credential: Credential, found) -> str:
-    new = sum(1 for a in found if not a.imported and not a.imported_elsewhere)
-    return f"{credential}: {len(found)} ad account{'s' if len(found) != 1 else ''} reachable, {new} not imported yet."
+def _picker_rows(credential: Credential) -> list:
+    from accounts.services.discovery import discovered_accounts_marked
 
-
-def _picker_rows(credential: Credential) -> list[dict]:
-    records = credential.discovered_accounts or []
-    ids = [str(a["external_id"]) for a in records]
-    owners = dict(AdAccount.objects.filter(platform=credential.platform, external_id__in=ids)
-                  .values_list("external_id", "organization_id"))
-    return [{**a, "external_id": str(a["external_id"]),
-             "imported": owners.get(str(a["external_id"])) == credential.organization_id,
-             "elsewhere": str(a["external_id"]) in owners and owners[str(a["external_id"])] != credential.organization_id}
-            for a in records]
+    return discovered_accounts_marked(credential.organization_id, credential.platform, credential.discovered_accounts or [])
 
 
 def _accounts_list_url(request: HttpRequest, credential: Credential) -> str:

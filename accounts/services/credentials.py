@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import AdAccount, Credential
-from accounts.signals import account_needs_reauth
+from accounts.signals import account_needs_reauth, send_logged
 
 logger = logging.getLogger(__name__)
 
@@ -19,15 +20,14 @@ logger = logging.getLogger(__name__)
 _ERROR_LIMIT = 2000
 
 
-def _pause_accounts(credential: Credential) -> list[int]:
-    """Set the credential's working accounts to needs_reauth and pause their DAGs.
-    Accounts a user paused or disabled keep their status (their DAGs are paused already
-    or must stay so). Returns the ids of the accounts that changed."""
+def _pause_accounts(accounts) -> list[int]:
+    """Set the working accounts of `accounts` (a queryset) to needs_reauth and pause their
+    DAGs. Accounts a user paused or disabled keep their status (their DAGs are paused
+    already or must stay so). Returns the ids of the accounts that changed."""
     from ingestion.services.manager import dags_pause_for_account
 
-    changed = list(AdAccount.objects.select_for_update().filter(credential=credential, status=AdAccount.Status.ACTIVE)
-                   .values_list("pk", flat=True))
-    AdAccount.objects.filter(pk__in=changed).update(status=AdAccount.Status.NEEDS_REAUTH)
+    changed = list(accounts.select_for_update().filter(status=AdAccount.Status.ACTIVE).values_list("pk", flat=True))
+    AdAccount.objects.filter(pk__in=changed).update(status=AdAccount.Status.NEEDS_REAUTH, updated_at=timezone.now())
     for account_id in changed:
         dags_pause_for_account(ad_account_id=account_id)
     return changed
@@ -35,24 +35,22 @@ def _pause_accounts(credential: Credential) -> list[int]:
 
 def _notify_needs_reauth(account_ids: list[int]) -> None:
     for account_id in account_ids:
-        for receiver, result in account_needs_reauth.send_robust(sender=AdAccount, ad_account_id=account_id):
-            if isinstance(result, Exception):
-                logger.error("account_needs_reauth receiver %r failed for ad account %s: %s", receiver, account_id, result,
-                             exc_info=result)
+        send_logged(account_needs_reauth, AdAccount, ad_account_id=account_id)
 
 
 def credential_mark_needs_reauth(*, credential_id: int, reason: str) -> Credential:
     """The grant no longer works (invalid_grant, revoked at the platform, password changed):
     status needs_reauth, the reason kept for the admin, the accounts' DAGs paused and the
-    organization told (signal on commit). A revoked credential stays revoked."""
+    organization told (signal on commit). A credential already not active (revoked, or
+    marked by a refresh refused a moment ago) keeps its status and its first reason."""
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential_id)
-        if credential.status == Credential.Status.REVOKED:
+        if credential.status != Credential.Status.ACTIVE:
             return credential
         credential.status = Credential.Status.NEEDS_REAUTH
         credential.last_error = reason[:_ERROR_LIMIT]
         credential.save(update_fields=["status", "last_error", "updated_at"])
-        changed = _pause_accounts(credential)
+        changed = _pause_accounts(AdAccount.objects.filter(credential=credential))
         transaction.on_commit(lambda: _notify_needs_reauth(changed))
     logger.warning("%s credential %s needs re-authorization (%d ad accounts paused): %s",
                    credential.platform, credential.pk, len(changed), reason)
@@ -63,17 +61,12 @@ def ad_account_mark_needs_reauth(*, ad_account_id: int, reason: str) -> AdAccoun
     """The grant works but no longer reaches this one account (access removed on the
     platform): only this account waits for a grant that reaches it (its DAGs paused, the
     organization told); the credential's other accounts keep fetching."""
-    from ingestion.services.manager import dags_pause_for_account
-
     with transaction.atomic():
-        account = AdAccount.objects.select_for_update().get(pk=ad_account_id)
-        if account.status != AdAccount.Status.ACTIVE:
-            return account
-        account.status = AdAccount.Status.NEEDS_REAUTH
-        account.save(update_fields=["status", "updated_at"])
-        dags_pause_for_account(ad_account_id=account.pk)
-        transaction.on_commit(lambda: _notify_needs_reauth([account.pk]))
-    logger.warning("%s ad account %s lost its access (DAGs paused): %s", account.platform, account.external_id, reason)
+        changed = _pause_accounts(AdAccount.objects.filter(pk=ad_account_id))
+        transaction.on_commit(lambda: _notify_needs_reauth(changed))
+    account = AdAccount.objects.get(pk=ad_account_id)
+    if changed:
+        logger.warning("%s ad account %s lost its access (DAGs paused): %s", account.platform, account.external_id, reason)
     return account
 
 
@@ -104,6 +97,6 @@ def credential_revoke(*, credential_id: int) -> Credential:
         credential.access_expires_at = credential.refresh_expires_at = None
         credential.last_error = note[:_ERROR_LIMIT]
         credential.save()
-        _pause_accounts(credential)
+        _pause_accounts(AdAccount.objects.filter(credential=credential))
     logger.info("%s credential %s revoked", credential.platform, credential.pk)
     return credential

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import AdAccount, Credential
 from accounts.services.authorization import account_record
 from accounts.services.credentials import credential_mark_needs_reauth
-from accounts.services.tokens import connector_for_credential, credential_unusable, token_for_credential
+from accounts.services.tokens import connector_for_credential, token_for_credential
 from connectors.base import AccountInfo, TokenSet
 from connectors.errors import AuthorizationRevoked, TokenExpired
 
@@ -48,18 +48,16 @@ def credential_discover(*, credential_id: int) -> list[DiscoveredAccount]:
     (the credential is then needs_reauth) and ConnectorError for anything else the
     platform answers (nothing is changed then)."""
     credential = Credential.objects.select_related("app").get(pk=credential_id)
-    if (error := credential_unusable(credential)) is not None:
-        raise error
-    connector = connector_for_credential(credential)
-    # A refused refresh marks the credential needs_reauth itself (with its own reason).
+    # Raises for a credential that is not active, and a refused refresh marks it
+    # needs_reauth itself (with its own reason).
     token = token_for_credential(credential_id=credential.pk)
+    connector = connector_for_credential(credential)
     try:
-        accounts = _list_accounts(connector, credential, token)
+        accounts = _list_accounts(connector, credential.pk, token)
     except AuthorizationRevoked as exc:
-        # The platform refuses the grant: what the next fetch would hit, so stop it now (a
-        # refresh refused on the way has marked it already, with its own reason).
-        if Credential.objects.filter(pk=credential.pk, status=Credential.Status.ACTIVE).exists():
-            credential_mark_needs_reauth(credential_id=credential.pk, reason=f"discovering ad accounts: {exc}")
+        # The platform refuses the grant: what the next fetch would hit, so stop it now
+        # (a credential marked a moment ago keeps its first reason).
+        credential_mark_needs_reauth(credential_id=credential.pk, reason=f"discovering ad accounts: {exc}")
         raise
     records = [account_record(a) for a in accounts]
     Credential.objects.filter(pk=credential.pk).update(discovered_accounts=records, updated_at=timezone.now())
@@ -68,13 +66,13 @@ def credential_discover(*, credential_id: int) -> list[DiscoveredAccount]:
     return discovered_accounts_marked(credential.organization_id, credential.platform, records)
 
 
-def _list_accounts(connector, credential: Credential, token: TokenSet) -> list[AccountInfo]:
+def _list_accounts(connector, credential_id: int, token: TokenSet) -> list[AccountInfo]:
     try:
         return list(connector.list_accounts(token))
     except TokenExpired:
         # refused as expired although its expiry said otherwise: refresh it once (unless
         # another worker already did) and ask again; a second refusal is the platform's word
-        token = token_for_credential(credential_id=credential.pk, rejected=token)
+        token = token_for_credential(credential_id=credential_id, rejected=token)
         return list(connector.list_accounts(token))
 
 
@@ -89,3 +87,9 @@ def discovered_accounts_marked(organization_id: int, platform: str, records: lis
         imported=owners.get(str(r["external_id"])) == organization_id,
         imported_elsewhere=str(r["external_id"]) in owners and owners[str(r["external_id"])] != organization_id)
         for r in records]
+
+
+def discovery_message(credential: Credential, found: list[DiscoveredAccount]) -> str:
+    """What the pages tell the user after a discovery."""
+    new = sum(1 for a in found if not a.imported and not a.imported_elsewhere)
+    return f"{credential}: {len(found)} ad account{'s' if len(found) != 1 else ''} reachable, {new} not imported yet."

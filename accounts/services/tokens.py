@@ -62,7 +62,7 @@ def refresh_due(credential: Credential, *, spec: PlatformSpec | None = None, lea
                 and credential.refresh_expires_at <= now + lead)
 
 
-def credential_unusable(credential: Credential, ad_account: AdAccount | None = None) -> AuthorizationRevoked | None:
+def _unusable(credential: Credential, ad_account: AdAccount | None = None) -> AuthorizationRevoked | None:
     """The error to raise for a credential that is not active (None when it is)."""
     if credential.status == Credential.Status.ACTIVE:
         return None
@@ -92,12 +92,12 @@ def token_for_credential(*, credential_id: int, rejected: TokenSet | None = None
     # Read the row afresh: the caller's instance may be minutes old (another worker may
     # have refreshed, and rotated, the token since).
     credential = Credential.objects.select_related("app").get(pk=credential_id)
-    if (error := credential_unusable(credential, ad_account)) is not None:
+    if (error := _unusable(credential, ad_account)) is not None:
         raise error
     stale = rejected.access_token if rejected is not None and rejected.access_token else None
     if refresh_due(credential, lead=ON_DEMAND_LEAD) or (stale and credential.access_token == stale):
         credential = credential_refresh(credential_id=credential.pk, lead=ON_DEMAND_LEAD, stale_access_token=stale)
-        if (error := credential_unusable(credential, ad_account)) is not None:
+        if (error := _unusable(credential, ad_account)) is not None:
             raise error
     return credential.token_set()
 
@@ -165,7 +165,7 @@ def _expiring(now: datetime) -> Q:
     due = Q(pk__in=[])
     # order_by(): the model's default ordering would add created_at to the DISTINCT
     platforms = Credential.objects.filter(status=Credential.Status.ACTIVE).order_by().values_list("platform", flat=True)
-    for slug in sorted(set(platforms.distinct())):
+    for slug in sorted(platforms.distinct()):
         try:
             spec = platform_spec(slug)
         except UnknownPlatform:
@@ -259,7 +259,8 @@ def _reauthorization_due(credential_id: int, *, now: datetime) -> str:
             f"the {credential.platform} token cannot be refreshed")
     if credential.last_error != note:
         Credential.objects.filter(pk=credential_id).update(last_error=note, updated_at=timezone.now())
-    credential_warn_expiring(credential_id=credential_id, expires_at=credential.access_expires_at)
+    if credential.reauth_warned_for != credential.access_expires_at:  # else warned already: no write
+        credential_warn_expiring(credential_id=credential_id, expires_at=credential.access_expires_at)
     return "reauth_due"
 
 
@@ -271,22 +272,13 @@ def credential_warn_expiring(*, credential_id: int, expires_at: datetime) -> boo
     it yet): however many sweep workers or processes get here at once, the database lets
     exactly one of them change the row, so the organization hears of each expiry once. A
     re-authorization stores a new expiry, which no warning has claimed yet."""
-    from accounts.signals import credential_expiring
+    from accounts.signals import credential_expiring, send_logged
 
-    with transaction.atomic():
-        claimed = (Credential.objects
-                   .filter(pk=credential_id, status=Credential.Status.ACTIVE, access_expires_at=expires_at)
-                   .filter(Q(reauth_warned_for__isnull=True) | ~Q(reauth_warned_for=expires_at))
-                   .update(reauth_warned_for=expires_at))
-        if claimed:
-            transaction.on_commit(lambda: _send_expiring(credential_expiring, credential_id, expires_at))
+    claimed = (Credential.objects.filter(pk=credential_id, status=Credential.Status.ACTIVE, access_expires_at=expires_at)
+               .exclude(reauth_warned_for=expires_at)  # NULL (never warned) included
+               .update(reauth_warned_for=expires_at))
     if claimed:
+        transaction.on_commit(lambda: send_logged(credential_expiring, Credential, credential_id=credential_id,
+                                                  expires_at=expires_at))
         logger.info("credential %s: the organization is warned to re-authorize before %s", credential_id, expires_at)
     return bool(claimed)
-
-
-def _send_expiring(signal, credential_id: int, expires_at: datetime) -> None:
-    for receiver, result in signal.send_robust(sender=Credential, credential_id=credential_id, expires_at=expires_at):
-        if isinstance(result, Exception):
-            logger.error("credential_expiring receiver %r failed for credential %s: %s", receiver, credential_id, result,
-                         exc_info=result)

@@ -15,7 +15,7 @@ SDKs; exact numbers unconfirmed, the message text is checked too):
 | too frequent ("频繁", 8101)                           | RateLimited (1 s)             |
 | wrong user name / password ("密码", 8206, 8207, 8208)  | AuthorizationRevoked (signing in: AuthorizationFailed) |
 | developer token invalid ("token", 8401, 8402)         | PermanentError (fix the app's developer token) |
-| account not reachable (target not managed, 8901)       | AuthorizationRevoked          |
+| account not reachable (target not managed, 8901)       | AccountAccessLost (that account only) |
 | anything else                                          | PermanentError                |
 """
 from __future__ import annotations

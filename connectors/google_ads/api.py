@@ -21,7 +21,7 @@ midway ends with such an object as an array element.
 |------------------------------------------------------------------|----------------------|
 | UNAUTHENTICATED; OAUTH_TOKEN_EXPIRED, OAUTH_TOKEN_INVALID, ...    | TokenExpired         |
 | OAUTH_TOKEN_REVOKED, OAUTH_TOKEN_DISABLED, USER_PERMISSION_DENIED | AuthorizationRevoked |
-|   (PERMISSION_DENIED in general)                                 |                      |
+| PERMISSION_DENIED in general                                     | AccountAccessLost (that customer only) |
 | DEVELOPER_TOKEN_* , CUSTOMER_NOT_ENABLED, NOT_ADS_USER            | PermanentError       |
 | RESOURCE_EXHAUSTED; quotaError RESOURCE_(TEMPORARILY_)EXHAUSTED   | RateLimited          |
 |   (retryDelay from quotaErrorDetails)                            |                      |
