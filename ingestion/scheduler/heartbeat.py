@@ -34,11 +34,9 @@ def heartbeat_name(loop_name: str) -> str:
 def heartbeat_beat(*, name: str, started_at: datetime, dags: int, now: datetime | None = None) -> None:
     now = now or timezone.now()
     updated = SchedulerHeartbeat.objects.filter(name=name).update(heartbeat_at=now, dags=dags)
-    if not updated:
-        hostname, pid = socket.gethostname(), os.getpid()
-        SchedulerHeartbeat.objects.update_or_create(
-            name=name, defaults={"hostname": hostname, "pid": pid, "started_at": started_at, "heartbeat_at": now,
-                                 "dags": dags})
+    if not updated:  # its first beat: the name holds this host and process, no other writes it
+        SchedulerHeartbeat.objects.create(name=name, hostname=socket.gethostname(), pid=os.getpid(),
+                                          started_at=started_at, heartbeat_at=now, dags=dags)
         SchedulerHeartbeat.objects.filter(heartbeat_at__lt=now - FORGET_AFTER).delete()
 
 

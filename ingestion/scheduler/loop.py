@@ -70,7 +70,6 @@ class SchedulerLoop:
         self.wheel = None
         self._feed_since: datetime | None = None
         self._last_zombie_check = 0.0
-        self._dispatched = 0
         self._schedules: dict[tuple[str, str], CronSchedule] = {}
 
     # --- wheel maintenance -------------------------------------------------------
@@ -114,23 +113,25 @@ class SchedulerLoop:
         if self.wheel is None:
             self.load()
         now = self.clock() if now is None else now
-        self._dispatched = 0
+        dispatched = 0
         stats = {"changed": self.poll_changes(), "due": 0, "runs": 0, "started": 0, "retries": 0, "reaped": 0}
         due = self.wheel.advance(now)
         stats["due"] = len(due)
         if due:
-            stats["runs"] = self._fire(due, now)
+            stats["runs"], dispatched = self._fire(due, now)
         stats["started"] = runs_start_queued()
         now_dt = datetime.fromtimestamp(now, UTC)
         stats["retries"] = retries_promote(now=now_dt)
         if now - self._last_zombie_check >= ZOMBIE_CHECK_EVERY:
             self._last_zombie_check = now
             stats["reaped"] = zombies_reap(now=now_dt)
-        stats["dispatched"] = self._dispatched + task_instances_dispatch(executor=self.executor, now=now_dt)
+        stats["dispatched"] = dispatched + task_instances_dispatch(executor=self.executor, now=now_dt)
         return stats
 
-    def _fire(self, due: list[tuple[object, float]], now: float) -> int:
-        created = 0
+    def _fire(self, due: list[tuple[object, float]], now: float) -> tuple[int, int]:
+        """Runs of the due DAGs, batch by batch, each batch's tries dispatched at once.
+        Returns (runs created, tries dispatched)."""
+        created = dispatched = 0
         moved: dict[datetime, list[int]] = {}
         now_dt = datetime.fromtimestamp(now, UTC)
         batch = getattr(settings, "INGESTION_RUN_BATCH", 500)
@@ -161,15 +162,16 @@ class SchedulerLoop:
             moved.setdefault(following, []).append(pk)
             self.wheel.schedule(pk, following.timestamp())
             if len(pending) >= batch:
-                created += self._create_runs(pending, now_dt)
-                pending = []
-        created += self._create_runs(pending, now_dt)
+                done = self._create_runs(pending, now_dt)
+                created, dispatched, pending = created + done[0], dispatched + done[1], []
+        done = self._create_runs(pending, now_dt)
+        created, dispatched = created + done[0], dispatched + done[1]
         # queryset.update: bookkeeping, not a change other schedulers need from the feed (they
         # fire the same DAGs from their own wheels). One statement per distinct next time.
         for following, pks in moved.items():
             for i in range(0, len(pks), 1000):
                 Dag.objects.filter(pk__in=pks[i:i + 1000]).update(next_run_at=following)
-        return created
+        return created, dispatched
 
     @staticmethod
     def _ticks(schedule: CronSchedule, first: datetime, now_dt: datetime, catchup: bool) -> tuple[list[datetime], datetime]:
@@ -184,11 +186,11 @@ class SchedulerLoop:
         ticks = [latest if latest and latest >= first else first]
         return ticks, schedule.next_after(max(ticks[0], now_dt))
 
-    def _create_runs(self, items: list[tuple[Dag, datetime]], now_dt: datetime) -> int:
+    def _create_runs(self, items: list[tuple[Dag, datetime]], now_dt: datetime) -> tuple[int, int]:
         """One batch of runs in one transaction, then dispatch at once, so the first due DAGs'
         tasks go out while the rest of a large tick is still being created."""
         if not items:
-            return 0
+            return 0, 0
         try:
             created = runs_create_batch(items)
         except Exception:
@@ -201,8 +203,7 @@ class SchedulerLoop:
                     created += run_create(dag=dag, logical_time=logical_time, run_type=DagRun.RunType.SCHEDULED)[1]
                 except Exception:
                     logger.exception("could not create the run of %s at %s", dag.dag_id, logical_time.isoformat())
-        self._dispatched += task_instances_dispatch(executor=self.executor, now=now_dt)
-        return created
+        return created, task_instances_dispatch(executor=self.executor, now=now_dt)
 
     # --- service -------------------------------------------------------------------
     def run_forever(self, stop: threading.Event) -> None:

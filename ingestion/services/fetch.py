@@ -27,7 +27,7 @@ from django.db import transaction
 
 from ingestion.models import Dag, DagRun, TaskInstance
 from ingestion.operators.registry import UnknownOperator, operator_class
-from ingestion.services.runs import run_trigger
+from ingestion.services.runs import run_create
 
 ONE_DAY = timedelta(days=1)
 
@@ -54,14 +54,15 @@ def runs_fetch_days(*, dag_id: str, start: date, end: date) -> list[DagRun]:
         # Run and window in one transaction: a scheduler never sees the run's tasks with
         # the look-back window they were created with.
         with transaction.atomic():
-            run, created = run_trigger(dag_id=dag.dag_id, logical_time=fetch_logical_time(dag=dag, day=day),
-                                       run_type=DagRun.RunType.BACKFILL)
+            run, created = run_create(dag=dag, logical_time=fetch_logical_time(dag=dag, day=day),
+                                      run_type=DagRun.RunType.BACKFILL)
             if created:
                 window = {"start_date": day.isoformat(), "end_date": day.isoformat()}
-                for ti in TaskInstance.objects.select_for_update().filter(run=run, is_dummy=False):
-                    if _takes_window(ti.operator):
-                        ti.params = {**ti.params, **window}
-                        ti.save(update_fields=["params"])
+                tis = [ti for ti in TaskInstance.objects.select_for_update().filter(run=run, is_dummy=False)
+                       if _takes_window(ti.operator)]
+                for ti in tis:
+                    ti.params = {**ti.params, **window}
+                TaskInstance.objects.bulk_update(tis, ["params"])
         runs.append(run)
         day += ONE_DAY
     return runs

@@ -109,15 +109,26 @@ def _account_timezone(ad_account) -> str:
     return (getattr(ad_account, "timezone", "") or "UTC") if ad_account is not None else "UTC"
 
 
-def _account_is_paused(ad_account) -> bool:
+def _account_is_paused(ad_account, paused_ids: set[int] | None = None) -> bool:
     # A new template's DAG joins its account's state: an account that is not active, or
     # whose DAGs were paused (a revoked grant pauses them before accounts updates the
     # status), must not start fetching through a DAG that was added meanwhile.
+    # `paused_ids`: those accounts, read once for many (see _paused_account_ids).
     if ad_account is None:
         return False
     if getattr(ad_account, "status", "active") != "active":
         return True
+    if paused_ids is not None:
+        return ad_account.pk in paused_ids
     return Dag.objects.filter(ad_account=ad_account, account_paused=True).exists()
+
+
+def _changes(dag: Dag, fields: dict, template: DagTemplate) -> dict:
+    """The fields of an existing DAG its new rendering changes (an inactive template pauses it)."""
+    changed = {k: v for k, v in fields.items() if getattr(dag, k) != v}
+    if not template.is_active and not dag.is_paused:
+        changed["is_paused"] = True
+    return changed
 
 
 def next_fire_after(dag: Dag, after: datetime) -> datetime:
@@ -131,9 +142,10 @@ def dag_upsert(*, template: DagTemplate, ad_account=None, now: datetime | None =
     spec = dag_render(template=template, ad_account=ad_account)
     fields = _dag_fields(template, spec, ad_account)
     dag = Dag.objects.select_for_update().filter(template=template, ad_account=ad_account).first()
-    clashes = _taken_dag_ids({fields["dag_id"]: dag.pk if dag else None}, template)
-    if clashes:
-        raise DagIdConflict(clashes)
+    if dag is None or dag.dag_id != fields["dag_id"]:  # an id the DAG already has is its own
+        clashes = _taken_dag_ids({fields["dag_id"]: dag.pk if dag else None}, template)
+        if clashes:
+            raise DagIdConflict(clashes)
     pool_ensure(fields["pool"])
     for task in spec.tasks:
         if task.pool:
@@ -144,9 +156,7 @@ def dag_upsert(*, template: DagTemplate, ad_account=None, now: datetime | None =
         dag.next_run_at = next_fire_after(dag, now)
         dag.save()
         return dag, True
-    changed = {k: v for k, v in fields.items() if getattr(dag, k) != v}
-    if not template.is_active and not dag.is_paused:
-        changed["is_paused"] = True
+    changed = _changes(dag, fields, template)
     if not changed:
         return dag, False
     for key, value in changed.items():
@@ -218,6 +228,7 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
     paused_accounts = _paused_account_ids(template.platform) if template.platform else set()
     render = template_renderer(template.spec, operators=operator_names())
     next_fire: dict[tuple[str, str], datetime] = {}  # every DAG of one (cron, zone) fires next at the same time
+    renamed: set[int] = set()  # existing DAGs whose rendered dag_id changed
     for account_id, account in accounts.items():
         dag = existing.get(account_id)
         if dag is not None and not rerender_existing and (template.is_active or dag.is_paused):
@@ -228,16 +239,15 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
             next_fire[key] = CronSchedule(*key).next_after(now)
         if dag is None:
             dag = Dag(template=template, ad_account=account, is_paused=not template.is_active,
-                      account_paused=account is not None and (account.status != "active" or account_id in paused_accounts),
-                      updated_at=now, **fields)
+                      account_paused=_account_is_paused(account, paused_accounts), updated_at=now, **fields)
             dag.next_run_at = next_fire[key]
             plan.create.append(dag)
             continue
-        changed = {k: v for k, v in fields.items() if getattr(dag, k) != v}
-        if not template.is_active and not dag.is_paused:
-            changed["is_paused"] = True
+        changed = _changes(dag, fields, template)
         if not changed:
             continue
+        if "dag_id" in changed:
+            renamed.add(dag.pk)
         for name, value in changed.items():
             setattr(dag, name, value)
         if {"schedule", "timezone"} & set(changed) or dag.next_run_at is None:
@@ -247,14 +257,15 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
         plan.update_fields |= {*changed, "updated_at"}
         plan.update.append(dag)
 
-    wanted: dict[str, int | None] = {}
+    seen: set[str] = set()
     clashes = []
     for dag in plan.dags:
-        if dag.dag_id in wanted:
+        if dag.dag_id in seen:
             clashes.append(f"{dag.dag_id!r} is rendered for two accounts of this template (the pattern needs "
                            "${account_id} or ${account_pk})")
-        wanted[dag.dag_id] = dag.pk
-    clashes += _taken_dag_ids(wanted, template)
+        seen.add(dag.dag_id)
+    # Only ids new to their DAG can be taken by another: an id a DAG keeps is its own.
+    clashes += _taken_dag_ids({d.dag_id: d.pk for d in plan.dags if d.pk is None or d.pk in renamed}, template)
     if clashes:
         raise DagIdConflict(clashes)
     return plan
@@ -294,8 +305,8 @@ def dags_materialize_for_template(*, template: DagTemplate, rerender_existing: b
         # CASE per field, slow to build) only for what differs per row (the rendered spec).
         common, varying = {}, []
         for name in sorted(plan.update_fields):
-            values = {_hashable(getattr(dag, name)) for dag in plan.update}
-            if len(values) == 1:
+            first = _hashable(getattr(plan.update[0], name))
+            if all(_hashable(getattr(dag, name)) == first for dag in plan.update[1:]):  # stops at the first difference
                 common[name] = getattr(plan.update[0], name)
             else:
                 varying.append(name)
@@ -310,12 +321,6 @@ def dags_materialize_for_template(*, template: DagTemplate, rerender_existing: b
 
 def _hashable(value):
     return json.dumps(value, sort_keys=True, default=str) if isinstance(value, (dict, list)) else value
-
-
-def dags_rematerialize_for_template(*, template: DagTemplate) -> list[Dag]:
-    """Re-render every DAG made from `template` (its spec or activity changed) and create
-    the ones its platform's accounts lack."""
-    return dags_materialize_for_template(template=template).dags
 
 
 def _set_account_paused(ad_account_id: int, paused: bool) -> int:
