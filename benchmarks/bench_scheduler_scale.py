@@ -128,11 +128,7 @@ def _first_wave(shape: str) -> int:
     """Tries dispatched when a run starts: the non-dummy tasks whose upstream is all dummy."""
     tasks = _tasks(shape)
     dummies = {t.task_id for t in tasks if t.is_dummy}
-    upstream = {t.task_id: set(t.upstream) for t in tasks}
-    for t in tasks:
-        for d in t.downstream:
-            upstream[d].add(t.task_id)
-    return sum(1 for t in tasks if not t.is_dummy and upstream[t.task_id] <= dummies)
+    return sum(1 for t in tasks if not t.is_dummy and set(t.upstream) <= dummies)  # _tasks lists every upstream
 
 
 def _create_dags(schedules, start: datetime, shape: str = "template") -> None:

@@ -38,7 +38,7 @@ from ingestion.operators.base import Operator, OperatorContext
 from ingestion.operators.registry import register_operator
 from reports.services import entities_mark_deleted, entities_upsert
 from reports.store import next_version, report_rows_write
-from reports.windows import report_window
+from reports.windows import lookback_problem, report_window
 
 # Report rows between two progress lines in the task log.
 LOG_EVERY_ROWS = 50_000
@@ -247,8 +247,8 @@ def operator_params(operator: str, params: dict, spec: PlatformSpec) -> dict:
         if level not in spec.levels:
             raise ParamsInvalid("level", f"{spec.slug} has no level {level!r} (it has {', '.join(spec.levels)})")
         lookback = params.get("lookback_days", spec.report_lookback_days)
-        if isinstance(lookback, bool) or not isinstance(lookback, int) or not 0 <= lookback <= 365:
-            raise ParamsInvalid("lookback_days", f"expected an integer from 0 to 365, got {lookback!r}")
+        if (problem := lookback_problem(lookback)) is not None:
+            raise ParamsInvalid("lookback_days", problem)
         window = _window(params)
         return {"granularity": granularity, "level": level, "lookback_days": lookback,
                 **({"window": window} if window else {})}

@@ -21,12 +21,19 @@ class WindowError(ValueError):
     pass
 
 
+def lookback_problem(value) -> str | None:
+    """Why `value` is not a look-back in days (None when it is one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 365:
+        return f"expected an integer from 0 to 365, got {value!r}"
+    return None
+
+
 def report_window(*, granularity: str, logical_time: datetime, timezone: str, lookback_days: int = 0) -> tuple[date, date]:
     """(start, end) local dates, inclusive, for a fetch at `logical_time` (aware)."""
     if logical_time.tzinfo is None:
         raise WindowError("logical_time must be timezone-aware")
-    if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or not 0 <= lookback_days <= 365:
-        raise WindowError(f"lookback_days: expected an integer from 0 to 365, got {lookback_days!r}")
+    if (problem := lookback_problem(lookback_days)) is not None:
+        raise WindowError(f"lookback_days: {problem}")
     today = logical_time.astimezone(ZoneInfo(timezone)).date()
     yesterday = today - timedelta(days=1)
     if granularity == "hour":

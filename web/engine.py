@@ -7,6 +7,7 @@ Each function takes model instances the caller has already scoped to the user (s
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -87,34 +88,37 @@ def resume(*, dag):
     return dag_set_paused(dag_id=dag.dag_id, paused=False)
 
 
+@contextmanager
+def _refusal():
+    """The engine's refusals (ValueError: the task is not in a state for it) as EngineError."""
+    try:
+        yield
+    except ValueError as exc:
+        raise EngineError(str(exc)) from None
+
+
 def clear(*, task_instance):
     """Reset a finished task instance (and its downstream) so the scheduler runs it again."""
     from ingestion.services import runs
 
-    try:
+    with _refusal():
         return runs.task_instance_clear(task_instance_id=task_instance.pk)
-    except ValueError as exc:  # the engine's refusal: the task has not finished
-        raise EngineError(str(exc)) from None
 
 
 def retry(*, task_instance):
     """Run a failed task instance once more (one more try, keeping its earlier tries' logs)."""
     from ingestion.services import runs
 
-    try:
+    with _refusal():
         return runs.task_instance_retry(task_instance_id=task_instance.pk)
-    except ValueError as exc:  # the engine's refusal: the task has not failed
-        raise EngineError(str(exc)) from None
 
 
 def mark(*, task_instance, state: str):
     """Set a finished or waiting task instance's outcome by hand (success or failed)."""
     from ingestion.services import runs
 
-    try:
+    with _refusal():
         return runs.task_instance_mark(task_instance_id=task_instance.pk, state=state)
-    except ValueError as exc:  # the engine's refusal: running, or not a markable state
-        raise EngineError(str(exc)) from None
 
 
 def mark_success(*, task_instance):

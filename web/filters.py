@@ -2,6 +2,7 @@
 import django_filters
 from django import forms
 
+from accounts.access import MAX_ID
 from ingestion.models import Dag, DagRun, DagTemplate, TaskInstance
 
 
@@ -37,7 +38,7 @@ class IdFilter(django_filters.NumberFilter):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
+        kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
 
 

@@ -27,7 +27,6 @@ from accounts.models import AdAccount, Credential, Membership
 logger = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT = 5.0
-ADMIN_ROLES = tuple(MANAGER_ROLES)
 
 
 @dataclass
@@ -53,7 +52,7 @@ def organization_recipients(organization) -> tuple[list[str], str]:
     emails = _split(organization.notify_emails)
     if not emails:
         members = Membership.objects.filter(organization=organization).select_related("user")
-        admins = members.filter(role__in=ADMIN_ROLES)
+        admins = members.filter(role__in=MANAGER_ROLES)
         members = admins if admins.exists() else members
         emails = sorted({m.user.email for m in members if m.user.email})
     return emails, (organization.webhook_url or "").strip()

@@ -11,28 +11,19 @@ from __future__ import annotations
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from accounts import access
-from accounts.models import AdAccount
 from ingestion.models import Dag, DagRun, DagTemplate, TaskInstance
 
 
-def user_organizations(user) -> QuerySet:
-    return access.visible_organizations(user)
-
-
-def _organization_ids(user) -> QuerySet:
-    # A subquery, not a list: one round trip per scoped read (the dashboard API's hot path).
-    return user_organizations(user).values("pk")
-
-
-def ad_accounts_for_user(user) -> QuerySet:
-    return AdAccount.objects.filter(organization__in=_organization_ids(user))
+# The accounts app's rule, re-exported: the pages and the API read accounts through here.
+ad_accounts_for_user = access.ad_accounts_for_user
 
 
 def _scoped(queryset: QuerySet, user, account_path: str) -> QuerySet:
     # A superuser also sees DAGs without an ad account (and so without an organization).
     if user.is_authenticated and user.is_superuser:
         return queryset
-    return queryset.filter(**{f"{account_path}__organization__in": _organization_ids(user)})
+    # A subquery, not a list: one round trip per scoped read (the dashboard API's hot path).
+    return queryset.filter(**{f"{account_path}__organization__in": access.visible_organizations(user)})
 
 
 def dags_for_user(user) -> QuerySet:
