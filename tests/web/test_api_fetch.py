@@ -75,3 +75,21 @@ def test_rate_limited_per_organization(api, alice, dag_a, account_a, api_bob, da
     limited = api_carol.post("/api/v1/fetch/", {"ad_account": account_a.pk}, format="json")
     assert limited.status_code == 429 and "Retry-After" in limited.headers
     assert api_bob.post("/api/v1/fetch/", {"ad_account": dag_b.ad_account_id}, format="json").status_code == 201
+
+
+def test_fetch_filters_by_what_the_tasks_really_fetch(api, account_a):
+    """The issue's example template names no granularity: its insight task fetches days (the
+    operator's default), so a daily fetch finds it; no task of it fetches the account level
+    (the dummy task fetches nothing)."""
+    from ingestion.services.manager import dag_upsert
+    from ingestion.services.templates import template_save
+    from tests.ingestion.factories import ISSUE_EXAMPLE
+
+    template = template_save(platform="sandbox", name="issue_example", spec=ISSUE_EXAMPLE).template
+    dag, _ = dag_upsert(template=template, ad_account=account_a)
+
+    daily = api.post("/api/v1/fetch/", {"ad_account": account_a.pk, "granularity": "day"}, format="json")
+    assert daily.status_code == 201, daily.json()
+    assert daily.json()["dags"] == [dag.dag_id]
+    account_level = api.post("/api/v1/fetch/", {"ad_account": account_a.pk, "level": "account"}, format="json")
+    assert account_level.status_code == 400 and "no DAG" in account_level.json()["ad_account"][0]

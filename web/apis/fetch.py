@@ -22,15 +22,34 @@ from web import engine, selectors
 from web.apis.common import get_scoped
 from web.throttles import OrganizationFetchThrottle
 
+def _task_params(task: dict, platform: str) -> dict:
+    """The params the task runs with: its operator's defaults filled in (the insight task
+    of a template that names no granularity fetches days), as the operator resolves them."""
+    from connectors.registry import UnknownPlatform, platform_spec
+    from reports.operators import PARAMS, ParamsInvalid, operator_params
+
+    params = task.get("params") or {}
+    if task.get("operator_name") not in PARAMS:  # a plugin's: its params as written
+        return params
+    try:
+        return operator_params(task["operator_name"], params, platform_spec(platform))
+    except (UnknownPlatform, ParamsInvalid):
+        return params
+
+
 def _dag_fetches(dag, *, level: str | None, granularity: str | None) -> bool:
     """Does one of the DAG's tasks fetch this level/granularity? (no filter: any DAG)"""
     if not level and not granularity:
         return True
     for task in (dag.spec or {}).get("tasks", []):
-        params = task.get("params") or {}
+        if task.get("is_dummy"):
+            continue  # fetches nothing
+        params = _task_params(task, dag.platform)
         if granularity and params.get("granularity") != granularity:
             continue
-        if level and params.get("level", "account") != level and level not in (params.get("levels") or []):
+        # A task naming no level (account metadata) fetches the account level.
+        levels = params.get("levels") or [params.get("level", "account")]
+        if level and level not in levels:
             continue
         return True
     return False
