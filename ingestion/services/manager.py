@@ -30,6 +30,7 @@ from datetime import datetime
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ingestion.cron import CronSchedule
@@ -219,9 +220,12 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
         for dag in (rows.select_for_update() if lock else rows):
             existing[dag.ad_account_id] = dag
     accounts: dict[int | None, object] = {None: None} if None in existing else {}
-    wanted = AdAccount.objects.filter(pk__in=[pk for pk in existing if pk is not None])
+    # A subquery, not a list of ids: a platform's accounts can outnumber SQLite's bound
+    # parameters (32,766), and the database has them anyway.
+    wanted = Q(pk__in=Dag.objects.filter(template=template).values("ad_account_id")) if template.pk else Q(pk__in=[])
     if template.is_active and template.platform:
-        wanted = wanted | AdAccount.objects.filter(platform=template.platform)
+        wanted |= Q(platform=template.platform)
+    wanted = AdAccount.objects.filter(wanted)
     accounts.update((a.pk, a) for a in wanted.order_by("pk"))
     if not accounts:
         return plan
