@@ -5,6 +5,7 @@ members of (a staff flag opens the admin, it does not cross organizations). Ever
 (credentials, ad accounts) hangs off these querysets, so another organization's objects
 are simply absent (views and APIs answer 404, not 403).
 """
+
 from __future__ import annotations
 
 from django.db.models import QuerySet
@@ -55,7 +56,9 @@ def user_can_manage(user, organization: Organization) -> bool:
 
 
 def credentials_for_user(user) -> QuerySet:
-    return Credential.objects.filter(organization__in=visible_organizations(user)).select_related("organization", "granted_by")
+    return Credential.objects.filter(organization__in=visible_organizations(user)).select_related(
+        "organization", "granted_by"
+    )
 
 
 def ad_accounts_for_user(user) -> QuerySet:

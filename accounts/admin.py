@@ -7,6 +7,7 @@ typed in, so they cannot be added here. Users other than superusers see only the
 organizations' objects. accounts.admin_authorize adds the authorization links and the
 re-authorize action to the ModelAdmins registered here.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,16 +50,26 @@ class PlatformAppForm(forms.ModelForm):
     """Secrets are write-only: the form never shows them; a blank field keeps the stored value."""
 
     new_client_secret = forms.CharField(
-        label="Client secret", required=False, strip=True,
+        label="Client secret",
+        required=False,
+        strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only. Leave blank to keep the stored secret.")
+        help_text="Write-only. Leave blank to keep the stored secret.",
+    )
     new_extra = forms.JSONField(
-        label="Extra settings", required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        label="Extra settings",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
         help_text='Write-only JSON object (e.g. {"developer_token": "..."}). Leave blank to keep the stored settings; '
-                  "{} clears them.")
+        "{} clears them.",
+    )
 
-    redirect_uri = forms.URLField(required=False, max_length=500, assume_scheme="https",
-                                  help_text="Where the platform sends the user back: <PUBLIC_URL>/accounts/callback/<platform>/")
+    redirect_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Where the platform sends the user back: <PUBLIC_URL>/accounts/callback/<platform>/",
+    )
 
     class Meta:
         model = PlatformApp
@@ -98,8 +109,20 @@ class PlatformAppAdmin(admin.ModelAdmin):
     list_filter = ["platform", "is_active"]
     search_fields = ["name", "client_id"]
     readonly_fields = ["secret_stored", "extra_names", "created_at", "updated_at"]
-    fields = ["platform", "name", "client_id", "new_client_secret", "secret_stored", "redirect_uri", "new_extra",
-              "extra_names", "endpoints", "is_active", "created_at", "updated_at"]
+    fields = [
+        "platform",
+        "name",
+        "client_id",
+        "new_client_secret",
+        "secret_stored",
+        "redirect_uri",
+        "new_extra",
+        "extra_names",
+        "endpoints",
+        "is_active",
+        "created_at",
+        "updated_at",
+    ]
 
     @admin.display(boolean=True, description="secret stored")
     def secret_stored(self, obj):
@@ -139,15 +162,36 @@ def revoke(modeladmin, request, queryset):
 
 @admin.register(Credential)
 class CredentialAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "organization", "platform", "status", "access_expires_at", "last_refreshed_at",
-                    "short_error"]
+    list_display = [
+        "__str__",
+        "organization",
+        "platform",
+        "status",
+        "access_expires_at",
+        "last_refreshed_at",
+        "short_error",
+    ]
     list_filter = ["platform", "status", "organization"]
     search_fields = ["subject", "organization__name"]
     actions = [refresh_now, revoke]
     # tokens and secrets are not fields of this page at all
-    fields = ["organization", "platform", "app", "granted_by", "subject", "scopes", "status", "access_expires_at",
-              "refresh_expires_at", "last_refreshed_at", "last_error", "account_count", "discovered_count",
-              "created_at", "updated_at"]
+    fields = [
+        "organization",
+        "platform",
+        "app",
+        "granted_by",
+        "subject",
+        "scopes",
+        "status",
+        "access_expires_at",
+        "refresh_expires_at",
+        "last_refreshed_at",
+        "last_error",
+        "account_count",
+        "discovered_count",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -195,19 +239,52 @@ def resume_accounts(modeladmin, request, queryset):
 
 @admin.register(AdAccount)
 class AdAccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "external_id", "platform", "organization", "status", "platform_status", "currency",
-                    "timezone", "credential"]
+    list_display = [
+        "name",
+        "external_id",
+        "platform",
+        "organization",
+        "status",
+        "platform_status",
+        "currency",
+        "timezone",
+        "credential",
+    ]
     list_filter = ["platform", "status", "organization"]
     search_fields = ["name", "external_id"]
     actions = [pause_accounts, resume_accounts]
-    fields = ["organization", "platform", "external_id", "name", "currency", "timezone", "platform_status", "status",
-              "credential", "raw_json", "created_at", "updated_at"]
-    readonly_fields = ["organization", "platform", "external_id", "currency", "timezone", "platform_status", "status",
-                       "credential", "raw_json", "created_at", "updated_at"]
+    fields = [
+        "organization",
+        "platform",
+        "external_id",
+        "name",
+        "currency",
+        "timezone",
+        "platform_status",
+        "status",
+        "credential",
+        "raw_json",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [
+        "organization",
+        "platform",
+        "external_id",
+        "currency",
+        "timezone",
+        "platform_status",
+        "status",
+        "credential",
+        "raw_json",
+        "created_at",
+        "updated_at",
+    ]
 
     def get_queryset(self, request):
-        return _scoped(super().get_queryset(request).select_related("organization", "credential"), request,
-                       "organization__")
+        return _scoped(
+            super().get_queryset(request).select_related("organization", "credential"), request, "organization__"
+        )
 
     def has_add_permission(self, request):
         return False  # accounts are imported from an authorization

@@ -6,6 +6,7 @@ accounts/admin.py owns the ModelAdmins; this module only decorates the registere
 (a changelist template with the links, one more action), so the two stay independent.
 The pages it links to are accounts.views (mounted at /accounts/).
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -37,7 +38,12 @@ def _one(modeladmin, request, queryset, warning: str) -> Credential | None:
 def reauthorize(modeladmin, request, queryset):
     """Send the user through the platform's authorization again for one credential: the
     same Credential row gets the new grant and its accounts' DAGs resume."""
-    credential = _one(modeladmin, request, queryset, "Re-authorize one credential at a time: each goes through its platform's sign-in.")
+    credential = _one(
+        modeladmin,
+        request,
+        queryset,
+        "Re-authorize one credential at a time: each goes through its platform's sign-in.",
+    )
     if credential is None:
         return None
     url = reverse("accounts:authorize", args=[credential.platform])
@@ -53,21 +59,27 @@ def discover(modeladmin, request, queryset):
     from connectors.errors import AuthorizationRevoked, ConnectorError
     from connectors.registry import NoPlatformApp
 
-    credential = _one(modeladmin, request, queryset, "Look for new ad accounts of one credential at a time: each opens its picker.")
+    credential = _one(
+        modeladmin, request, queryset, "Look for new ad accounts of one credential at a time: each opens its picker."
+    )
     if credential is None:
         return None
     if not user_can_manage(request.user, credential.organization):
-        modeladmin.message_user(request, f"Only an owner or admin of {credential.organization} may import its ad accounts.",
-                                messages.ERROR)
+        modeladmin.message_user(
+            request, f"Only an owner or admin of {credential.organization} may import its ad accounts.", messages.ERROR
+        )
         return None
     try:
         found = credential_discover(credential_id=credential.pk)
     except AuthorizationRevoked as exc:
-        modeladmin.message_user(request, f"{credential}: {exc}. Re-authorize it (the Re-authorize action).", messages.ERROR)
+        modeladmin.message_user(
+            request, f"{credential}: {exc}. Re-authorize it (the Re-authorize action).", messages.ERROR
+        )
         return None
     except (ConnectorError, NoPlatformApp) as exc:
-        modeladmin.message_user(request, f"{credential}: the platform did not list the accounts ({exc}); try again later.",
-                                messages.ERROR)
+        modeladmin.message_user(
+            request, f"{credential}: the platform did not list the accounts ({exc}); try again later.", messages.ERROR
+        )
         return None
     modeladmin.message_user(request, discovery_message(credential, found), messages.SUCCESS)
     return redirect("accounts:pick", pk=credential.pk)

@@ -1,4 +1,5 @@
 """API routes of the accounts app, mounted at /api/v1/ next to the web app's."""
+
 from django.urls import path
 
 from accounts import apis

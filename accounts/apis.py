@@ -8,6 +8,7 @@ admins write (403 otherwise). No response ever carries a token, password or secr
 Nested Input/OutputSerializers carry a Meta.ref_name: the OpenAPI schema needs unique
 component names across all apps' APIs.
 """
+
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -24,7 +25,11 @@ from rest_framework.views import APIView
 from accounts import access
 from accounts.models import Credential, Organization
 from accounts.services.authorization import (
-    PASSWORD_EXTRA_FIELDS, authorization_finish, authorization_password, authorization_start, discovered_account_infos,
+    PASSWORD_EXTRA_FIELDS,
+    authorization_finish,
+    authorization_password,
+    authorization_start,
+    discovered_account_infos,
 )
 from connectors import registry
 from connectors.errors import AuthorizationFailed
@@ -32,8 +37,13 @@ from connectors.errors import AuthorizationFailed
 # --- shared pieces -----------------------------------------------------------------------
 
 
-PLATFORM_PATH = OpenApiParameter("platform", str, OpenApiParameter.PATH, enum=sorted(registry.PLATFORMS),
-                                 description="Platform slug (see platforms/)")
+PLATFORM_PATH = OpenApiParameter(
+    "platform",
+    str,
+    OpenApiParameter.PATH,
+    enum=sorted(registry.PLATFORMS),
+    description="Platform slug (see platforms/)",
+)
 
 
 class AuthorizationFailedError(ValidationError):
@@ -71,8 +81,11 @@ def _reauthorized(request, credential_id: int | None, organization: Organization
     """The credential a start names for re-authorization: the organization's, of this platform."""
     if not credential_id:
         return None
-    credential = access.credentials_for_user(request.user).filter(
-        pk=credential_id, organization=organization, platform=platform).first()
+    credential = (
+        access.credentials_for_user(request.user)
+        .filter(pk=credential_id, organization=organization, platform=platform)
+        .first()
+    )
     if credential is None:
         raise ValidationError({"credential": [f"no {platform} credential {credential_id} in {organization}"]})
     return credential
@@ -129,10 +142,17 @@ class CredentialOutput(serializers.Serializer):
     @extend_schema_field(DiscoveredAccountOutput(many=True))
     def get_discovered_accounts(self, credential) -> list[dict]:
         imported = set(credential.ad_accounts.values_list("external_id", flat=True))
-        return [{"external_id": str(a["external_id"]), "name": a.get("name", ""), "currency": a.get("currency", ""),
-                 "timezone": a.get("timezone", ""), "status": a.get("status", ""),
-                 "imported": str(a["external_id"]) in imported}
-                for a in credential.discovered_accounts or []]
+        return [
+            {
+                "external_id": str(a["external_id"]),
+                "name": a.get("name", ""),
+                "currency": a.get("currency", ""),
+                "timezone": a.get("timezone", ""),
+                "status": a.get("status", ""),
+                "imported": str(a["external_id"]) in imported,
+            }
+            for a in credential.discovered_accounts or []
+        ]
 
 
 class AdAccountOutput(serializers.Serializer):
@@ -171,24 +191,44 @@ class PlatformListApi(APIView):
         supports_pkce = serializers.BooleanField()
         supports_refresh = serializers.BooleanField()
         supports_revoke = serializers.BooleanField()
-        password_fields = serializers.ListField(child=serializers.CharField(),
-                                                help_text="Extra fields of the password sign-in besides username and password.")
+        password_fields = serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Extra fields of the password sign-in besides username and password.",
+        )
 
     @extend_schema(responses=OutputSerializer(many=True), summary="Ad platforms and how they authorize")
     def get(self, request):
-        rows = [{
-            "slug": spec.slug, "display_name": spec.display_name, "auth_type": spec.auth_type,
-            "levels": list(spec.levels), "granularities": list(spec.granularities), "supports_pkce": spec.supports_pkce,
-            "supports_refresh": spec.supports_refresh, "supports_revoke": spec.supports_revoke,
-            "password_fields": list(PASSWORD_EXTRA_FIELDS.get(spec.slug, {})) if spec.auth_type == "password" else [],
-        } for spec in registry.all_specs()]
+        rows = [
+            {
+                "slug": spec.slug,
+                "display_name": spec.display_name,
+                "auth_type": spec.auth_type,
+                "levels": list(spec.levels),
+                "granularities": list(spec.granularities),
+                "supports_pkce": spec.supports_pkce,
+                "supports_refresh": spec.supports_refresh,
+                "supports_revoke": spec.supports_revoke,
+                "password_fields": list(PASSWORD_EXTRA_FIELDS.get(spec.slug, {}))
+                if spec.auth_type == "password"
+                else [],
+            }
+            for spec in registry.all_specs()
+        ]
         return Response(self.OutputSerializer(rows, many=True).data)
 
 
-def _start(request, *, platform: str, organization: Organization, credential: Credential | None, redirect_uri: str | None):
+def _start(
+    request, *, platform: str, organization: Organization, credential: Credential | None, redirect_uri: str | None
+):
     try:
-        start = authorization_start(platform=platform, organization=organization, user=request.user,
-                                    session_key=_binding(request), redirect_uri=redirect_uri or None, credential=credential)
+        start = authorization_start(
+            platform=platform,
+            organization=organization,
+            user=request.user,
+            session_key=_binding(request),
+            redirect_uri=redirect_uri or None,
+            credential=credential,
+        )
     except AuthorizationFailed as exc:
         raise _failed(exc, "redirect_uri" if "redirect_uri" in str(exc) else None) from None
     except DjangoPermissionDenied as exc:
@@ -202,21 +242,36 @@ class PlatformAuthorizeApi(APIView):
             ref_name = "PlatformAuthorizeInput"
 
         organization = serializers.IntegerField(min_value=1, max_value=access.MAX_ID)
-        redirect_uri = serializers.URLField(required=False, allow_blank=True,
-                                            help_text="Where the platform sends the user back; default: the app's, "
-                                                      "else /accounts/callback/<platform>/.")
-        credential = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=access.MAX_ID,
-                                              help_text="Re-authorize this credential.")
+        redirect_uri = serializers.URLField(
+            required=False,
+            allow_blank=True,
+            help_text="Where the platform sends the user back; default: the app's, "
+            "else /accounts/callback/<platform>/.",
+        )
+        credential = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            max_value=access.MAX_ID,
+            help_text="Re-authorize this credential.",
+        )
 
-    @extend_schema(request=InputSerializer, responses={201: AuthorizationStartOutput},
-                   summary="Start an OAuth2 authorization: send the user to authorization_url", parameters=[PLATFORM_PATH],
-                   examples=[OpenApiExample("a new grant for organization 1", request_only=True,
-                                            value={"organization": 1, "redirect_uri": ""})],
-                   description="The state is single use, expires after 10 minutes and is bound to you and to how you "
-                               "call: a session-signed start finishes in the same browser session (the default "
-                               "redirect_uri, /accounts/callback/<platform>/, does that); a token-signed start must be "
-                               "finished by POST platforms/<platform>/callback/ with a token of the same user, so pass "
-                               "a redirect_uri your client receives.")
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: AuthorizationStartOutput},
+        summary="Start an OAuth2 authorization: send the user to authorization_url",
+        parameters=[PLATFORM_PATH],
+        examples=[
+            OpenApiExample(
+                "a new grant for organization 1", request_only=True, value={"organization": 1, "redirect_uri": ""}
+            )
+        ],
+        description="The state is single use, expires after 10 minutes and is bound to you and to how you "
+        "call: a session-signed start finishes in the same browser session (the default "
+        "redirect_uri, /accounts/callback/<platform>/, does that); a token-signed start must be "
+        "finished by POST platforms/<platform>/callback/ with a token of the same user, so pass "
+        "a redirect_uri your client receives.",
+    )
     def post(self, request, platform):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)
@@ -224,9 +279,15 @@ class PlatformAuthorizeApi(APIView):
         credential = _reauthorized(request, data.get("credential"), organization, spec.slug)
         if spec.auth_type != "oauth2":
             raise ValidationError(
-                {"detail": f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/"})
-        return _start(request, platform=spec.slug, organization=organization, credential=credential,
-                      redirect_uri=data.get("redirect_uri"))
+                {"detail": f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/"}
+            )
+        return _start(
+            request,
+            platform=spec.slug,
+            organization=organization,
+            credential=credential,
+            redirect_uri=data.get("redirect_uri"),
+        )
 
 
 class PlatformCallbackApi(APIView):
@@ -236,24 +297,35 @@ class PlatformCallbackApi(APIView):
 
         state = serializers.CharField(max_length=512)
         code = serializers.CharField(required=False, allow_blank=True, max_length=4096)
-        auth_code = serializers.CharField(required=False, allow_blank=True, max_length=4096,
-                                          help_text="TikTok's name for the code.")
+        auth_code = serializers.CharField(
+            required=False, allow_blank=True, max_length=4096, help_text="TikTok's name for the code."
+        )
         error = serializers.CharField(required=False, allow_blank=True)
         error_description = serializers.CharField(required=False, allow_blank=True)
 
         def validate(self, attrs):
             if not (attrs.get("code") or attrs.get("auth_code") or attrs.get("error")):
-                raise ValidationError({"code": ["either code (the platform's authorization code) or error is required"]})
+                raise ValidationError(
+                    {"code": ["either code (the platform's authorization code) or error is required"]}
+                )
             return attrs
 
-    @extend_schema(request=InputSerializer, responses={201: CredentialOutput},
-                   summary="Finish an authorization with the platform's callback parameters", parameters=[PLATFORM_PATH])
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: CredentialOutput},
+        summary="Finish an authorization with the platform's callback parameters",
+        parameters=[PLATFORM_PATH],
+    )
     def post(self, request, platform):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)
         try:
-            credential = authorization_finish(platform=spec.slug, params={k: v for k, v in data.items() if v},
-                                              session_key=_binding(request), user=request.user)
+            credential = authorization_finish(
+                platform=spec.slug,
+                params={k: v for k, v in data.items() if v},
+                session_key=_binding(request),
+                user=request.user,
+            )
         except AuthorizationFailed as exc:
             raise _failed(exc) from None
         return Response(CredentialOutput(credential).data, status=status.HTTP_201_CREATED)
@@ -267,22 +339,39 @@ class PlatformPasswordApi(APIView):
         organization = serializers.IntegerField(min_value=1, max_value=access.MAX_ID)
         username = serializers.CharField(max_length=200)
         password = serializers.CharField(max_length=500, write_only=True, trim_whitespace=False)
-        extra = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
-                                      help_text="Platform fields besides user name and password (see platforms/ password_fields).")
-        credential = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=access.MAX_ID,
-                                              help_text="Replace this credential's sign-in.")
+        extra = serializers.DictField(
+            child=serializers.CharField(allow_blank=True),
+            required=False,
+            help_text="Platform fields besides user name and password (see platforms/ password_fields).",
+        )
+        credential = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            max_value=access.MAX_ID,
+            help_text="Replace this credential's sign-in.",
+        )
 
-    @extend_schema(request=InputSerializer, responses={201: CredentialOutput},
-                   summary="Sign in on a password platform and store the credential", parameters=[PLATFORM_PATH],
-                   examples=[OpenApiExample("sign in for organization 1", request_only=True,
-                                            value={"organization": 1, "username": "advertiser@example.com",
-                                                   "password": "the platform password"})])
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: CredentialOutput},
+        summary="Sign in on a password platform and store the credential",
+        parameters=[PLATFORM_PATH],
+        examples=[
+            OpenApiExample(
+                "sign in for organization 1",
+                request_only=True,
+                value={"organization": 1, "username": "advertiser@example.com", "password": "the platform password"},
+            )
+        ],
+    )
     def post(self, request, platform):
         spec = _spec(platform)
         data = _valid(self.InputSerializer, request)
         if spec.auth_type != "password":
             raise ValidationError(
-                {"detail": f"{spec.display_name} authorizes through a redirect: POST platforms/{spec.slug}/authorize/"})
+                {"detail": f"{spec.display_name} authorizes through a redirect: POST platforms/{spec.slug}/authorize/"}
+            )
         allowed = set(PASSWORD_EXTRA_FIELDS.get(spec.slug, {}))
         unknown = sorted(set(data.get("extra") or {}) - allowed)
         if unknown:
@@ -291,9 +380,15 @@ class PlatformPasswordApi(APIView):
         organization = _organization(request, data["organization"])
         credential = _reauthorized(request, data.get("credential"), organization, spec.slug)
         try:
-            saved = authorization_password(platform=spec.slug, organization=organization, user=request.user,
-                                           username=data["username"], password=data["password"],
-                                           extra=data.get("extra"), credential=credential)
+            saved = authorization_password(
+                platform=spec.slug,
+                organization=organization,
+                user=request.user,
+                username=data["username"],
+                password=data["password"],
+                extra=data.get("extra"),
+                credential=credential,
+            )
         except AuthorizationFailed as exc:
             raise _failed(exc, "password" if "password" in str(exc) else None) from None
         except DjangoPermissionDenied as exc:
@@ -326,8 +421,11 @@ def _filter(request, queryset, *names):
 
 
 class CredentialListApi(APIView):
-    @extend_schema(parameters=[_ORG_PARAM, _PLATFORM_PARAM, _STATUS_PARAM], responses=CredentialOutput(many=True),
-                   summary="Credentials of your organizations (never their secrets)")
+    @extend_schema(
+        parameters=[_ORG_PARAM, _PLATFORM_PARAM, _STATUS_PARAM],
+        responses=CredentialOutput(many=True),
+        summary="Credentials of your organizations (never their secrets)",
+    )
     def get(self, request):
         queryset = _filter(request, access.credentials_for_user(request.user), "organization", "platform", "status")
         return _paginated(self, request, queryset.order_by("-created_at", "-pk"), CredentialOutput)
@@ -346,23 +444,38 @@ class CredentialReauthorizeApi(APIView):
 
         redirect_uri = serializers.URLField(required=False, allow_blank=True)
 
-    @extend_schema(request=InputSerializer, responses={201: AuthorizationStartOutput},
-                   summary="Start re-authorizing a credential (OAuth2 platforms; "
-                           "password ones: platforms/<slug>/password/ with credential)")
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: AuthorizationStartOutput},
+        summary="Start re-authorizing a credential (OAuth2 platforms; "
+        "password ones: platforms/<slug>/password/ with credential)",
+    )
     def post(self, request, pk):
         credential = _credential(request, pk)
         data = _valid(self.InputSerializer, request)
         spec = _spec(credential.platform)
         if spec.auth_type != "oauth2":
-            raise ValidationError({"detail": f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/ "
-                                              f"with credential={credential.pk}"})
-        return _start(request, platform=spec.slug, organization=credential.organization, credential=credential,
-                      redirect_uri=data.get("redirect_uri"))
+            raise ValidationError(
+                {
+                    "detail": f"{spec.display_name} signs in with a password: POST platforms/{spec.slug}/password/ "
+                    f"with credential={credential.pk}"
+                }
+            )
+        return _start(
+            request,
+            platform=spec.slug,
+            organization=credential.organization,
+            credential=credential,
+            redirect_uri=data.get("redirect_uri"),
+        )
 
 
 class CredentialRevokeApi(APIView):
-    @extend_schema(request=None, responses=CredentialOutput,
-                   summary="Revoke a credential (at the platform where it can) and pause its accounts")
+    @extend_schema(
+        request=None,
+        responses=CredentialOutput,
+        summary="Revoke a credential (at the platform where it can) and pause its accounts",
+    )
     def post(self, request, pk):
         from accounts.services.credentials import credential_revoke
 
@@ -377,20 +490,27 @@ class CredentialImportApi(APIView):
 
         external_ids = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
 
-    @extend_schema(request=InputSerializer, responses={201: AdAccountOutput(many=True)},
-                   summary="Import discovered ad accounts of a credential (their DAGs are created)")
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: AdAccountOutput(many=True)},
+        summary="Import discovered ad accounts of a credential (their DAGs are created)",
+    )
     def post(self, request, pk):
         from accounts.services.importing import AccountOfOtherOrganization, ad_accounts_import
 
         credential = _credential(request, pk)
         data = _valid(self.InputSerializer, request)
         if credential.status != Credential.Status.ACTIVE:
-            raise ValidationError({"detail": f"credential {credential.pk} is {credential.status}; re-authorize it first"})
+            raise ValidationError(
+                {"detail": f"credential {credential.pk} is {credential.status}; re-authorize it first"}
+            )
         discovered = discovered_account_infos(credential)
         known = {a.external_id for a in discovered}
         unknown = [x for x in data["external_ids"] if x not in known]
         if unknown:
-            raise ValidationError({"external_ids": [f"not reachable through credential {credential.pk}: {', '.join(unknown)}"]})
+            raise ValidationError(
+                {"external_ids": [f"not reachable through credential {credential.pk}: {', '.join(unknown)}"]}
+            )
         try:
             imported = ad_accounts_import(credential=credential, accounts=discovered, external_ids=data["external_ids"])
         except AccountOfOtherOrganization as exc:
@@ -421,14 +541,18 @@ class CredentialDiscoverApi(APIView):
             ref_name = "CredentialDiscoverOutput"
 
         imported_elsewhere = serializers.BooleanField(
-            help_text="Imported into another organization: cannot be imported through this credential")
+            help_text="Imported into another organization: cannot be imported through this credential"
+        )
 
-    @extend_schema(request=None, responses={200: OutputSerializer(many=True), 409: ErrorDetail, 502: ErrorDetail},
-                   summary="Ask the platform again which ad accounts a credential reaches (no re-authorization)",
-                   description="Lists the accounts the stored grant reaches now (its token refreshed if due) and keeps "
-                               "them as the credential's discovered accounts: import new ones with "
-                               "POST credentials/<id>/import/. 409 when the grant no longer works (the credential is "
-                               "then needs_reauth: POST credentials/<id>/reauthorize/), 502 when the platform fails.")
+    @extend_schema(
+        request=None,
+        responses={200: OutputSerializer(many=True), 409: ErrorDetail, 502: ErrorDetail},
+        summary="Ask the platform again which ad accounts a credential reaches (no re-authorization)",
+        description="Lists the accounts the stored grant reaches now (its token refreshed if due) and keeps "
+        "them as the credential's discovered accounts: import new ones with "
+        "POST credentials/<id>/import/. 409 when the grant no longer works (the credential is "
+        "then needs_reauth: POST credentials/<id>/reauthorize/), 502 when the platform fails.",
+    )
     def post(self, request, pk):
         from accounts.services.discovery import credential_discover
         from connectors.errors import AuthorizationRevoked, ConnectorError
@@ -444,7 +568,9 @@ class CredentialDiscoverApi(APIView):
         except NoPlatformApp as exc:
             raise CredentialUnusableError(str(exc)) from None
         except ConnectorError as exc:
-            raise PlatformUnavailableError(f"{credential.platform} did not list the accounts: {exc}; try again later") from None
+            raise PlatformUnavailableError(
+                f"{credential.platform} did not list the accounts: {exc}; try again later"
+            ) from None
         return Response(self.OutputSerializer(accounts, many=True).data)
 
 
@@ -478,7 +604,13 @@ class OrganizationListApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request):
-        rows = [{"id": o.pk, "name": o.name, "role": access.role_in(request.user, o),
-                 "can_manage": access.user_can_manage(request.user, o)}
-                for o in access.visible_organizations(request.user).order_by("name")]
+        rows = [
+            {
+                "id": o.pk,
+                "name": o.name,
+                "role": access.role_in(request.user, o),
+                "can_manage": access.user_can_manage(request.user, o),
+            }
+            for o in access.visible_organizations(request.user).order_by("name")
+        ]
         return Response(self.OutputSerializer(rows, many=True).data)

@@ -5,6 +5,7 @@ advertisers imported, so a fresh `make run` fetches data at once.
 Idempotent: run again, it creates nothing new (one active demo credential at most) and
 only imports again, which materializes DAGs of templates added since.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -27,27 +28,39 @@ def demo_accounts(*, user, stdout) -> Credential | None:
     _load_default_templates(PLATFORM, stdout)
     with transaction.atomic():
         organization, _ = Organization.objects.get_or_create(name=DEMO_ORGANIZATION)
-        Membership.objects.get_or_create(user=user, organization=organization,
-                                         defaults={"role": Membership.Role.OWNER})
+        Membership.objects.get_or_create(user=user, organization=organization, defaults={"role": Membership.Role.OWNER})
         app = _demo_app()
-        credential = (Credential.objects.filter(organization=organization, platform=PLATFORM,
-                                                status=Credential.Status.ACTIVE).order_by("pk").first())
+        credential = (
+            Credential.objects.filter(organization=organization, platform=PLATFORM, status=Credential.Status.ACTIVE)
+            .order_by("pk")
+            .first()
+        )
         if credential is None:
             credential, accounts = _demo_credential(organization, app, user)
             created = True
         else:
-            accounts = [AccountInfo(external_id=a["external_id"], name=a["name"], currency=a["currency"],
-                                    timezone=a["timezone"], status=a["status"], raw=a.get("raw") or {})
-                        for a in credential.discovered_accounts]
+            accounts = [
+                AccountInfo(
+                    external_id=a["external_id"],
+                    name=a["name"],
+                    currency=a["currency"],
+                    timezone=a["timezone"],
+                    status=a["status"],
+                    raw=a.get("raw") or {},
+                )
+                for a in credential.discovered_accounts
+            ]
             created = False
         imported = ad_accounts_import(credential=credential, accounts=accounts)
     from ingestion.models import Dag
 
     dags = list(Dag.objects.filter(ad_account__in=imported))
     runs = _first_runs(dags)
-    stdout.write(f"Demo organization: {len(imported)} sandbox ad accounts "
-                 f"({'new grant' if created else 'existing grant'}), {len(dags)} DAGs"
-                 f"{f', {runs} first runs queued' if runs else ''}.")
+    stdout.write(
+        f"Demo organization: {len(imported)} sandbox ad accounts "
+        f"({'new grant' if created else 'existing grant'}), {len(dags)} DAGs"
+        f"{f', {runs} first runs queued' if runs else ''}."
+    )
     return credential
 
 
@@ -81,12 +94,16 @@ def _first_runs(dags, *, days: int = DEMO_HISTORY_DAYS) -> int:
 def _demo_app() -> PlatformApp:
     from connectors.sandbox.connector import DEMO_CLIENT_ID
 
-    app, _ = PlatformApp.objects.get_or_create(platform=PLATFORM, name=DEMO_APP, defaults={
-        "client_id": DEMO_CLIENT_ID,
-        # the sandbox's documented rule for any client: the secret is `<client_id>-secret`
-        "client_secret": f"{DEMO_CLIENT_ID}-secret",
-        "redirect_uri": f"{settings.PUBLIC_URL.rstrip('/')}/accounts/callback/{PLATFORM}/",
-    })
+    app, _ = PlatformApp.objects.get_or_create(
+        platform=PLATFORM,
+        name=DEMO_APP,
+        defaults={
+            "client_id": DEMO_CLIENT_ID,
+            # the sandbox's documented rule for any client: the secret is `<client_id>-secret`
+            "client_secret": f"{DEMO_CLIENT_ID}-secret",
+            "redirect_uri": f"{settings.PUBLIC_URL.rstrip('/')}/accounts/callback/{PLATFORM}/",
+        },
+    )
     return app
 
 
@@ -94,10 +111,24 @@ def _demo_credential(organization, app, user) -> tuple[Credential, list[AccountI
     from connectors.sandbox.demo import demo_grant
 
     token, accounts = demo_grant(client_id=app.client_id)
-    credential = Credential(organization=organization, platform=PLATFORM, app=app, granted_by=user, subject="demo",
-                            discovered_accounts=[{"external_id": a.external_id, "name": a.name, "currency": a.currency,
-                                                  "timezone": a.timezone, "status": a.status, "raw": a.raw}
-                                                 for a in accounts])
+    credential = Credential(
+        organization=organization,
+        platform=PLATFORM,
+        app=app,
+        granted_by=user,
+        subject="demo",
+        discovered_accounts=[
+            {
+                "external_id": a.external_id,
+                "name": a.name,
+                "currency": a.currency,
+                "timezone": a.timezone,
+                "status": a.status,
+                "raw": a.raw,
+            }
+            for a in accounts
+        ],
+    )
     credential.store(token)
     credential.save()
     return credential, accounts

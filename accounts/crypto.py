@@ -4,6 +4,7 @@ Decryption tries every key, so old rows keep working after a new key is put in f
 `manage.py rotate_credential_keys` then re-encrypts every secret under the newest key,
 after which the old key can be dropped. No Django models here.
 """
+
 from __future__ import annotations
 
 import functools

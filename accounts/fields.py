@@ -4,6 +4,7 @@ The database holds Fernet tokens only; Python code sees plaintext. Empty values 
 stored as "" (not encrypted) so "no refresh token" stays queryable. Lookups other than
 isnull/exact-empty make no sense on ciphertext and are not supported.
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ the ad accounts a credential reaches. Secrets are encrypted at rest (accounts.fi
 Workflows (authorize, refresh, revoke, import) live in accounts.services; models hold
 fields, constraints and small conversions only.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,7 +22,8 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     notify_emails = models.TextField(
-        blank=True, help_text="Comma-separated addresses told about failures; empty = the organization's admins.")
+        blank=True, help_text="Comma-separated addresses told about failures; empty = the organization's admins."
+    )
     webhook_url = models.URLField(blank=True, max_length=500, help_text="Optional Slack-compatible webhook.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -90,9 +92,12 @@ class Credential(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="credentials")
     platform = models.CharField(max_length=32, db_index=True)
     app = models.ForeignKey(PlatformApp, null=True, blank=True, on_delete=models.SET_NULL, related_name="credentials")
-    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    subject = models.CharField(max_length=200, blank=True, help_text="Who the grant is for on the platform (a user name).")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject = models.CharField(
+        max_length=200, blank=True, help_text="Who the grant is for on the platform (a user name)."
+    )
     scopes = models.JSONField(default=list, blank=True)
     access_token = EncryptedTextField(blank=True, default="")
     refresh_token = EncryptedTextField(blank=True, default="")
@@ -119,9 +124,13 @@ class Credential(models.Model):
 
     def token_set(self) -> TokenSet:
         return TokenSet(
-            access_token=self.access_token or "", refresh_token=self.refresh_token or "",
-            expires_at=self.access_expires_at, refresh_expires_at=self.refresh_expires_at,
-            scopes=tuple(self.scopes or ()), secrets=dict(self.secrets or {}))
+            access_token=self.access_token or "",
+            refresh_token=self.refresh_token or "",
+            expires_at=self.access_expires_at,
+            refresh_expires_at=self.refresh_expires_at,
+            scopes=tuple(self.scopes or ()),
+            secrets=dict(self.secrets or {}),
+        )
 
     def store(self, token: TokenSet) -> None:
         """Take the tokens of a grant or a refresh; a refresh that returns no new refresh
@@ -161,8 +170,9 @@ class AdAccount(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     platform_status = models.CharField(max_length=32, blank=True, help_text="The status the platform reports.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
-    credential = models.ForeignKey(Credential, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="ad_accounts")
+    credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="ad_accounts"
+    )
     raw = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

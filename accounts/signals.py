@@ -10,6 +10,7 @@ organization must re-authorize before `expires_at`.
 
 A receiver that fails is logged and does not undo the state change.
 """
+
 import logging
 
 from django.dispatch import Signal

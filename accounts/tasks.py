@@ -4,6 +4,7 @@
 0002 creates (every 10 minutes; editable in the admin under Periodic tasks). Settings:
 CREDENTIAL_REFRESH_WORKERS refreshes run at a time (default 8; 1 on SQLite).
 """
+
 from celery import shared_task
 
 

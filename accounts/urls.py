@@ -1,9 +1,12 @@
 """Browser pages of authorization, mounted at /accounts/. No "" pattern: the web app's
 /accounts/ page (the account list) lives at the bare prefix."""
+
 from django.urls import path
 
-from accounts import admin_authorize  # noqa: F401 - adds the admin's authorize links and re-authorize action
-from accounts import views
+from accounts import (
+    admin_authorize,  # noqa: F401 - adds the admin's authorize links and re-authorize action
+    views,
+)
 
 app_name = "accounts"
 

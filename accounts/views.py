@@ -6,6 +6,7 @@ these views check who may act, translate errors into messages and render.
 Another organization's objects are 404 (their existence is not disclosed); a member who
 may read but not manage gets 403.
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -21,7 +22,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.access import manageable_organizations, user_can_manage, valid_id, visible_organizations
 from accounts.models import Credential, Organization
 from accounts.services.authorization import (
-    PASSWORD_EXTRA_FIELDS, authorization_finish, authorization_password, authorization_start, discovered_account_infos,
+    PASSWORD_EXTRA_FIELDS,
+    authorization_finish,
+    authorization_password,
+    authorization_start,
+    discovered_account_infos,
 )
 from connectors import registry
 from connectors.errors import AuthorizationFailed
@@ -67,7 +72,9 @@ def _credential_for(request: HttpRequest, raw_id, *, platform: str | None = None
     pk = valid_id(raw_id)
     if pk is None:
         raise Http404("no such credential")
-    credential = get_object_or_404(Credential.objects.filter(organization__in=visible_organizations(request.user)), pk=pk)
+    credential = get_object_or_404(
+        Credential.objects.filter(organization__in=visible_organizations(request.user)), pk=pk
+    )
     if platform and credential.platform != platform:
         raise Http404(f"credential #{pk} is not a {platform} credential")
     if not user_can_manage(request.user, credential.organization):
@@ -83,8 +90,13 @@ class PasswordForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.extra_names = []
         for name, (label, help_text) in PASSWORD_EXTRA_FIELDS.get(platform, {}).items():
-            self.fields[name] = forms.CharField(label=label, help_text=help_text, required=False, max_length=500,
-                                                widget=forms.PasswordInput(render_value=False))
+            self.fields[name] = forms.CharField(
+                label=label,
+                help_text=help_text,
+                required=False,
+                max_length=500,
+                widget=forms.PasswordInput(render_value=False),
+            )
             self.extra_names.append(name)
 
     def extra(self) -> dict[str, str]:
@@ -100,16 +112,28 @@ def authorize(request: HttpRequest, platform: str) -> HttpResponse:
     credential = _credential_for(request, params["credential"], platform=platform) if params.get("credential") else None
     organization = credential.organization if credential else _organization_for(request, params.get("organization"))
     if organization is None:
-        return render(request, "accounts/choose_organization.html", _context(
-            request, title=f"Authorize a {spec.display_name} account", spec=spec,
-            organizations=manageable_organizations(request.user)))
+        return render(
+            request,
+            "accounts/choose_organization.html",
+            _context(
+                request,
+                title=f"Authorize a {spec.display_name} account",
+                spec=spec,
+                organizations=manageable_organizations(request.user),
+            ),
+        )
     if spec.auth_type == "password":
         return _password(request, spec, organization, credential)
     if request.method != "GET":
         return HttpResponse(status=405)
     try:
-        start = authorization_start(platform=platform, organization=organization, user=request.user,
-                                    session_key=_session_key(request), credential=credential)
+        start = authorization_start(
+            platform=platform,
+            organization=organization,
+            user=request.user,
+            session_key=_session_key(request),
+            credential=credential,
+        )
     except AuthorizationFailed as exc:
         return _failed(request, spec, organization, exc)
     return redirect(start.url)
@@ -121,24 +145,45 @@ def _password(request: HttpRequest, spec, organization: Organization, credential
     if request.method == "POST" and form.is_valid():
         try:
             saved = authorization_password(
-                platform=spec.slug, organization=organization, user=request.user, credential=credential,
-                username=form.cleaned_data["username"], password=form.cleaned_data["password"], extra=form.extra())
+                platform=spec.slug,
+                organization=organization,
+                user=request.user,
+                credential=credential,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                extra=form.extra(),
+            )
         except AuthorizationFailed as exc:
             error = str(exc)
         else:
             messages.success(request, f"Signed in to {spec.display_name} as {saved.subject}.")
             return redirect("accounts:pick", pk=saved.pk)
-    return render(request, "accounts/password.html", _context(
-        request, title=f"Sign in to {spec.display_name}", spec=spec, organization=organization, credential=credential,
-        form=form, error=error), status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "accounts/password.html",
+        _context(
+            request,
+            title=f"Sign in to {spec.display_name}",
+            spec=spec,
+            organization=organization,
+            credential=credential,
+            form=form,
+            error=error,
+        ),
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 def _failed(request: HttpRequest, spec, organization: Organization | None, exc: Exception) -> HttpResponse:
     again = reverse("accounts:authorize", args=[spec.slug])
     if organization is not None:
         again += "?" + urlencode({"organization": organization.pk})
-    return render(request, "accounts/failed.html", _context(
-        request, title=f"{spec.display_name}: authorization failed", spec=spec, message=str(exc), again=again), status=400)
+    return render(
+        request,
+        "accounts/failed.html",
+        _context(request, title=f"{spec.display_name}: authorization failed", spec=spec, message=str(exc), again=again),
+        status=400,
+    )
 
 
 @login_required
@@ -147,14 +192,17 @@ def callback(request: HttpRequest, platform: str) -> HttpResponse:
     """Where the platform sends the user back: verify, store, then pick accounts."""
     spec = _spec_or_404(platform)
     try:
-        credential = authorization_finish(platform=platform, params=request.GET.dict(),
-                                          session_key=_session_key(request), user=request.user)
+        credential = authorization_finish(
+            platform=platform, params=request.GET.dict(), session_key=_session_key(request), user=request.user
+        )
     except AuthorizationFailed as exc:
         return _failed(request, spec, None, exc)
     except PermissionDenied as exc:
         return _failed(request, spec, None, exc)
     found = len(credential.discovered_accounts or [])
-    messages.success(request, f"{spec.display_name} authorized: {found} ad account{'s' if found != 1 else ''} reachable.")
+    messages.success(
+        request, f"{spec.display_name} authorized: {found} ad account{'s' if found != 1 else ''} reachable."
+    )
     return redirect("accounts:pick", pk=credential.pk)
 
 
@@ -180,18 +228,32 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
             error = f"Not reachable through this authorization: {', '.join(unknown)}."
         else:
             try:
-                imported = ad_accounts_import(credential=credential, accounts=discovered_account_infos(credential),
-                                              external_ids=wanted)
+                imported = ad_accounts_import(
+                    credential=credential, accounts=discovered_account_infos(credential), external_ids=wanted
+                )
             except AccountOfOtherOrganization as exc:
                 error = str(exc)
             else:
                 names = ", ".join(a.name or a.external_id for a in imported)
-                messages.success(request, f"Imported {len(imported)} {spec.display_name} ad account"
-                                          f"{'s' if len(imported) != 1 else ''}: {names}.")
+                messages.success(
+                    request,
+                    f"Imported {len(imported)} {spec.display_name} ad account"
+                    f"{'s' if len(imported) != 1 else ''}: {names}.",
+                )
                 return redirect(_accounts_list_url(request, credential))
-    return render(request, "accounts/pick.html", _context(
-        request, title=f"Import {spec.display_name} ad accounts", spec=spec, credential=credential, rows=rows,
-        error=error), status=400 if error else 200)
+    return render(
+        request,
+        "accounts/pick.html",
+        _context(
+            request,
+            title=f"Import {spec.display_name} ad accounts",
+            spec=spec,
+            credential=credential,
+            rows=rows,
+            error=error,
+        ),
+        status=400 if error else 200,
+    )
 
 
 @login_required
@@ -218,7 +280,9 @@ def discover(request: HttpRequest, pk: int) -> HttpResponse:
 def _picker_rows(credential: Credential) -> list:
     from accounts.services.discovery import discovered_accounts_marked
 
-    return discovered_accounts_marked(credential.organization_id, credential.platform, credential.discovered_accounts or [])
+    return discovered_accounts_marked(
+        credential.organization_id, credential.platform, credential.discovered_accounts or []
+    )
 
 
 def _accounts_list_url(request: HttpRequest, credential: Credential) -> str:

@@ -1,4 +1,5 @@
 """The Celery app. Beat uses django-celery-beat's DatabaseScheduler (see settings)."""
+
 import os
 
 from celery import Celery

@@ -4,6 +4,7 @@ Pure functions, no Django import: settings.py calls them, tests call them direct
 Every error names the variable and what a good value looks like, because the person
 reading it is an operator with a broken deployment, not a developer.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,9 @@ def parse_database_url(value: str) -> dict:
             "use sqlite:////path/db.sqlite3 or mysql://user:password@host:3306/name"
         )
     if scheme != "sqlite" and not urlsplit(value).path.strip("/"):
-        raise ConfigError(f"DATABASE_URL: no database name in {redact_url(value)!r}; e.g. mysql://root@127.0.0.1:3306/adplatform")
+        raise ConfigError(
+            f"DATABASE_URL: no database name in {redact_url(value)!r}; e.g. mysql://root@127.0.0.1:3306/adplatform"
+        )
     config = environ.Env.db_url_config(value)
     # Keep a thread's connection across requests (`?conn_max_age=0` in the URL turns it
     # off): opening and closing a SQLite connection per request was half of a cached
@@ -76,7 +79,7 @@ class ClickHouseConfig:
 
     @property
     def chdb_path(self) -> str | None:
-        return self.url[len("chdb://"):] if self.embedded else None
+        return self.url[len("chdb://") :] if self.embedded else None
 
 
 def parse_clickhouse_url(value: str, database: str) -> ClickHouseConfig:
@@ -86,14 +89,14 @@ def parse_clickhouse_url(value: str, database: str) -> ClickHouseConfig:
             f"CLICKHOUSE_URL: unsupported scheme {parts.scheme!r} in {redact_url(value)!r}; "
             "use chdb:///path/to/dir (embedded) or http(s)://user:password@host:8123"
         )
-    if parts.scheme == "chdb" and not value[len("chdb://"):]:
+    if parts.scheme == "chdb" and not value[len("chdb://") :]:
         raise ConfigError("CLICKHOUSE_URL: chdb:// needs a directory, e.g. chdb://./var/clickhouse")
     if parts.scheme != "chdb" and not parts.hostname:
         raise ConfigError(f"CLICKHOUSE_URL: no host in {redact_url(value)!r}")
     if not database.replace("_", "").isalnum():
         raise ConfigError(f"CLICKHOUSE_DATABASE: {database!r} is not a plain identifier (letters, digits, _)")
     if parts.scheme == "chdb":
-        path = value[len("chdb://"):]
+        path = value[len("chdb://") :]
         value = "chdb://" + str(Path(path).expanduser().resolve())
     return ClickHouseConfig(url=value, database=database)
 
@@ -129,7 +132,9 @@ def parse_time_zone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"TIME_ZONE: unknown time zone {value!r}; use an IANA name such as UTC or Asia/Shanghai") from None
+        raise ConfigError(
+            f"TIME_ZONE: unknown time zone {value!r}; use an IANA name such as UTC or Asia/Shanghai"
+        ) from None
     return value
 
 

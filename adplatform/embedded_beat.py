@@ -4,6 +4,7 @@ The PeriodicTask rows are the same ones `celery beat` reads in service mode (edi
 in the admin); here a beat thread evaluates them and runs due tasks in a small thread
 pool of this process instead of sending them to a broker.
 """
+
 from __future__ import annotations
 
 import logging

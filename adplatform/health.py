@@ -5,6 +5,7 @@ The overall status follows the stores only: a web process whose stores answer is
 and must not be restarted by its probe because the scheduler (another process, maybe on
 another machine) is down. The scheduler's check says that separately, for monitoring and
 for `manage.py healthcheck --scheduler`, the scheduler containers' probe."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -50,8 +51,10 @@ def check_scheduler() -> str:
     if not status["alive"]:
         last = status["last_heartbeat_at"]
         since = f"the last one at {last:%Y-%m-%d %H:%M:%S} UTC" if last else "none ever"
-        raise RuntimeError(f"no scheduler heartbeat within {scheduler_timeout().seconds} s ({since}): DAGs are not "
-                           "being scheduled; start `manage.py scheduler` (or runplatform)")
+        raise RuntimeError(
+            f"no scheduler heartbeat within {scheduler_timeout().seconds} s ({since}): DAGs are not "
+            "being scheduled; start `manage.py scheduler` (or runplatform)"
+        )
     names = ", ".join(s.name for s in status["schedulers"])
     return f"{len(status['schedulers'])} alive ({names})"
 

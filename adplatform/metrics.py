@@ -12,6 +12,7 @@ with queries over indexed active rows (never the history of finished ones).
 Access: with METRICS_TOKEN set, `Authorization: Bearer <token>`; without it, loopback
 clients only (a Prometheus on the same host, or behind a proxy that adds the token).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -22,8 +23,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import choose_encoder
 
 ACTIVE_TASK_STATES = ("scheduled", "queued", "running", "up_for_retry")
 ACTIVE_RUN_STATES = ("queued", "running")
@@ -36,23 +37,33 @@ class PlatformCollector:
         from ingestion.models import Dag, DagRun, SchedulerHeartbeat, TaskInstance
 
         now = timezone.now()
-        tasks = GaugeMetricFamily("adplatform_task_instances", "Task instances in an active state, per pool",
-                                  labels=["state", "pool"])
-        for state, pool, n in (TaskInstance.objects.filter(state__in=ACTIVE_TASK_STATES).order_by()
-                               .values_list("state", "pool").annotate(n=Count("id"))):
+        tasks = GaugeMetricFamily(
+            "adplatform_task_instances", "Task instances in an active state, per pool", labels=["state", "pool"]
+        )
+        for state, pool, n in (
+            TaskInstance.objects.filter(state__in=ACTIVE_TASK_STATES)
+            .order_by()
+            .values_list("state", "pool")
+            .annotate(n=Count("id"))
+        ):
             tasks.add_metric([state, pool], n)
         yield tasks
 
-        oldest = (TaskInstance.objects.filter(state="scheduled").order_by()
-                  .aggregate(oldest=Min("run__logical_time"))["oldest"])
+        oldest = (
+            TaskInstance.objects.filter(state="scheduled")
+            .order_by()
+            .aggregate(oldest=Min("run__logical_time"))["oldest"]
+        )
         yield GaugeMetricFamily(
             "adplatform_oldest_ready_task_age_seconds",
             "Seconds since the logical time of the oldest run with a task ready but not dispatched (0: none)",
-            value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+            value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+        )
 
         runs = GaugeMetricFamily("adplatform_dag_runs", "DAG runs in an active state", labels=["state"])
-        counts = dict(DagRun.objects.filter(state__in=ACTIVE_RUN_STATES).order_by()
-                      .values_list("state").annotate(n=Count("id")))
+        counts = dict(
+            DagRun.objects.filter(state__in=ACTIVE_RUN_STATES).order_by().values_list("state").annotate(n=Count("id"))
+        )
         for state in ACTIVE_RUN_STATES:
             runs.add_metric([state], counts.get(state, 0))
         yield runs
@@ -64,25 +75,35 @@ class PlatformCollector:
         yield dags
 
         beats = SchedulerHeartbeat.objects.all()
-        age = GaugeMetricFamily("adplatform_scheduler_heartbeat_age_seconds", "Seconds since a scheduler's last "
-                                "heartbeat", labels=["scheduler"])
-        wheel = GaugeMetricFamily("adplatform_scheduler_dags", "Active DAGs in a scheduler's timing wheel",
-                                  labels=["scheduler"])
+        age = GaugeMetricFamily(
+            "adplatform_scheduler_heartbeat_age_seconds",
+            "Seconds since a scheduler's last heartbeat",
+            labels=["scheduler"],
+        )
+        wheel = GaugeMetricFamily(
+            "adplatform_scheduler_dags", "Active DAGs in a scheduler's timing wheel", labels=["scheduler"]
+        )
         for beat in beats:
             age.add_metric([beat.name], (now - beat.heartbeat_at).total_seconds())
             wheel.add_metric([beat.name], beat.dags)
         yield age
         yield wheel
 
-        credentials = GaugeMetricFamily("adplatform_credentials", "Credentials per platform and status",
-                                        labels=["platform", "status"])
-        for platform, status, n in Credential.objects.order_by().values_list("platform", "status").annotate(n=Count("id")):
+        credentials = GaugeMetricFamily(
+            "adplatform_credentials", "Credentials per platform and status", labels=["platform", "status"]
+        )
+        for platform, status, n in (
+            Credential.objects.order_by().values_list("platform", "status").annotate(n=Count("id"))
+        ):
             credentials.add_metric([platform, status], n)
         yield credentials
 
-        accounts = GaugeMetricFamily("adplatform_ad_accounts", "Ad accounts per platform and status",
-                                     labels=["platform", "status"])
-        for platform, status, n in AdAccount.objects.order_by().values_list("platform", "status").annotate(n=Count("id")):
+        accounts = GaugeMetricFamily(
+            "adplatform_ad_accounts", "Ad accounts per platform and status", labels=["platform", "status"]
+        )
+        for platform, status, n in (
+            AdAccount.objects.order_by().values_list("platform", "status").annotate(n=Count("id"))
+        ):
             accounts.add_metric([platform, status], n)
         yield accounts
 
@@ -102,8 +123,11 @@ def _allowed(request) -> bool:
 @require_GET
 def metrics(request):
     if not _allowed(request):
-        return HttpResponse("metrics: set METRICS_TOKEN and send it as a bearer token (without it, loopback only)\n",
-                            status=403, content_type="text/plain")
+        return HttpResponse(
+            "metrics: set METRICS_TOKEN and send it as a bearer token (without it, loopback only)\n",
+            status=403,
+            content_type="text/plain",
+        )
     # The format the scraper asks for (Prometheus text or OpenMetrics), as the library negotiates it.
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return HttpResponse(encode(REGISTRY), content_type=content_type)

@@ -4,6 +4,7 @@ A component is any object with `name`, `start()` and `stop()`; settings list the
 dotted path in EMBEDDED_COMPONENTS (the scheduler loop, worker threads and periodic
 jobs). Service mode runs the same pieces as separate processes instead.
 """
+
 from __future__ import annotations
 
 import logging

@@ -4,6 +4,7 @@ With nothing set it runs embedded: SQLite and chdb under ./var/, tasks in-proces
 secrets generated once and kept under ./var/. A service deployment (SaaS or
 on-premise) differs only by its environment: see README "Service mode".
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,9 +19,12 @@ env = environ.Env()
 VAR_DIR = Path(env.str("ADPLATFORM_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="") or config.persistent_secret(VAR_DIR / "secret_key", config.new_secret_key)
+SECRET_KEY = env.str("SECRET_KEY", default="") or config.persistent_secret(
+    VAR_DIR / "secret_key", config.new_secret_key
+)
 CREDENTIALS_KEYS = config.parse_fernet_keys(
-    env.str("CREDENTIALS_KEYS", default="") or config.persistent_secret(VAR_DIR / "credentials_key", config.new_fernet_key)
+    env.str("CREDENTIALS_KEYS", default="")
+    or config.persistent_secret(VAR_DIR / "credentials_key", config.new_fernet_key)
 )
 ALLOWED_HOSTS = config.parse_hosts(env.str("ALLOWED_HOSTS", default="localhost,127.0.0.1,[::1],testserver"))
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -204,8 +208,10 @@ LOGGING = {
 }
 
 # Background components of `manage.py runplatform` (embedded mode), by dotted path.
-EMBEDDED_COMPONENTS = env.list("EMBEDDED_COMPONENTS", default=[
-    "adplatform.embedded_beat.EmbeddedBeat", "ingestion.scheduler.component.EmbeddedScheduler"])
+EMBEDDED_COMPONENTS = env.list(
+    "EMBEDDED_COMPONENTS",
+    default=["adplatform.embedded_beat.EmbeddedBeat", "ingestion.scheduler.component.EmbeddedScheduler"],
+)
 # Called by `manage.py bootstrap` after the admin user exists (demo accounts, DAGs).
 BOOTSTRAP_HOOKS = env.list("BOOTSTRAP_HOOKS", default=["accounts.bootstrap.demo_accounts"])
 

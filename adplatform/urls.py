@@ -1,4 +1,5 @@
 """Root URLconf. Each app adds its own urls module here as it grows."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path

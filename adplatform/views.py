@@ -1,4 +1,5 @@
 """Project-level views: health."""
+
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 

@@ -1,4 +1,5 @@
 """WSGI entry point (gunicorn adplatform.wsgi in service mode; waitress in runplatform)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -1,4 +1,5 @@
 """Run benchmarks: `python -m benchmarks` runs all, `python -m benchmarks scheduler` one."""
+
 import importlib
 import os
 import pkgutil
@@ -11,7 +12,7 @@ import django
 
 def available() -> list[str]:
     here = Path(__file__).parent
-    return sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    return sorted(m.name[len("bench_") :] for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ be as long as asked, and logs when each request arrived.
    rows: tracemalloc peak while streaming vs. the same-run baseline of holding a list.
    Goal: the streaming peak stays flat as pages grow.
 """
+
 from __future__ import annotations
 
 import gc
@@ -28,7 +29,7 @@ from pathlib import Path
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "connectors" / "recordings"
 
-SERVE = r'''
+SERVE = r"""
 import json, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -129,7 +130,7 @@ server.daemon_threads = True
 threading.Thread(target=server.serve_forever, daemon=True).start()
 print("ready", flush=True)
 sys.stdin.read()
-'''
+"""
 
 
 def _free_port() -> int:
@@ -160,8 +161,8 @@ def _max_in_window(stamps: list[float], window: float = 1.0) -> int:
 def main(argv: list[str]) -> None:
     import requests
 
-    from connectors.base import AccountRef, AppConfig, TokenSet
     from connectors.baidu.connector import BaiduConnector
+    from connectors.base import AccountRef, AppConfig, TokenSet
     from connectors.http import LocalRateLimiter
     from connectors.kuaishou.connector import KuaishouConnector
     from connectors.oceanengine.connector import OceanEngineConnector
@@ -170,25 +171,53 @@ def main(argv: list[str]) -> None:
     accounts = 20 if quick else 100
     page_counts = (1, 3, 6) if quick else (1, 5, 20)
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVE, str(port), str(RECORDINGS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(port), str(RECORDINGS)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout.readline().strip() == "ready"
         url = f"http://127.0.0.1:{port}"
         requests.post(f"{url}/_config", json={"pages": 1, "rows": 1}, timeout=5)  # part 1: one row per account
         day = date(2024, 5, 1)
         platforms = {
-            "oceanengine": (lambda limiter: OceanEngineConnector(AppConfig(client_id="1712345678901234", client_secret="s"),
-                                                                 endpoints={"api": f"{url}/open_api"}, limiter=limiter),
-                            TokenSet(access_token="bench-token"), "account", "day"),
-            "kuaishou": (lambda limiter: KuaishouConnector(AppConfig(client_id="165900000", client_secret="s"),
-                                                           endpoints={"api": f"{url}/rest/openapi"}, limiter=limiter),
-                         TokenSet(access_token="bench-token"), "account", "day"),
-            "baidu": (lambda limiter: BaiduConnector(AppConfig(client_id="bench", extra={"developer_token": "t"}),
-                                                     endpoints={"api": f"{url}/json/sms/service", "feed": f"{url}/json/feed/v1"}, limiter=limiter),
-                      TokenSet(secrets={"username": "baidu-demo", "password": "pw", "token": "t", "user_id": "30000001"}), "account", "day"),
+            "oceanengine": (
+                lambda limiter: OceanEngineConnector(
+                    AppConfig(client_id="1712345678901234", client_secret="s"),
+                    endpoints={"api": f"{url}/open_api"},
+                    limiter=limiter,
+                ),
+                TokenSet(access_token="bench-token"),
+                "account",
+                "day",
+            ),
+            "kuaishou": (
+                lambda limiter: KuaishouConnector(
+                    AppConfig(client_id="165900000", client_secret="s"),
+                    endpoints={"api": f"{url}/rest/openapi"},
+                    limiter=limiter,
+                ),
+                TokenSet(access_token="bench-token"),
+                "account",
+                "day",
+            ),
+            "baidu": (
+                lambda limiter: BaiduConnector(
+                    AppConfig(client_id="bench", extra={"developer_token": "t"}),
+                    endpoints={"api": f"{url}/json/sms/service", "feed": f"{url}/json/feed/v1"},
+                    limiter=limiter,
+                ),
+                TokenSet(secrets={"username": "baidu-demo", "password": "pw", "token": "t", "user_id": "30000001"}),
+                "account",
+                "day",
+            ),
         }
         print(f"1. {accounts} accounts fetched concurrently (16 threads), one shared limiter per platform")
-        print(f"{'platform':>12} {'requests':>9} {'seconds':>8} {'budget/s':>9} {'max in 1 s':>11} {'ceiling':>8} {'rows':>6}")
+        print(
+            f"{'platform':>12} {'requests':>9} {'seconds':>8} {'budget/s':>9} {'max in 1 s':>11} {'ceiling':>8} {'rows':>6}"
+        )
         for name, (make, token, level, granularity) in platforms.items():
             limiter = LocalRateLimiter()
             spec = make(limiter).spec
@@ -197,7 +226,12 @@ def main(argv: list[str]) -> None:
             def one(n, make=make, token=token, level=level, granularity=granularity, name=name, limiter=limiter):
                 connector = make(limiter)
                 account_id = "30000001" if name == "baidu" else str(1760000000000000 + n)
-                return sum(1 for _ in connector.fetch_report(token, AccountRef(account_id, "Asia/Shanghai", "CNY"), level, granularity, day, day))
+                return sum(
+                    1
+                    for _ in connector.fetch_report(
+                        token, AccountRef(account_id, "Asia/Shanghai", "CNY"), level, granularity, day, day
+                    )
+                )
 
             started = time.perf_counter()
             with ThreadPoolExecutor(16) as pool:
@@ -208,7 +242,10 @@ def main(argv: list[str]) -> None:
             ceiling = spec.rate_limit_requests + rate * 1.0
             worst = _max_in_window(stamps)
             verdict = "ok" if worst <= ceiling else "OVER"
-            print(f"{name:>12} {len(stamps):>9} {seconds:>8.1f} {rate:>9.0f} {worst:>11} {ceiling:>8.0f} {rows:>6}  {verdict}", flush=True)
+            print(
+                f"{name:>12} {len(stamps):>9} {seconds:>8.1f} {rate:>9.0f} {worst:>11} {ceiling:>8.0f} {rows:>6}  {verdict}",
+                flush=True,
+            )
 
         print("\n2. one account, ad-level hourly report of N pages x 1,000 rows: peak MiB streaming vs. holding a list")
         print(f"{'platform':>12} {'pages':>6} {'rows':>7} {'rows/s':>8} {'stream peak':>12} {'list peak':>10}")
@@ -233,9 +270,14 @@ def main(argv: list[str]) -> None:
                 n_stream, stream_peak = _peak(stream)
                 n_list, list_peak = _peak(hold)
                 assert n == n_stream == n_list, (n, n_stream, n_list)
-                print(f"{name:>12} {pages:>6} {n:>7} {n / seconds:>8.0f} {stream_peak:>12.1f} {list_peak:>10.1f}", flush=True)
-        print("(ceiling = burst + rate x 1 s of the token bucket; peaks under tracemalloc. Goals: never over the ceiling;"
-              " the stream peak stays flat while the list's grows.)")
+                print(
+                    f"{name:>12} {pages:>6} {n:>7} {n / seconds:>8.0f} {stream_peak:>12.1f} {list_peak:>10.1f}",
+                    flush=True,
+                )
+        print(
+            "(ceiling = burst + rate x 1 s of the token bucket; peaks under tracemalloc. Goals: never over the ceiling;"
+            " the stream peak stays flat while the list's grows.)"
+        )
     finally:
         server.stdin.close()
         server.terminate()

@@ -12,6 +12,7 @@ Baseline (same run): the bare HTTP refresh (connector.refresh, no database, no l
 `--baseline` other grants, so the sweep's own cost (row lock, decrypt, encrypt, save)
 shows as the difference per credential.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,8 +57,13 @@ def main(argv: list[str]) -> None:
         # names unique to this run: rows of an earlier run were encrypted with that run's
         # scratch key and cannot be read (or cascaded) now
         run = f"bench-{int(time.time())}"
-        app = PlatformApp.objects.create(platform="sandbox", name=run, client_id="bench", client_secret="bench-secret",
-                                         extra={"rate_limit": [100_000, 1]})
+        app = PlatformApp.objects.create(
+            platform="sandbox",
+            name=run,
+            client_id="bench",
+            client_secret="bench-secret",
+            extra={"rate_limit": [100_000, 1]},
+        )
         organization = Organization.objects.create(name=run)
         profile = Profile.parse("1:1:1")
 
@@ -71,15 +77,20 @@ def main(argv: list[str]) -> None:
             credential.access_expires_at = soon
             rows.append(credential)
         Credential.objects.bulk_create(rows, batch_size=1000)
-        print(f"setup: {n} credentials stored in {time.perf_counter() - started:.1f} s "
-              f"({connection.vendor}, sandbox at {server.base})", flush=True)
+        print(
+            f"setup: {n} credentials stored in {time.perf_counter() - started:.1f} s "
+            f"({connection.vendor}, sandbox at {server.base})",
+            flush=True,
+        )
 
         # baseline: bare HTTP refreshes, no database
         from connectors.registry import connector_for_app
 
         connector = connector_for_app(app)
-        grants = [oauth2.token_set(authserver.issue_grant(client_id=app.client_id, profile=profile))
-                  for _ in range(options["baseline"])]
+        grants = [
+            oauth2.token_set(authserver.issue_grant(client_id=app.client_id, profile=profile))
+            for _ in range(options["baseline"])
+        ]
         server.reset()
         started = time.perf_counter()
         for token in grants:
@@ -93,16 +104,27 @@ def main(argv: list[str]) -> None:
         elapsed = time.perf_counter() - started
         refreshes = server.stats["token_refresh"]
 
-        fresh = Credential.objects.filter(organization=organization, access_expires_at__gt=timezone.now() + timedelta(hours=23),
-                                          last_refreshed_at__isnull=False).count()
+        fresh = Credential.objects.filter(
+            organization=organization,
+            access_expires_at__gt=timezone.now() + timedelta(hours=23),
+            last_refreshed_at__isnull=False,
+        ).count()
         again = credentials_refresh_expiring()
         print(f"sweep ({workers} workers): {counts}")
         print(f"  {n} credentials in {elapsed:.1f} s = {n / elapsed:.0f}/s, {elapsed / n * 1000:.2f} ms each")
-        print(f"  baseline bare HTTP refresh (no DB): {bare * 1000:.2f} ms each "
-              f"-> sweep overhead {(elapsed / n - bare) * 1000:.2f} ms per credential")
-        print(f"  sandbox refresh requests: {refreshes} (expected {n}); credentials with a new 24 h token: {fresh}; "
-              f"second sweep refreshed {again['refreshed']} (sandbox total {server.stats['token_refresh']})")
-        ok = refreshes == n == counts["refreshed"] == fresh and again["refreshed"] == 0 and server.stats["token_refresh"] == n
+        print(
+            f"  baseline bare HTTP refresh (no DB): {bare * 1000:.2f} ms each "
+            f"-> sweep overhead {(elapsed / n - bare) * 1000:.2f} ms per credential"
+        )
+        print(
+            f"  sandbox refresh requests: {refreshes} (expected {n}); credentials with a new 24 h token: {fresh}; "
+            f"second sweep refreshed {again['refreshed']} (sandbox total {server.stats['token_refresh']})"
+        )
+        ok = (
+            refreshes == n == counts["refreshed"] == fresh
+            and again["refreshed"] == 0
+            and server.stats["token_refresh"] == n
+        )
         print("  one refresh per credential: " + ("YES" if ok else "NO"), flush=True)
         Credential.objects.filter(organization=organization).delete()
         organization.delete()

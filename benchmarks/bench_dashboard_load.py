@@ -11,6 +11,7 @@ Goal: p95 under 300 ms with 50 clients.
 
     python -m benchmarks dashboard_load [--clients=50] [--seconds=20] [--accounts=5] [--threads=8]
 """
+
 from __future__ import annotations
 
 import statistics
@@ -75,9 +76,12 @@ def _report(label: str, latencies: list[float], errors: int, wall: float) -> Non
         print(f"{label}: no successful request ({errors} errors)")
         return
     ms = [x * 1000 for x in latencies]
-    print(f"{label}: {len(ms)} requests in {wall:.1f} s = {len(ms) / wall:.1f} req/s, errors {errors}; "
-          f"latency p50 {statistics.median(ms):.1f} ms, p95 {_percentile(ms, 95):.1f} ms, "
-          f"p99 {_percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms", flush=True)
+    print(
+        f"{label}: {len(ms)} requests in {wall:.1f} s = {len(ms) / wall:.1f} req/s, errors {errors}; "
+        f"latency p50 {statistics.median(ms):.1f} ms, p95 {_percentile(ms, 95):.1f} ms, "
+        f"p99 {_percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms",
+        flush=True,
+    )
 
 
 def main(argv) -> None:
@@ -90,18 +94,39 @@ def main(argv) -> None:
     with tempfile.TemporaryDirectory(prefix="adplatform-bench-dashboard-") as tmp:
         platform = PlatformProcess(Path(tmp), demo=False, threads=options["threads"])
         platform.prepare()
-        print(platform.manage("web_seed", "--username", "bench", "--password", password,
-                              "--accounts", str(options["accounts"]), "--campaigns", str(options["campaigns"]),
-                              "--days", str(options["days"])).strip(), flush=True)
+        print(
+            platform.manage(
+                "web_seed",
+                "--username",
+                "bench",
+                "--password",
+                password,
+                "--accounts",
+                str(options["accounts"]),
+                "--campaigns",
+                str(options["campaigns"]),
+                "--days",
+                str(options["days"]),
+            ).strip(),
+            flush=True,
+        )
         platform.start()
         try:
             sessions = []
             for _ in range(options["clients"]):
                 session = requests.Session()
                 session.get(f"{platform.url}/login/", timeout=30)
-                response = session.post(f"{platform.url}/login/", data={
-                    "username": "bench", "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-                    headers={"Referer": f"{platform.url}/login/"}, timeout=30, allow_redirects=False)
+                response = session.post(
+                    f"{platform.url}/login/",
+                    data={
+                        "username": "bench",
+                        "password": password,
+                        "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                    },
+                    headers={"Referer": f"{platform.url}/login/"},
+                    timeout=30,
+                    allow_redirects=False,
+                )
                 assert response.status_code == 302, f"login failed: {response.status_code}"
                 sessions.append(session)
             today = date.today()
@@ -110,16 +135,23 @@ def main(argv) -> None:
                 # Vary the window so the clients do not all ask the same question.
                 end = today - timedelta(days=(i + n) % 7)
                 start = end - timedelta(days=29)
-                return (f"{platform.url}/api/v1/reports/dashboard/?start={start}&end={end}"
-                        f"&level=campaign&granularity=day")
+                return (
+                    f"{platform.url}/api/v1/reports/dashboard/?start={start}&end={end}&level=campaign&granularity=day"
+                )
 
             check = sessions[0].get(dashboard_url(0, 0), timeout=60)
             check.raise_for_status()
             kpi = {k["metric"]: k["current"] for k in check.json()["kpis"]}
-            print(f"dashboard answers: impressions {kpi['impressions']:,}, cost {kpi['cost']:,.2f}, "
-                  f"top rows {len(check.json()['top'])}", flush=True)
-            print(f"{options['clients']} clients, {options['seconds']} s each phase, "
-                  f"waitress threads {options['threads']}", flush=True)
+            print(
+                f"dashboard answers: impressions {kpi['impressions']:,}, cost {kpi['cost']:,.2f}, "
+                f"top rows {len(check.json()['top'])}",
+                flush=True,
+            )
+            print(
+                f"{options['clients']} clients, {options['seconds']} s each phase, "
+                f"waitress threads {options['threads']}",
+                flush=True,
+            )
             baseline = _load(lambda i, n: f"{platform.url}/healthz", sessions, min(5, options["seconds"]))
             _report("baseline GET /healthz", *baseline)
             latencies, errors, wall = _load(dashboard_url, sessions, options["seconds"])
@@ -128,8 +160,11 @@ def main(argv) -> None:
                 p95 = _percentile([x * 1000 for x in latencies], 95)
                 if baseline[0]:
                     base_p95 = _percentile([x * 1000 for x in baseline[0]], 95)
-                    print(f"dashboard p95 / healthz p95 = {p95 / base_p95:.2f}; "
-                          f"throughput ratio {len(latencies) / wall / (len(baseline[0]) / baseline[2]):.2f}", flush=True)
+                    print(
+                        f"dashboard p95 / healthz p95 = {p95 / base_p95:.2f}; "
+                        f"throughput ratio {len(latencies) / wall / (len(baseline[0]) / baseline[2]):.2f}",
+                        flush=True,
+                    )
                 print(f"goal p95 < 300 ms: {'met' if p95 < 300 else 'NOT met'} ({p95:.1f} ms)", flush=True)
         finally:
             platform.stop()

@@ -17,6 +17,7 @@ as long as asked, and logs when each request arrived:
    1,000 rows (Meta: 500-row cursor pages, so twice as many requests): tracemalloc peak while
    streaming vs. the same-run baseline of holding a list. Goal: the streaming peak stays flat.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -30,7 +31,7 @@ from benchmarks.bench_cn_connectors import _free_port, _max_in_window, _peak
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "connectors" / "recordings"
 
-SERVE = r'''
+SERVE = r"""
 import json, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -140,7 +141,7 @@ server.daemon_threads = True
 threading.Thread(target=server.serve_forever, daemon=True).start()
 print("ready", flush=True)
 sys.stdin.read()
-'''
+"""
 
 
 def main(argv: list[str]) -> None:
@@ -156,7 +157,12 @@ def main(argv: list[str]) -> None:
     accounts = 20 if quick else 100
     page_counts = (1, 3, 6) if quick else (1, 5, 20)
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVE, str(port), str(RECORDINGS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(port), str(RECORDINGS)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout.readline().strip() == "ready"
         url = f"http://127.0.0.1:{port}"
@@ -164,15 +170,36 @@ def main(argv: list[str]) -> None:
         day = date(2024, 5, 1)
         token = TokenSet(access_token="bench-token")
         platforms = {
-            "meta": (lambda limiter: MetaConnector(AppConfig(client_id="1712345"), endpoints={"graph": f"{url}/v25.0"}, limiter=limiter),
-                     "America/Los_Angeles", "USD"),
-            "google_ads": (lambda limiter: GoogleAdsConnector(AppConfig(client_id="g", extra={"developer_token": "D"}),
-                                                              endpoints={"api": f"{url}/v24"}, limiter=limiter), "America/New_York", "USD"),
-            "tiktok": (lambda limiter: TikTokConnector(AppConfig(client_id="7300000000000000001", client_secret="s"),
-                                                       endpoints={"api": f"{url}/open_api/v1.3"}, limiter=limiter), "America/Los_Angeles", "USD"),
+            "meta": (
+                lambda limiter: MetaConnector(
+                    AppConfig(client_id="1712345"), endpoints={"graph": f"{url}/v25.0"}, limiter=limiter
+                ),
+                "America/Los_Angeles",
+                "USD",
+            ),
+            "google_ads": (
+                lambda limiter: GoogleAdsConnector(
+                    AppConfig(client_id="g", extra={"developer_token": "D"}),
+                    endpoints={"api": f"{url}/v24"},
+                    limiter=limiter,
+                ),
+                "America/New_York",
+                "USD",
+            ),
+            "tiktok": (
+                lambda limiter: TikTokConnector(
+                    AppConfig(client_id="7300000000000000001", client_secret="s"),
+                    endpoints={"api": f"{url}/open_api/v1.3"},
+                    limiter=limiter,
+                ),
+                "America/Los_Angeles",
+                "USD",
+            ),
         }
         print(f"1. {accounts} accounts fetched concurrently (16 threads), one shared limiter per platform")
-        print(f"{'platform':>12} {'requests':>9} {'seconds':>8} {'budget/s':>9} {'max in 1 s':>11} {'ceiling':>8} {'rows':>6}")
+        print(
+            f"{'platform':>12} {'requests':>9} {'seconds':>8} {'budget/s':>9} {'max in 1 s':>11} {'ceiling':>8} {'rows':>6}"
+        )
         for name, (make, tz, currency) in platforms.items():
             limiter = LocalRateLimiter()
             spec = make(limiter).spec
@@ -180,7 +207,12 @@ def main(argv: list[str]) -> None:
 
             def one(n, make=make, limiter=limiter, tz=tz, currency=currency):
                 connector = make(limiter)
-                return sum(1 for _ in connector.fetch_report(token, AccountRef(str(1000000000 + n), tz, currency), "account", "day", day, day))
+                return sum(
+                    1
+                    for _ in connector.fetch_report(
+                        token, AccountRef(str(1000000000 + n), tz, currency), "account", "day", day, day
+                    )
+                )
 
             started = time.perf_counter()
             with ThreadPoolExecutor(16) as pool:
@@ -191,10 +223,15 @@ def main(argv: list[str]) -> None:
             ceiling = spec.rate_limit_requests + rate * 1.0
             worst = _max_in_window(stamps)
             verdict = "ok" if worst <= ceiling else "OVER"
-            print(f"{name:>12} {len(stamps):>9} {seconds:>8.1f} {rate:>9.0f} {worst:>11} {ceiling:>8.0f} {rows:>6}  {verdict}", flush=True)
+            print(
+                f"{name:>12} {len(stamps):>9} {seconds:>8.1f} {rate:>9.0f} {worst:>11} {ceiling:>8.0f} {rows:>6}  {verdict}",
+                flush=True,
+            )
 
         print("\n2. one account, ad-level hourly report of N pages x 1,000 rows: peak MiB streaming vs. holding a list")
-        print(f"{'platform':>12} {'pages':>6} {'rows':>7} {'requests':>9} {'rows/s':>8} {'stream peak':>12} {'list peak':>10}")
+        print(
+            f"{'platform':>12} {'pages':>6} {'rows':>7} {'requests':>9} {'rows/s':>8} {'stream peak':>12} {'list peak':>10}"
+        )
         unlimited = LocalRateLimiter()
         for name, (make, tz, currency) in platforms.items():
             connector = make(unlimited)
@@ -202,7 +239,9 @@ def main(argv: list[str]) -> None:
             account = AccountRef("1000000001", tz, currency)
             for pages in page_counts:
                 rows_per_page = 500 if name == "meta" else 1000  # Meta pages are 500 rows (the connector's limit)
-                requests.post(f"{url}/_config", json={"pages": pages * (1000 // rows_per_page), "rows": rows_per_page}, timeout=5)
+                requests.post(
+                    f"{url}/_config", json={"pages": pages * (1000 // rows_per_page), "rows": rows_per_page}, timeout=5
+                )
                 before = len(requests.get(f"{url}/_stats", timeout=5).json()[name])
 
                 def stream(connector=connector, account=account):
@@ -218,9 +257,14 @@ def main(argv: list[str]) -> None:
                 n_stream, stream_peak = _peak(stream)
                 n_list, list_peak = _peak(hold)
                 assert n == n_stream == n_list == pages * 1000, (n, n_stream, n_list)
-                print(f"{name:>12} {pages:>6} {n:>7} {calls:>9} {n / seconds:>8.0f} {stream_peak:>12.1f} {list_peak:>10.1f}", flush=True)
-        print("(ceiling = burst + rate x 1 s of the token bucket; peaks under tracemalloc. Goals: never over the ceiling;"
-              " the stream peak stays flat while the list's grows.)")
+                print(
+                    f"{name:>12} {pages:>6} {n:>7} {calls:>9} {n / seconds:>8.0f} {stream_peak:>12.1f} {list_peak:>10.1f}",
+                    flush=True,
+                )
+        print(
+            "(ceiling = burst + rate x 1 s of the token bucket; peaks under tracemalloc. Goals: never over the ceiling;"
+            " the stream peak stays flat while the list's grows.)"
+        )
     finally:
         server.stdin.close()
         server.terminate()

@@ -11,10 +11,11 @@ rows with an extra metric) go into `report_rows` four ways in one run:
 Goal: the report path at >= 80% of the raw insert rate. Each way runs three times on an
 emptied table; the best run counts (the machine's noise is not the code's).
 """
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -28,9 +29,16 @@ def _rows(n: int):
     ads = 500
     return [
         ReportRow(
-            level="ad", granularity="hour", entity_id=str(100000 + i % ads), stat_time=start + timedelta(hours=i // ads),
-            impressions=100 + i % 900, clicks=i % 50, cost=Decimal(i % 100000) / 1000, conversions=(i % 7) / 2,
-            currency="CNY", extra={"video_views": float(i % 500)},
+            level="ad",
+            granularity="hour",
+            entity_id=str(100000 + i % ads),
+            stat_time=start + timedelta(hours=i // ads),
+            impressions=100 + i % 900,
+            clicks=i % 50,
+            cost=Decimal(i % 100000) / 1000,
+            conversions=(i % 7) / 2,
+            currency="CNY",
+            extra={"video_views": float(i % 500)},
         )
         for i in range(n)
     ]
@@ -58,8 +66,23 @@ def main(argv: list[str]) -> None:
     rows = _rows(n)
     version = next_version()
     tuples = [
-        ("sandbox", 1, r.granularity, r.level, r.stat_time.astimezone(timezone.utc).replace(tzinfo=None), r.entity_id,
-         r.stat_time.date(), r.impressions, r.clicks, r.cost, r.currency, r.conversions, r.extra, version, "bench")
+        (
+            "sandbox",
+            1,
+            r.granularity,
+            r.level,
+            r.stat_time.astimezone(UTC).replace(tzinfo=None),
+            r.entity_id,
+            r.stat_time.date(),
+            r.impressions,
+            r.clicks,
+            r.cost,
+            r.currency,
+            r.conversions,
+            r.extra,
+            version,
+            "bench",
+        )
         for r in rows
     ]
     columns = [list(c) for c in zip(*tuples)]
@@ -68,7 +91,9 @@ def main(argv: list[str]) -> None:
     path = _best(lambda: report_rows_write(account=account, rows=rows, run_id="bench"), client)
     assert client.command("SELECT count() FROM report_rows") == n
     raw = _best(lambda: client.insert("report_rows", tuples, column_names=list(COLUMNS)), client)
-    columnar = _best(lambda: client.insert("report_rows", columns, column_names=list(COLUMNS), column_oriented=True), client)
+    columnar = _best(
+        lambda: client.insert("report_rows", columns, column_names=list(COLUMNS), column_oriented=True), client
+    )
     arrow = _best(lambda: client.insert_arrow("report_rows", table), client)
 
     print(f"{n:,} hourly ad rows of one Asia/Shanghai account (best of 3 each):")

@@ -12,6 +12,7 @@ and prints median and p95 against the goals:
   top 20   top 20 ads by cost across a 50-account org, 30 d  goal p95 < 500 ms
 plus the same on hourly rows, and FINAL against argMax-per-key deduplication (same run).
 """
+
 from __future__ import annotations
 
 import random
@@ -32,13 +33,13 @@ def _generate(client, ads: int) -> int:
 
     client.command("TRUNCATE TABLE report_rows")
     v1 = next_version()
-    common = f"""
-        'sandbox' AS platform, account AS account_id, {{granularity}} AS granularity, 'ad' AS level,
-        {{stat_time}} AS stat_time, toString(account * 1000 + ad) AS entity_id, {{stat_date}} AS stat_date,
+    common = """
+        'sandbox' AS platform, account AS account_id, {granularity} AS granularity, 'ad' AS level,
+        {stat_time} AS stat_time, toString(account * 1000 + ad) AS entity_id, {stat_date} AS stat_date,
         100 + cityHash64(n) % 900 AS impressions, cityHash64(n, 1) % 50 AS clicks,
         toDecimal64((cityHash64(n, 2) % 100000) / 1000, 6) AS cost, 'USD' AS currency,
         (cityHash64(n, 3) % 7) / 2 AS conversions,
-        map('video_views', toFloat64(cityHash64(n, 4) % 500)) AS extra, {{version}} AS version, 'bench' AS run_id
+        map('video_views', toFloat64(cityHash64(n, 4) % 500)) AS extra, {version} AS version, 'bench' AS run_id
     """
     hourly_n = ACCOUNTS * ads * DAYS * 24
     # n -> (account, ad, hour): hours vary fastest, so each insert block covers few partitions.
@@ -48,28 +49,40 @@ def _generate(client, ads: int) -> int:
         stat_date=_per_tz("toDate(toDateTime('%s 00:00:00', 'UTC') + toIntervalHour(hour), '{tz}')" % FIRST_DAY),
         version=v1,
     )
-    client.command(_insert_select(hourly, (
-        f"SELECT number AS n, 1 + intDiv(number, {ads * DAYS * 24}) AS account, intDiv(number, {DAYS * 24}) % {ads} AS ad, "
-        f"number % {DAYS * 24} AS hour FROM numbers({hourly_n})"
-    )))
+    client.command(
+        _insert_select(
+            hourly,
+            (
+                f"SELECT number AS n, 1 + intDiv(number, {ads * DAYS * 24}) AS account, intDiv(number, {DAYS * 24}) % {ads} AS ad, "
+                f"number % {DAYS * 24} AS hour FROM numbers({hourly_n})"
+            ),
+        )
+    )
     daily_select = (
         "SELECT number AS n, 1 + intDiv(number, {per_account}) AS account, intDiv(number, {days}) % {ads} AS ad, "
         "{first} + number % {days} AS day FROM numbers({total})"
     )
-    daily = common.format(
-        granularity="'day'", stat_time=_DAY_START, stat_date="toDate(day)", version=v1
-    )
+    daily = common.format(granularity="'day'", stat_time=_DAY_START, stat_date="toDate(day)", version=v1)
     first = (FIRST_DAY - date(1970, 1, 1)).days
-    client.command(_insert_select(daily, daily_select.format(per_account=ads * DAYS, days=DAYS, ads=ads, first=first,
-                                                             total=ACCOUNTS * ads * DAYS)))
+    client.command(
+        _insert_select(
+            daily,
+            daily_select.format(per_account=ads * DAYS, days=DAYS, ads=ads, first=first, total=ACCOUNTS * ads * DAYS),
+        )
+    )
     # The platform restated the last 7 days: the same keys again, newer version, new values.
     restated = common.format(
-        granularity="'day'", stat_time=_DAY_START, stat_date="toDate(day)",
+        granularity="'day'",
+        stat_time=_DAY_START,
+        stat_date="toDate(day)",
         version=next_version(),
     ).replace("(cityHash64(n, 3) % 7) / 2 AS conversions", "(cityHash64(n, 3) % 7) / 2 + 1 AS conversions")
-    client.command(_insert_select(restated, daily_select.format(per_account=ads * 7, days=7, ads=ads,
-                                                                first=first + DAYS - 7,
-                                                                total=ACCOUNTS * ads * 7)))
+    client.command(
+        _insert_select(
+            restated,
+            daily_select.format(per_account=ads * 7, days=7, ads=ads, first=first + DAYS - 7, total=ACCOUNTS * ads * 7),
+        )
+    )
     return client.command("SELECT count() FROM report_rows")
 
 
@@ -127,9 +140,13 @@ def main(argv: list[str]) -> None:
     started = time.perf_counter()
     total = _generate(client, ads)
     generated_in = time.perf_counter() - started
-    parts = client.command("SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'report_rows' AND active")
-    print(f"report rows: {total:,} ({ACCOUNTS} accounts x {ads} ads, hourly + daily over {DAYS} days, last 7 days restated) "
-          f"generated in {generated_in:.1f} s, {parts} active parts, no OPTIMIZE (duplicates unmerged)")
+    parts = client.command(
+        "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'report_rows' AND active"
+    )
+    print(
+        f"report rows: {total:,} ({ACCOUNTS} accounts x {ads} ads, hourly + daily over {DAYS} days, last 7 days restated) "
+        f"generated in {generated_in:.1f} s, {parts} active parts, no OPTIMIZE (duplicates unmerged)"
+    )
 
     rng = random.Random(6)
     end = FIRST_DAY + timedelta(days=DAYS - 1)
@@ -137,13 +154,22 @@ def main(argv: list[str]) -> None:
 
     def trend(granularity="day", dedup="final"):
         account = rng.randint(1, ACCOUNTS)
-        return report_timeseries(account_ids=[account], start=start, end=end, granularity=granularity, level="ad",
-                                 dedup=dedup)
+        return report_timeseries(
+            account_ids=[account], start=start, end=end, granularity=granularity, level="ad", dedup=dedup
+        )
 
     def top20(granularity="day", dedup="final"):
         first = rng.randint(1, ACCOUNTS - ORG_SIZE + 1)
-        return report_top_entities(account_ids=range(first, first + ORG_SIZE), start=start, end=end,
-                                   granularity=granularity, level="ad", order_by="cost", n=20, dedup=dedup)
+        return report_top_entities(
+            account_ids=range(first, first + ORG_SIZE),
+            start=start,
+            end=end,
+            granularity=granularity,
+            level="ad",
+            order_by="cost",
+            n=20,
+            dedup=dedup,
+        )
 
     assert len(trend()) == 30 and len(top20()) == 20  # the queries return what the dashboard shows
 
@@ -159,5 +185,7 @@ def main(argv: list[str]) -> None:
             n = runs if granularity == "day" else max(5, runs // 5)
             final = _time(lambda: fn(granularity, "final"), n)
             argmax = _time(lambda: fn(granularity, "argmax"), n)
-            print(f"  {name:>6} {granularity:<4}  FINAL median {statistics.median(final):7.1f} p95 {_p95(final):7.1f} ms"
-                  f"   argMax median {statistics.median(argmax):7.1f} p95 {_p95(argmax):7.1f} ms")
+            print(
+                f"  {name:>6} {granularity:<4}  FINAL median {statistics.median(final):7.1f} p95 {_p95(final):7.1f} ms"
+                f"   argMax median {statistics.median(argmax):7.1f} p95 {_p95(argmax):7.1f} ms"
+            )

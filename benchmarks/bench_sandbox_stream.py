@@ -9,6 +9,7 @@ of holding the rows in a list.
 Goal: the streaming peak stays flat (about one page) as the range grows; the list's
 grows with the rows.
 """
+
 from __future__ import annotations
 
 import gc
@@ -61,12 +62,17 @@ def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     ranges = (1, 3, 7) if quick else (1, 7, 30)
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout.readline().strip() == "ready"
         base = f"http://127.0.0.1:{port}/sandbox"
-        connector = SandboxConnector(AppConfig(client_id="bench", client_secret="bench-secret"), endpoints={"base": base},
-                                     limiter=LocalRateLimiter())
+        connector = SandboxConnector(
+            AppConfig(client_id="bench", client_secret="bench-secret"),
+            endpoints={"base": base},
+            limiter=LocalRateLimiter(),
+        )
         token = connector.login(username="user-1-1-1000", password="sandbox-password")
         info = next(connector.list_accounts(token))
         account = AccountRef(info.external_id, info.timezone, info.currency)
@@ -93,9 +99,14 @@ def main(argv: list[str]) -> None:
             n_stream, stream_peak = _peak(stream)
             n_list, list_peak = _peak(hold)
             assert n == n_stream == n_list
-            print(f"{days:>5} {n:>9} {seconds:>9.1f} {n / seconds:>8.0f} {stream_peak:>16.1f} {list_peak:>14.1f}", flush=True)
-        print("(rows/s: timed without tracemalloc; peaks: a second and third pass under tracemalloc."
-              " Goal: the stream peak stays flat.)")
+            print(
+                f"{days:>5} {n:>9} {seconds:>9.1f} {n / seconds:>8.0f} {stream_peak:>16.1f} {list_peak:>14.1f}",
+                flush=True,
+            )
+        print(
+            "(rows/s: timed without tracemalloc; peaks: a second and third pass under tracemalloc."
+            " Goal: the stream peak stays flat.)"
+        )
     finally:
         server.stdin.close()
         server.terminate()

@@ -43,6 +43,7 @@ burst: our one tick vs beat's drain) and p99 dispatch lag (real-time window) und
 Times: wall and CPU of this process (time.process_time); the machine may be shared,
 CPU time is the steadier of the two.
 """
+
 from __future__ import annotations
 
 import gc
@@ -59,11 +60,20 @@ from datetime import UTC, datetime, timedelta
 # (cron, share): what ad-data users run. Most DAGs are hourly "today" or daily look-back
 # fetches; a few near-real-time ones run on seconds. Shares sum to 1.
 MIX = [
-    ("*/10 * * * * *", 0.005), ("*/30 * * * * *", 0.005),
-    ("*/5 * * * *", 0.03), ("*/15 * * * *", 0.05), ("*/30 * * * *", 0.07),
-    ("0 * * * *", 0.15), ("*/60 * * * *", 0.10), ("17 * * * *", 0.125), ("45 * * * *", 0.125),
-    ("0 3 * * *", 0.10), ("30 6 * * *", 0.10), ("@daily", 0.10),
-    ("0 4 * * 1", 0.02), ("@weekly", 0.02),
+    ("*/10 * * * * *", 0.005),
+    ("*/30 * * * * *", 0.005),
+    ("*/5 * * * *", 0.03),
+    ("*/15 * * * *", 0.05),
+    ("*/30 * * * *", 0.07),
+    ("0 * * * *", 0.15),
+    ("*/60 * * * *", 0.10),
+    ("17 * * * *", 0.125),
+    ("45 * * * *", 0.125),
+    ("0 3 * * *", 0.10),
+    ("30 6 * * *", 0.10),
+    ("@daily", 0.10),
+    ("0 4 * * 1", 0.02),
+    ("@weekly", 0.02),
 ]
 TIMEZONES = ["UTC", "Asia/Shanghai", "America/New_York", "Europe/Berlin"]
 POOL = "bench_scale"
@@ -142,10 +152,21 @@ def _create_dags(schedules, start: datetime, shape: str = "template") -> None:
     spec = DagSpec(dag_id="x", schedule_interval="", tasks=_tasks(shape)).to_dict()
     nexts = {key: CronSchedule(*key).next_after(start) for key in set(schedules)}
     Dag.objects.bulk_create(
-        [Dag(dag_id=f"scale_{i:06d}", platform="sandbox", schedule=cron, timezone=tz, pool=POOL,
-             max_active_runs=1_000_000, spec={**spec, "dag_id": f"scale_{i:06d}", "schedule_interval": cron},
-             next_run_at=nexts[(cron, tz)]) for i, (cron, tz) in enumerate(schedules)],
-        batch_size=2000)
+        [
+            Dag(
+                dag_id=f"scale_{i:06d}",
+                platform="sandbox",
+                schedule=cron,
+                timezone=tz,
+                pool=POOL,
+                max_active_runs=1_000_000,
+                spec={**spec, "dag_id": f"scale_{i:06d}", "schedule_interval": cron},
+                next_run_at=nexts[(cron, tz)],
+            )
+            for i, (cron, tz) in enumerate(schedules)
+        ],
+        batch_size=2000,
+    )
     # They existed before the scheduler started: keep them out of its change feed.
     Dag.objects.update(updated_at=timezone.now() - timedelta(hours=1))
 
@@ -162,7 +183,8 @@ def _beat_schedule(cron: str, tz: str):
         return "interval", IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)[0]
     minute, hour, dom, month, dow = fields
     return "crontab", CrontabSchedule.objects.get_or_create(
-        minute=minute, hour=hour, day_of_month=dom, month_of_year=month, day_of_week=dow, timezone=tz)[0]
+        minute=minute, hour=hour, day_of_month=dom, month_of_year=month, day_of_week=dow, timezone=tz
+    )[0]
 
 
 def _create_periodic_tasks(schedules, due: set[int]) -> None:
@@ -172,9 +194,17 @@ def _create_periodic_tasks(schedules, due: set[int]) -> None:
     real_now = datetime.now(UTC)
     quiet, overdue = real_now + timedelta(hours=1), real_now - timedelta(days=8)
     PeriodicTask.objects.bulk_create(
-        [PeriodicTask(name=f"scale_{i:06d}", task=TASK, **{rows[key][0]: rows[key][1]},
-                      last_run_at=overdue if i in due else quiet) for i, key in enumerate(schedules)],
-        batch_size=2000)
+        [
+            PeriodicTask(
+                name=f"scale_{i:06d}",
+                task=TASK,
+                **{rows[key][0]: rows[key][1]},
+                last_run_at=overdue if i in due else quiet,
+            )
+            for i, key in enumerate(schedules)
+        ],
+        batch_size=2000,
+    )
     PeriodicTasks.update_changed()
 
 
@@ -185,6 +215,7 @@ def _timed(parts: dict, name: str, function):
             return function(*args, **kwargs)
         finally:
             parts[name] += time.perf_counter() - started
+
     return timed
 
 
@@ -196,7 +227,7 @@ def _lags(submitted) -> list[float]:
     logical = {}
     ids = [pk for pk, _ in submitted]
     for i in range(0, len(ids), 900):
-        logical.update(TaskInstance.objects.filter(pk__in=ids[i:i + 900]).values_list("pk", "run__logical_time"))
+        logical.update(TaskInstance.objects.filter(pk__in=ids[i : i + 900]).values_list("pk", "run__logical_time"))
     return [at - logical[pk].timestamp() for pk, at in submitted]
 
 
@@ -211,7 +242,8 @@ def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_secon
     pks = list(Dag.objects.order_by("pk").values_list("pk", flat=True))
     for k, burst in enumerate(bursts):
         Dag.objects.filter(pk__in=[pks[i] for i in burst]).update(
-            next_run_at=datetime.fromtimestamp(s + 2 * k + 2, UTC))
+            next_run_at=datetime.fromtimestamp(s + 2 * k + 2, UTC)
+        )
 
     gc.collect()
     tracemalloc.start()
@@ -243,8 +275,14 @@ def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_secon
             cpu = time.process_time()
             before = dict(parts)
             stats = loop.tick()
-            times.append((time.perf_counter() - wall, time.process_time() - cpu,
-                          parts["create"] - before["create"], parts["dispatch"] - before["dispatch"]))
+            times.append(
+                (
+                    time.perf_counter() - wall,
+                    time.process_time() - cpu,
+                    parts["create"] - before["create"],
+                    parts["dispatch"] - before["dispatch"],
+                )
+            )
             expected = len(bursts[k]) if times is busy else 0
             assert stats["due"] == expected, f"{n} DAGs, tick at +{offset}s: {stats} (expected {expected} due)"
     loop_module.runs_create_batch, loop_module.task_instances_dispatch = create, dispatch
@@ -283,8 +321,15 @@ def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_secon
     missing = expected - sent
     window_lags += [end - t for t, count in missing.items() for _ in range(count)]
     due_in_window, not_sent = sum(expected.values()), sum(missing.values())
-    return dict(load=load, memory=memory, idle=idle, busy=busy, burst_lags=burst_lags, window_lags=window_lags,
-                window=(window, lag_seconds, due_in_window - not_sent, due_in_window))
+    return dict(
+        load=load,
+        memory=memory,
+        idle=idle,
+        busy=busy,
+        burst_lags=burst_lags,
+        window_lags=window_lags,
+        window=(window, lag_seconds, due_in_window - not_sent, due_in_window),
+    )
 
 
 # --- django-celery-beat ----------------------------------------------------------------------
@@ -337,8 +382,10 @@ def _beat(n: int, burst: list[int], drain_budget: float, measure_memory: bool) -
     drain = (time.perf_counter() - drain_wall, time.process_time() - drain_cpu)
     if capped:  # the rest at the mean cost of the calls made
         left = due - len(published)
-        drain = (drain[0] + left * statistics.fmean(c[0] for c in calls),
-                 drain[1] + left * statistics.fmean(c[1] for c in calls))
+        drain = (
+            drain[0] + left * statistics.fmean(c[0] for c in calls),
+            drain[1] + left * statistics.fmean(c[1] for c in calls),
+        )
         # What is left of the 1% "ran just now", so that the idle ticks below find nothing due;
         # the heap rebuilt (an untimed tick) as after any change of the schedule.
         quiet = datetime.now(UTC) + timedelta(hours=1)
@@ -353,8 +400,17 @@ def _beat(n: int, burst: list[int], drain_budget: float, measure_memory: bool) -
         delay = scheduler.tick()
         idle.append((time.perf_counter() - wall, time.process_time() - cpu))
         assert delay > 0, "beat found something due in an idle tick"
-    return dict(entries=entries, load=load, memory=memory, idle=idle, busy=calls, drain=drain, capped=capped,
-                published=len(published), due=due)
+    return dict(
+        entries=entries,
+        load=load,
+        memory=memory,
+        idle=idle,
+        busy=calls,
+        drain=drain,
+        capped=capped,
+        published=len(published),
+        due=due,
+    )
 
 
 # --- report -------------------------------------------------------------------------------
@@ -380,8 +436,14 @@ def _t(seconds: float) -> str:
 
 
 def _options(argv) -> dict:
-    options = {"sizes": [1_000, 10_000, 100_000], "lag_seconds": 20.0, "beat_drain_seconds": 30.0,
-               "beat_memory_max": 10_000, "rounds": 3, "shape": "template"}
+    options = {
+        "sizes": [1_000, 10_000, 100_000],
+        "lag_seconds": 20.0,
+        "beat_drain_seconds": 30.0,
+        "beat_memory_max": 10_000,
+        "rounds": 3,
+        "shape": "template",
+    }
     for arg in argv:
         key, _, value = arg.lstrip("-").partition("=")
         key = key.replace("-", "_")
@@ -405,8 +467,11 @@ def main(argv: list[str]) -> None:
     call_command("migrate", verbosity=0)
     # Simulated start: 12:07:03 UTC today; bursts at :05, :07, :09 and idle ticks between.
     start = datetime.now(UTC).replace(hour=12, minute=7, second=3, microsecond=0)
-    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; {connection.vendor} ({connection.settings_dict['NAME']}); mix: "
-          f"{', '.join(f'{c} {s:.1%}' for c, s in MIX)}; time zones {', '.join(TIMEZONES)}", flush=True)
+    print(
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; {connection.vendor} ({connection.settings_dict['NAME']}); mix: "
+        f"{', '.join(f'{c} {s:.1%}' for c, s in MIX)}; time zones {', '.join(TIMEZONES)}",
+        flush=True,
+    )
     results = {}
     for n in options["sizes"]:
         rng = random.Random(n)
@@ -414,7 +479,7 @@ def main(argv: list[str]) -> None:
         per_burst = max(1, n // 100)
         rounds = options["rounds"] if n <= 10_000 else 1  # a 1% tick of 100,000 DAGs takes tens of seconds
         order = rng.sample(range(n), rounds * per_burst)
-        bursts = [order[k * per_burst:(k + 1) * per_burst] for k in range(rounds)]
+        bursts = [order[k * per_burst : (k + 1) * per_burst] for k in range(rounds)]
         _wipe()
         began = time.perf_counter()
         _create_dags(schedules, start, options["shape"])
@@ -425,53 +490,70 @@ def main(argv: list[str]) -> None:
         print(f"  ours measured in {time.perf_counter() - began:.1f} s", flush=True)
         began = time.perf_counter()
         beat = _beat(n, bursts[0], options["beat_drain_seconds"], n <= options["beat_memory_max"])
-        print(f"  beat measured in {time.perf_counter() - began:.1f} s ({beat['entries']:,} entries held, "
-              f"{beat['published']} of the {beat['due']} due it held published"
-              f"{', drain capped' if beat['capped'] else ''})", flush=True)
+        print(
+            f"  beat measured in {time.perf_counter() - began:.1f} s ({beat['entries']:,} entries held, "
+            f"{beat['published']} of the {beat['due']} due it held published"
+            f"{', drain capped' if beat['capped'] else ''})",
+            flush=True,
+        )
         results[n] = (ours, beat, per_burst)
     _report(results, options)
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def _report(results: dict, options: dict) -> None:
-    print("\nmedians; wall / cpu. ours: tick = one SchedulerLoop.tick(); beat: tick = one DatabaseScheduler.tick(), "
-          "which hands out at most one entry; 'drain' = all beat calls until the 1% went out")
-    head = (f"{'DAGs':>8} {'':5} {'load':>10} {'memory':>9} {'idle tick':>10} {'cpu':>10} {'1% tick':>10} "
-            f"{'cpu':>10} {'1% drain':>10} {'cpu':>10} {'lag p50':>10} {'lag p99':>10}")
+    print(
+        "\nmedians; wall / cpu. ours: tick = one SchedulerLoop.tick(); beat: tick = one DatabaseScheduler.tick(), "
+        "which hands out at most one entry; 'drain' = all beat calls until the 1% went out"
+    )
+    head = (
+        f"{'DAGs':>8} {'':5} {'load':>10} {'memory':>9} {'idle tick':>10} {'cpu':>10} {'1% tick':>10} "
+        f"{'cpu':>10} {'1% drain':>10} {'cpu':>10} {'lag p50':>10} {'lag p99':>10}"
+    )
     print(head)
     for n, (ours, beat, per_burst) in results.items():
         mem_o = f"{ours['memory'] / 2**20:7.1f}MB"
         mem_b = f"{beat['memory'] / 2**20:7.1f}MB" if beat["memory"] is not None else f"{'-':>9}"
-        print(f"{n:8,} {'ours':5} {_t(ours['load'][0]):>10} {mem_o:>9} {_t(_median(ours['idle'], 0)):>10} "
-              f"{_t(_median(ours['idle'], 1)):>10} {_t(_median(ours['busy'], 0)):>10} "
-              f"{_t(_median(ours['busy'], 1)):>10} "
-              f"{_t(_median(ours['busy'], 0)):>10} {_t(_median(ours['busy'], 1)):>10} "
-              f"{_lag(ours, 0.5):>10} {_lag(ours, 0.99):>10}")
+        print(
+            f"{n:8,} {'ours':5} {_t(ours['load'][0]):>10} {mem_o:>9} {_t(_median(ours['idle'], 0)):>10} "
+            f"{_t(_median(ours['idle'], 1)):>10} {_t(_median(ours['busy'], 0)):>10} "
+            f"{_t(_median(ours['busy'], 1)):>10} "
+            f"{_t(_median(ours['busy'], 0)):>10} {_t(_median(ours['busy'], 1)):>10} "
+            f"{_lag(ours, 0.5):>10} {_lag(ours, 0.99):>10}"
+        )
         busy_w = _t(_median(beat["busy"], 0)) if beat["busy"] else "-"
         busy_c = _t(_median(beat["busy"], 1)) if beat["busy"] else "-"
         mark = "~" if beat["capped"] else ""
-        print(f"{'':8} {'beat':5} {_t(beat['load'][0]):>10} {mem_b:>9} {_t(_median(beat['idle'], 0)):>10} "
-              f"{_t(_median(beat['idle'], 1)):>10} {busy_w:>10} {busy_c:>10} {mark + _t(beat['drain'][0]):>10} "
-              f"{mark + _t(beat['drain'][1]):>10}")
-    print("(~ = beat's drain extrapolated from its mean call after --beat-drain-seconds; beat's memory is "
-          "measured up to --beat-memory-max DAGs, its tracemalloc load is slow); beat pays its load again every "
-          "300 s (SCHEDULE_SYNC_MAX_INTERVAL) and after any change to a PeriodicTask, ours loads once")
+        print(
+            f"{'':8} {'beat':5} {_t(beat['load'][0]):>10} {mem_b:>9} {_t(_median(beat['idle'], 0)):>10} "
+            f"{_t(_median(beat['idle'], 1)):>10} {busy_w:>10} {busy_c:>10} {mark + _t(beat['drain'][0]):>10} "
+            f"{mark + _t(beat['drain'][1]):>10}"
+        )
+    print(
+        "(~ = beat's drain extrapolated from its mean call after --beat-drain-seconds; beat's memory is "
+        "measured up to --beat-memory-max DAGs, its tracemalloc load is slow); beat pays its load again every "
+        "300 s (SCHEDULE_SYNC_MAX_INTERVAL) and after any change to a PeriodicTask, ours loads once"
+    )
 
     print("\nratios beat / ours (cpu; wall in brackets), and lag")
     for n, (ours, beat, per_burst) in results.items():
         idle = _median(beat["idle"], 1) / _median(ours["idle"], 1), _median(beat["idle"], 0) / _median(ours["idle"], 0)
         burst = beat["drain"][1] / _median(ours["busy"], 1), beat["drain"][0] / _median(ours["busy"], 0)
         window, seconds, dispatched, due = ours["window"]
-        print(f"{n:8,} DAGs: idle tick {idle[0]:8.1f}x ({idle[1]:.1f}x); 1% due ({per_burst:,}; beat held "
-              f"{beat['due']:,} of them): our tick vs beat's drain {burst[0]:8.1f}x ({burst[1]:.1f}x); "
-              f"lag of the 1% tick p50 {_t(_pct(ours['burst_lags'], 0.5))} "
-              f"p99 {_t(_pct(ours['burst_lags'], 0.99))}; real-time window {seconds:.0f} s from "
-              f"{window:%H:%M:%S} UTC: {dispatched:,} tries dispatched of {due:,} due, lag p50 "
-              f"{_lag(ours, 0.5).strip()} p99 {_lag(ours, 0.99).strip()}")
+        print(
+            f"{n:8,} DAGs: idle tick {idle[0]:8.1f}x ({idle[1]:.1f}x); 1% due ({per_burst:,}; beat held "
+            f"{beat['due']:,} of them): our tick vs beat's drain {burst[0]:8.1f}x ({burst[1]:.1f}x); "
+            f"lag of the 1% tick p50 {_t(_pct(ours['burst_lags'], 0.5))} "
+            f"p99 {_t(_pct(ours['burst_lags'], 0.99))}; real-time window {seconds:.0f} s from "
+            f"{window:%H:%M:%S} UTC: {dispatched:,} tries dispatched of {due:,} due, lag p50 "
+            f"{_lag(ours, 0.5).strip()} p99 {_lag(ours, 0.99).strip()}"
+        )
         fire, dispatch = _median(ours["busy"], 2), _median(ours["busy"], 3)
-        print(f"{'':15} our 1% tick ({_t(_median(ours['busy'], 0)).strip()}): creating the runs {_t(fire).strip()} "
-              f"({_t(fire / per_burst).strip()} per run), dispatching their tries {_t(dispatch).strip()}, the rest "
-              f"{_t(_median(ours['busy'], 0) - fire - dispatch).strip()}")
+        print(
+            f"{'':15} our 1% tick ({_t(_median(ours['busy'], 0)).strip()}): creating the runs {_t(fire).strip()} "
+            f"({_t(fire / per_burst).strip()} per run), dispatching their tries {_t(dispatch).strip()}, the rest "
+            f"{_t(_median(ours['busy'], 0) - fire - dispatch).strip()}"
+        )
 
     n = max(results)
     ours, beat, _ = results[n]
@@ -481,10 +563,16 @@ def _report(results: dict, options: dict) -> None:
     _, _, dispatched, due = ours["window"]
     verdict = lambda ok: "PASS" if ok else "MISS"  # noqa: E731
     print(f"\ngoal (issue 5) at {n:,} DAGs{'' if n >= 100_000 else ' (the goal names 100,000: run without --quick)'}:")
-    print(f"  tick >= {GOAL_RATIO:.0f}x cheaper than DatabaseScheduler's, idle: {idle:.1f}x  "
-          f"{verdict(idle >= GOAL_RATIO)}")
-    print(f"  tick >= {GOAL_RATIO:.0f}x cheaper than DatabaseScheduler's, 1% due: {burst:.1f}x  "
-          f"{verdict(burst >= GOAL_RATIO)}")
-    print(f"  p99 dispatch lag < {GOAL_LAG_P99:.0f} s (real-time window): {_lag(ours, 0.99).strip()}  "
-          f"{verdict(p99 < GOAL_LAG_P99 and dispatched >= due)}"
-          f"{'' if dispatched >= due else f' ({due - dispatched:,} due never dispatched in the window)'}")
+    print(
+        f"  tick >= {GOAL_RATIO:.0f}x cheaper than DatabaseScheduler's, idle: {idle:.1f}x  "
+        f"{verdict(idle >= GOAL_RATIO)}"
+    )
+    print(
+        f"  tick >= {GOAL_RATIO:.0f}x cheaper than DatabaseScheduler's, 1% due: {burst:.1f}x  "
+        f"{verdict(burst >= GOAL_RATIO)}"
+    )
+    print(
+        f"  p99 dispatch lag < {GOAL_LAG_P99:.0f} s (real-time window): {_lag(ours, 0.99).strip()}  "
+        f"{verdict(p99 < GOAL_LAG_P99 and dispatched >= due)}"
+        f"{'' if dispatched >= due else f' ({due - dispatched:,} due never dispatched in the window)'}"
+    )

@@ -12,6 +12,7 @@ same simulated clock, in the same run:
 Ticks alternate between a whole second (the `--due` DAGs fire) and half a second later
 (nothing due). Both ways must create exactly the same runs; the run stops if not.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-CRONS = ["*/30 * * * *", "0 */2 * * *", "15 */6 * * *", "0 3 * * *", "30 2 * * 1", "@weekly", "@monthly",
-         "0 0 1 1 *"]
+CRONS = ["*/30 * * * *", "0 */2 * * *", "15 */6 * * *", "0 3 * * *", "30 2 * * 1", "@weekly", "@monthly", "0 0 1 1 *"]
 TIMEZONES = ["UTC", "Asia/Shanghai", "America/New_York"]
 
 
@@ -104,8 +104,17 @@ def _create_dags(n: int, due: int, start: datetime) -> None:
         else:
             cron, tz = CRONS[i % len(CRONS)], TIMEZONES[i // len(CRONS) % len(TIMEZONES)]
             next_run_at = nexts[(cron, tz)]
-        dags.append(Dag(dag_id=f"bench_{i:06d}", platform="sandbox", schedule=cron, timezone=tz, pool="default",
-                        spec={**spec, "dag_id": f"bench_{i:06d}", "schedule_interval": cron}, next_run_at=next_run_at))
+        dags.append(
+            Dag(
+                dag_id=f"bench_{i:06d}",
+                platform="sandbox",
+                schedule=cron,
+                timezone=tz,
+                pool="default",
+                spec={**spec, "dag_id": f"bench_{i:06d}", "schedule_interval": cron},
+                next_run_at=next_run_at,
+            )
+        )
     Dag.objects.bulk_create(dags, batch_size=1000)
     # The DAGs existed before the scheduler started: keep them out of its change feed.
     Dag.objects.update(updated_at=timezone.now() - timedelta(hours=1))
@@ -129,8 +138,11 @@ def _run(loop, start: float, ticks: int, due: int) -> tuple[float, list, list]:
 def _runs_until(end: float) -> set:
     from ingestion.models import DagRun
 
-    return set(DagRun.objects.filter(logical_time__lt=datetime.fromtimestamp(end, UTC)).values_list(
-        "dag__dag_id", "logical_time"))
+    return set(
+        DagRun.objects.filter(logical_time__lt=datetime.fromtimestamp(end, UTC)).values_list(
+            "dag__dag_id", "logical_time"
+        )
+    )
 
 
 def _reset(due: int, start: datetime) -> None:
@@ -157,8 +169,11 @@ def main(argv: list[str]) -> None:
     start = start_dt.timestamp()
     began = time.perf_counter()
     _create_dags(options["dags"], options["due"], start_dt)
-    print(f"{options['dags']:,} DAGs ({options['due']} firing every second, the rest every 30 min to yearly in "
-          f"{len(TIMEZONES)} time zones) created in {time.perf_counter() - began:.1f} s; SQLite", flush=True)
+    print(
+        f"{options['dags']:,} DAGs ({options['due']} firing every second, the rest every 30 min to yearly in "
+        f"{len(TIMEZONES)} time zones) created in {time.perf_counter() - began:.1f} s; SQLite",
+        flush=True,
+    )
 
     executor = _NullExecutor()
     wheel_loop = SchedulerLoop(executor, clock=lambda: start, name="wheel")
@@ -167,23 +182,35 @@ def main(argv: list[str]) -> None:
     total_runs = len(_runs_until(start + options["ticks"]))
     _reset(options["due"], start_dt)
 
-    scan_loop = SchedulerLoop(executor, clock=lambda: start, name="full-scan",
-                              wheel_factory=lambda now, tick: FullScanWheel(now=now, tick=tick))
+    scan_loop = SchedulerLoop(
+        executor,
+        clock=lambda: start,
+        name="full-scan",
+        wheel_factory=lambda now, tick: FullScanWheel(now=now, tick=tick),
+    )
     scan = _run(scan_loop, start, options["scan_ticks"], options["due"])
     scan_runs = _runs_until(start + options["scan_ticks"])
     assert wheel_runs == scan_runs, f"wheel and full scan disagree: {len(wheel_runs)} vs {len(scan_runs)} runs"
     assert len(wheel_runs) == options["due"] * options["scan_ticks"], len(wheel_runs)
-    print(f"same runs from both ({len(scan_runs)} in the first {options['scan_ticks']} s; wheel: {total_runs} in "
-          f"{options['ticks']} s)")
+    print(
+        f"same runs from both ({len(scan_runs)} in the first {options['scan_ticks']} s; wheel: {total_runs} in "
+        f"{options['ticks']} s)"
+    )
 
     def median(times, which):
         return statistics.median(t[which] for t in times)
 
-    print(f"{'':10} {'load':>11} {'tick, ' + str(options['due']) + ' due':>14} {'cpu':>11} {'tick, none due':>15} "
-          f"{'cpu':>11}   (wall and cpu time, median)")
+    print(
+        f"{'':10} {'load':>11} {'tick, ' + str(options['due']) + ' due':>14} {'cpu':>11} {'tick, none due':>15} "
+        f"{'cpu':>11}   (wall and cpu time, median)"
+    )
     for name, (loaded, busy, idle) in (("wheel", wheel), ("full scan", scan)):
-        print(f"{name:10} {_ms(loaded):>11} {_ms(median(busy, 0)):>14} {_ms(median(busy, 1)):>11} "
-              f"{_ms(median(idle, 0)):>15} {_ms(median(idle, 1)):>11}")
-    print(f"full scan / wheel: tick with {options['due']} due {median(scan[1], 0) / median(wheel[1], 0):.1f}x "
-          f"(cpu {median(scan[1], 1) / median(wheel[1], 1):.1f}x), tick with none due "
-          f"{median(scan[2], 0) / median(wheel[2], 0):.1f}x (cpu {median(scan[2], 1) / median(wheel[2], 1):.1f}x)")
+        print(
+            f"{name:10} {_ms(loaded):>11} {_ms(median(busy, 0)):>14} {_ms(median(busy, 1)):>11} "
+            f"{_ms(median(idle, 0)):>15} {_ms(median(idle, 1)):>11}"
+        )
+    print(
+        f"full scan / wheel: tick with {options['due']} due {median(scan[1], 0) / median(wheel[1], 0):.1f}x "
+        f"(cpu {median(scan[1], 1) / median(wheel[1], 1):.1f}x), tick with none due "
+        f"{median(scan[2], 0) / median(wheel[2], 0):.1f}x (cpu {median(scan[2], 1) / median(wheel[2], 1):.1f}x)"
+    )

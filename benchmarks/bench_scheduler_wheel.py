@@ -13,6 +13,7 @@ Each structure must hand out exactly the same keys as the others; the run stops 
 Times are CPU time of this process (time.process_time), so other work on a busy machine
 does not count against whichever structure happened to run beside it.
 """
+
 from __future__ import annotations
 
 import gc
@@ -154,8 +155,10 @@ def main(argv: list[str]) -> None:
     n = options["entries"]
     rng = random.Random(5)
     dues = [T0 + rng.random() * WEEK for _ in range(n)]
-    print(f"{n:,} keys due at random over one week; a tick = advance + re-schedule what fired (+1 week) "
-          f"+ next_due", flush=True)
+    print(
+        f"{n:,} keys due at random over one week; a tick = advance + re-schedule what fired (+1 week) + next_due",
+        flush=True,
+    )
 
     results = {}
     for kind in KINDS:
@@ -165,8 +168,9 @@ def main(argv: list[str]) -> None:
         ticks = options["scan_ticks"] if kind == "scan" else options["ticks"]
         steady, fired = _steady(structure, ticks)
         burst, burst_fired = _burst(kind, dues, options["rounds"])
-        results[kind] = dict(built=built, steady=steady, fired=fired, burst=burst, burst_fired=burst_fired,
-                             memory=_memory(kind, dues))
+        results[kind] = dict(
+            built=built, steady=steady, fired=fired, burst=burst, burst_fired=burst_fired, memory=_memory(kind, dues)
+        )
 
     # Same answers: over the ticks all three ran, and at every burst.
     common = options["scan_ticks"]
@@ -174,20 +178,28 @@ def main(argv: list[str]) -> None:
     assert window["wheel"] == window["heapq"] == window["scan"], "the structures disagree on what is due"
     assert results["wheel"]["fired"] == results["heapq"]["fired"], "wheel and heap disagree on what is due"
     assert results["wheel"]["burst_fired"] == results["heapq"]["burst_fired"] == results["scan"]["burst_fired"]
-    print(f"same keys handed out by all three ({len(window['wheel'])} in the first {common} ticks, "
-          f"{len(results['wheel']['fired'])} in {options['ticks']} wheel/heap ticks, "
-          f"{options['rounds']} bursts of {max(1, n // 100):,})")
+    print(
+        f"same keys handed out by all three ({len(window['wheel'])} in the first {common} ticks, "
+        f"{len(results['wheel']['fired'])} in {options['ticks']} wheel/heap ticks, "
+        f"{options['rounds']} bursts of {max(1, n // 100):,})"
+    )
 
-    print(f"{'':7} {'build':>9} {'steady tick mean':>18} {'p99':>12} {'max':>12} {'ticks/s':>10} "
-          f"{'burst tick (1%)':>16} {'memory':>9}")
+    print(
+        f"{'':7} {'build':>9} {'steady tick mean':>18} {'p99':>12} {'max':>12} {'ticks/s':>10} "
+        f"{'burst tick (1%)':>16} {'memory':>9}"
+    )
     for kind, r in results.items():
         steady = r["steady"]
         mean = statistics.fmean(steady)
         p99 = sorted(steady)[int(0.99 * (len(steady) - 1))]
-        print(f"{kind:7} {r['built']:8.2f}s {_us(mean):>18} {_us(p99):>12} {_us(max(steady)):>12} "
-              f"{1 / mean:10,.0f} {_us(statistics.median(r['burst'])):>16} {r['memory'] / 2**20:7.1f}MB")
+        print(
+            f"{kind:7} {r['built']:8.2f}s {_us(mean):>18} {_us(p99):>12} {_us(max(steady)):>12} "
+            f"{1 / mean:10,.0f} {_us(statistics.median(r['burst'])):>16} {r['memory'] / 2**20:7.1f}MB"
+        )
     wheel_mean = statistics.fmean(results["wheel"]["steady"])
     wheel_burst = statistics.median(results["wheel"]["burst"])
     for kind in ("scan", "heapq"):
-        print(f"{kind} / wheel: steady tick {statistics.fmean(results[kind]['steady']) / wheel_mean:7.1f}x, "
-              f"burst tick {statistics.median(results[kind]['burst']) / wheel_burst:5.1f}x")
+        print(
+            f"{kind} / wheel: steady tick {statistics.fmean(results[kind]['steady']) / wheel_mean:7.1f}x, "
+            f"burst tick {statistics.median(results[kind]['burst']) / wheel_burst:5.1f}x"
+        )

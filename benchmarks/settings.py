@@ -1,4 +1,5 @@
 """Benchmarks run on their own scratch data directory, never on ./var/ of `make run`."""
+
 import os
 import tempfile
 

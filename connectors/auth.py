@@ -9,6 +9,7 @@ The connector supplies only the variable steps (`authorization_url`, `exchange_c
 that keeps pending authorizations and saves credentials, so this module needs no
 database of its own.
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,7 +17,7 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from connectors.base import AccountInfo, Connector, TokenSet
@@ -62,7 +63,7 @@ class AuthorizationFlow:
         self.connector = connector
         self.store = store
         self.state_ttl = state_ttl
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or (lambda: datetime.now(UTC))
 
     @property
     def platform(self) -> str:
@@ -79,7 +80,12 @@ class AuthorizationFlow:
         url = self.connector.authorization_url(state=state, redirect_uri=redirect_uri, code_challenge=challenge)
         self.store.save_pending(
             state=state,
-            data={"platform": self.platform, "redirect_uri": redirect_uri, "code_verifier": verifier, "context": context},
+            data={
+                "platform": self.platform,
+                "redirect_uri": redirect_uri,
+                "code_verifier": verifier,
+                "context": context,
+            },
             expires_at=self._now() + self.state_ttl,
         )
         return AuthorizationStart(url=url, state=state)
@@ -93,7 +99,9 @@ class AuthorizationFlow:
             raise AuthorizationFailed("the callback has no state parameter", platform=self.platform)
         pending = self.store.take_pending(state=state)
         if pending is None:
-            raise AuthorizationFailed("unknown or already used state; start the authorization again", platform=self.platform)
+            raise AuthorizationFailed(
+                "unknown or already used state; start the authorization again", platform=self.platform
+            )
         data, expires_at = pending
         if data.get("platform") != self.platform:
             raise AuthorizationFailed("the state belongs to another platform's authorization", platform=self.platform)
@@ -101,7 +109,9 @@ class AuthorizationFlow:
             raise AuthorizationFailed("the authorization request expired; start it again", platform=self.platform)
         for key, value in (expect or {}).items():
             if data["context"].get(key) != value:
-                raise AuthorizationFailed("the state was issued to another session; start the authorization again", platform=self.platform)
+                raise AuthorizationFailed(
+                    "the state was issued to another session; start the authorization again", platform=self.platform
+                )
         if params.get("error"):
             description = params.get("error_description") or ""
             raise AuthorizationFailed(
@@ -112,7 +122,9 @@ class AuthorizationFlow:
         if not code:
             raise AuthorizationFailed("the callback has no authorization code", platform=self.platform)
         try:
-            token = self.connector.exchange_code(code=code, redirect_uri=data["redirect_uri"], code_verifier=data.get("code_verifier"))
+            token = self.connector.exchange_code(
+                code=code, redirect_uri=data["redirect_uri"], code_verifier=data.get("code_verifier")
+            )
         except AuthorizationFailed:
             raise
         except ConnectorError as exc:
@@ -120,7 +132,9 @@ class AuthorizationFlow:
         return self._complete(token, data["context"])
 
     # --- password platforms: the same shape, a form instead of a redirect ---
-    def finish_password(self, *, username: str, password: str, extra: dict[str, str] | None, context: dict[str, Any]) -> AuthorizationResult:
+    def finish_password(
+        self, *, username: str, password: str, extra: dict[str, str] | None, context: dict[str, Any]
+    ) -> AuthorizationResult:
         if not username or not password:
             raise AuthorizationFailed("user name and password are required", platform=self.platform)
         try:
@@ -135,6 +149,8 @@ class AuthorizationFlow:
         try:
             accounts = list(self.connector.list_accounts(token))
         except ConnectorError as exc:
-            raise AuthorizationFailed(f"listing the ad accounts of the new authorization failed: {exc}", platform=self.platform) from exc
+            raise AuthorizationFailed(
+                f"listing the ad accounts of the new authorization failed: {exc}", platform=self.platform
+            ) from exc
         saved = self.store.save_credential(token=token, accounts=accounts, context=context)
         return AuthorizationResult(token=token, accounts=accounts, context=context, saved=saved)

@@ -9,6 +9,7 @@ Our vocabulary: levels account > campaign > ad_group > ad > creative; granularit
 day; core metrics impressions, clicks, cost, conversions. A platform's own words
 (adset, unit, promotion, plan) stay inside its package and map onto ours in its spec.
 """
+
 from __future__ import annotations
 
 import abc
@@ -172,7 +173,10 @@ class Connector(abc.ABC):
 
             override = self.app.extra.get("rate_limit")
             self._http = HttpClient.for_spec(
-                self.spec, app_key=self.app.client_id, session=self.session, limiter=self.limiter,
+                self.spec,
+                app_key=self.app.client_id,
+                session=self.session,
+                limiter=self.limiter,
                 rate_limit=(int(override[0]), float(override[1])) if override else None,
                 on_error=self.classify_error,
             )

@@ -13,6 +13,7 @@
 
 Messages never contain a token, secret or password.
 """
+
 from __future__ import annotations
 
 

@@ -25,6 +25,7 @@ in-process bucket otherwise. The budget comes from `PlatformSpec.rate_limit_requ
 off too instead of each discovering the limit on its own; so does a response saying no
 requests remain (X-RateLimit-Remaining: 0 with its reset).
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -36,7 +37,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import timezone
+from datetime import UTC
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -88,7 +89,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
@@ -132,7 +133,9 @@ class LocalRateLimiter:
         if wait > max_wait:
             with self._lock:  # give the reservation back
                 self._buckets[key][0] += 1
-            raise RateLimited(f"local rate limit: next request slot in {wait:.1f}s", retry_after=wait, platform=key.split(":")[0])
+            raise RateLimited(
+                f"local rate limit: next request slot in {wait:.1f}s", retry_after=wait, platform=key.split(":")[0]
+            )
         if wait > 0:
             self._sleep(wait)
         return wait
@@ -196,7 +199,9 @@ class RedisRateLimiter:
     def acquire(self, key: str, *, rate: float, burst: float, max_wait: float = MAX_LIMITER_WAIT) -> float:
         wait = float(self._bucket(keys=[self.prefix + key], args=[rate, burst, max_wait]))
         if wait > max_wait:
-            raise RateLimited(f"shared rate limit: next request slot in {wait:.1f}s", retry_after=wait, platform=key.split(":")[0])
+            raise RateLimited(
+                f"shared rate limit: next request slot in {wait:.1f}s", retry_after=wait, platform=key.split(":")[0]
+            )
         if wait > 0:
             self._sleep(wait)
         return wait
@@ -233,7 +238,9 @@ def default_limiter() -> RateLimiter:
             if url.startswith(("redis://", "rediss://", "unix://")):
                 import redis
 
-                _default_limiter = RedisRateLimiter(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5))
+                _default_limiter = RedisRateLimiter(
+                    redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+                )
             else:
                 _default_limiter = LocalRateLimiter()
         return _default_limiter
@@ -285,12 +292,23 @@ class HttpClient:
         self.max_limiter_wait = max_limiter_wait
 
     @classmethod
-    def for_spec(cls, spec, *, app_key: str = "", session=None, limiter=None, rate_limit: tuple[int, float] | None = None, **kwargs) -> HttpClient:
+    def for_spec(
+        cls,
+        spec,
+        *,
+        app_key: str = "",
+        session=None,
+        limiter=None,
+        rate_limit: tuple[int, float] | None = None,
+        **kwargs,
+    ) -> HttpClient:
         """A client budgeted as `spec` documents (or `rate_limit` = (requests, period))."""
         requests_, period = rate_limit or (spec.rate_limit_requests, spec.rate_limit_period)
         rate = requests_ / period if requests_ and period else None
         bucket = spec.slug + (":" + hashlib.sha256(app_key.encode()).hexdigest()[:12] if app_key else "")
-        return cls(spec.slug, session=session, limiter=limiter, rate=rate, burst=float(requests_ or 1), bucket=bucket, **kwargs)
+        return cls(
+            spec.slug, session=session, limiter=limiter, rate=rate, burst=float(requests_ or 1), bucket=bucket, **kwargs
+        )
 
     @property
     def limiter(self) -> RateLimiter:
@@ -310,12 +328,31 @@ class HttpClient:
         try:
             response = self.session.request(method, url, **kwargs)
         except requests.Timeout as exc:
-            raise TransientError(f"timed out after {time.monotonic() - started:.1f}s ({type(exc).__name__})", platform=self.platform, endpoint=endpoint, account=account) from None
+            raise TransientError(
+                f"timed out after {time.monotonic() - started:.1f}s ({type(exc).__name__})",
+                platform=self.platform,
+                endpoint=endpoint,
+                account=account,
+            ) from None
         except requests.ConnectionError as exc:
-            raise TransientError(f"connection failed ({type(exc).__name__}: {redact(str(exc))[:200]})", platform=self.platform, endpoint=endpoint, account=account) from None
+            raise TransientError(
+                f"connection failed ({type(exc).__name__}: {redact(str(exc))[:200]})",
+                platform=self.platform,
+                endpoint=endpoint,
+                account=account,
+            ) from None
         except requests.RequestException as exc:
-            raise TransientError(f"request failed ({type(exc).__name__})", platform=self.platform, endpoint=endpoint, account=account) from None
-        logger.debug("%s %s %s -> %s in %.3fs", self.platform, method, url_path(url), response.status_code, time.monotonic() - started)
+            raise TransientError(
+                f"request failed ({type(exc).__name__})", platform=self.platform, endpoint=endpoint, account=account
+            ) from None
+        logger.debug(
+            "%s %s %s -> %s in %.3fs",
+            self.platform,
+            method,
+            url_path(url),
+            response.status_code,
+            time.monotonic() - started,
+        )
         self.check(response, endpoint=endpoint, account=account)
         self.follow_hints(response)
         return response
@@ -369,7 +406,9 @@ class HttpClient:
         if status == 401:
             raise TokenExpired(f"HTTP 401: the access token was rejected; refresh it and retry{detail}", **where)
         if status == 403:
-            raise AuthorizationRevoked(f"HTTP 403: the grant no longer allows this; re-authorize the account{detail}", **where)
+            raise AuthorizationRevoked(
+                f"HTTP 403: the grant no longer allows this; re-authorize the account{detail}", **where
+            )
         if status in (408, 425) or status >= 500:
             raise TransientError(f"HTTP {status}{detail}", **where)
         raise PermanentError(f"HTTP {status}{detail}", **where)
@@ -393,30 +432,51 @@ def decode_json(response: requests.Response, *, platform: str, endpoint: str, ac
         ctype = response.headers.get("Content-Type", "?")
         raise MalformedResponse(
             f"the body is not JSON (Content-Type {ctype}, {len(response.content)} bytes: {exc.__class__.__name__})",
-            field="<body>", platform=platform, endpoint=endpoint, account=account,
+            field="<body>",
+            platform=platform,
+            endpoint=endpoint,
+            account=account,
         ) from None
 
 
 _MISSING = object()
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "an object", bool: "a boolean"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    list: "a list",
+    dict: "an object",
+    bool: "a boolean",
+}
 
 
-def field(data: Any, path: str, kind: type | tuple[type, ...] | None = None, *, platform: str, endpoint: str, account: str = "",
-          default: Any = _MISSING, at: str = "") -> Any:
+def field(
+    data: Any,
+    path: str,
+    kind: type | tuple[type, ...] | None = None,
+    *,
+    platform: str,
+    endpoint: str,
+    account: str = "",
+    default: Any = _MISSING,
+    at: str = "",
+) -> Any:
     """`data[a][b][0]...` for the dotted `path` ("data.page_info.total", "list.0.id"),
     checked against `kind`; MalformedResponse naming the full path when it is missing or
     of the wrong type. With `default`, a missing (or null) value returns the default.
     `at` is where `data` sits in the response ("data.rows.3"), so messages name the field
     by its full path even when a connector checks one row at a time."""
     prefix = f"{at}." if at else ""
-    return _field(data, path, kind, platform=platform, endpoint=endpoint, account=account, default=default, prefix=prefix)
+    return _field(
+        data, path, kind, platform=platform, endpoint=endpoint, account=account, default=default, prefix=prefix
+    )
 
 
 def _field(data, path, kind, *, platform, endpoint, account, default, prefix):
     current = data
     walked: list[str] = [prefix.rstrip(".")] if prefix else []
     path = prefix + path
-    for part in path[len(prefix):].split("."):
+    for part in path[len(prefix) :].split("."):
         walked.append(part)
         try:
             if isinstance(current, list):
@@ -426,12 +486,17 @@ def _field(data, path, kind, *, platform, endpoint, account, default, prefix):
             else:
                 raise MalformedResponse(
                     f"expected an object at {'.'.join(walked[:-1]) or '<root>'}, got {type(current).__name__}",
-                    field=path, platform=platform, endpoint=endpoint, account=account,
+                    field=path,
+                    platform=platform,
+                    endpoint=endpoint,
+                    account=account,
                 )
         except (KeyError, IndexError, ValueError):
             if default is not _MISSING:
                 return default
-            raise MalformedResponse(f"{'.'.join(walked)} is missing", field=path, platform=platform, endpoint=endpoint, account=account) from None
+            raise MalformedResponse(
+                f"{'.'.join(walked)} is missing", field=path, platform=platform, endpoint=endpoint, account=account
+            ) from None
     if current is None and default is not _MISSING:
         return default
     if kind is not None:
@@ -444,7 +509,9 @@ def _field(data, path, kind, *, platform, endpoint, account, default, prefix):
             wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
             raise MalformedResponse(
                 f"{path} should be {wanted}, got {type(current).__name__} {redact(repr(current))[:60]}",
-                field=path, platform=platform, endpoint=endpoint, account=account,
+                field=path,
+                platform=platform,
+                endpoint=endpoint,
+                account=account,
             )
     return current
-

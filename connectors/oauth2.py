@@ -17,6 +17,7 @@ RateLimited; 5xx, timeouts and `temporarily_unavailable` are TransientError.
 requests-oauthlib logs tokens and request bodies at DEBUG level; those records are
 dropped here so a verbose log configuration cannot leak them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,7 +26,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,14 +136,27 @@ def exchange_code(
 ) -> TokenSet:
     """authorization_code grant. `client_auth`: "body" (client_id/secret as form fields)
     or "basic" (HTTP Basic, RFC 6749's preference)."""
-    session = _session(http, app, redirect_uri=redirect_uri, endpoint="token (authorization_code)", hooks=("access_token_response", response_hooks))
+    session = _session(
+        http,
+        app,
+        redirect_uri=redirect_uri,
+        endpoint="token (authorization_code)",
+        hooks=("access_token_response", response_hooks),
+    )
     kwargs: dict[str, Any] = dict(extra or {})
     if code_verifier:
         kwargs["code_verifier"] = code_verifier
     token = _call(
-        http, token_url, "token (authorization_code)", revoked_error=AuthorizationFailed,
+        http,
+        token_url,
+        "token (authorization_code)",
+        revoked_error=AuthorizationFailed,
         call=lambda: session.fetch_token(
-            token_url, code=code, timeout=http.timeout, **_client_auth(app, client_auth), **kwargs,
+            token_url,
+            code=code,
+            timeout=http.timeout,
+            **_client_auth(app, client_auth),
+            **kwargs,
         ),
     )
     return token_set(token)
@@ -162,32 +176,50 @@ def refresh_token(
     (requests-oauthlib fills it in), as is the old refresh expiry (the caller merges)."""
     if not refresh_token:
         raise AuthorizationRevoked("no refresh token is stored; re-authorize the account", platform=http.platform)
-    session = _session(http, app, redirect_uri=app.redirect_uri, endpoint="token (refresh_token)", hooks=("refresh_token_response", response_hooks))
+    session = _session(
+        http,
+        app,
+        redirect_uri=app.redirect_uri,
+        endpoint="token (refresh_token)",
+        hooks=("refresh_token_response", response_hooks),
+    )
     auth = _client_auth(app, client_auth)
     kwargs: dict[str, Any] = dict(extra or {})
     if "auth" not in auth:  # body auth: refresh_token() sends extra kwargs as form fields
         kwargs.update(client_id=app.client_id, client_secret=app.client_secret)
     token = _call(
-        http, token_url, "token (refresh_token)", revoked_error=AuthorizationRevoked,
-        call=lambda: session.refresh_token(token_url, refresh_token=refresh_token, timeout=http.timeout, auth=auth.get("auth"), **kwargs),
+        http,
+        token_url,
+        "token (refresh_token)",
+        revoked_error=AuthorizationRevoked,
+        call=lambda: session.refresh_token(
+            token_url, refresh_token=refresh_token, timeout=http.timeout, auth=auth.get("auth"), **kwargs
+        ),
     )
     return token_set(token)
 
 
-def revoke_token(http: HttpClient, app: AppConfig, *, revoke_url: str, token: str, token_type_hint: str = "refresh_token") -> None:
+def revoke_token(
+    http: HttpClient, app: AppConfig, *, revoke_url: str, token: str, token_type_hint: str = "refresh_token"
+) -> None:
     """RFC 7009 revocation. An unknown token counts as revoked (the RFC says 200 for it)."""
     if not token:
         return
     http.post(
         revoke_url,
         endpoint="revoke",
-        data={"token": token, "token_type_hint": token_type_hint, "client_id": app.client_id, "client_secret": app.client_secret},
+        data={
+            "token": token,
+            "token_type_hint": token_type_hint,
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+        },
     )
 
 
 def token_set(token: dict[str, Any], *, now: datetime | None = None) -> TokenSet:
     """A TokenSet from an RFC 6749 token response (plus the common `refresh_expires_in`)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     expires_at = _expiry(token.get("expires_at"), token.get("expires_in"), now)
     refresh_expires_at = _expiry(None, token.get("refresh_expires_in") or token.get("refresh_token_expires_in"), now)
     scope = token.get("scope") or ()
@@ -210,9 +242,11 @@ def _expiry(expires_at: Any, expires_in: Any, now: datetime) -> datetime | None:
         try:
             return now + timedelta(seconds=float(expires_in))
         except (TypeError, ValueError):
-            raise MalformedResponse(f"expires_in should be a number of seconds, got {expires_in!r}", field="expires_in") from None
+            raise MalformedResponse(
+                f"expires_in should be a number of seconds, got {expires_in!r}", field="expires_in"
+            ) from None
     if expires_at not in (None, ""):
-        return datetime.fromtimestamp(float(expires_at), timezone.utc)
+        return datetime.fromtimestamp(float(expires_at), UTC)
     return None
 
 
@@ -224,7 +258,9 @@ def _client_auth(app: AppConfig, mode: str) -> dict[str, Any]:
     raise ValueError(f"client_auth must be 'body' or 'basic', got {mode!r}")
 
 
-def _session(http: HttpClient, app: AppConfig, *, redirect_uri: str, endpoint: str, hooks: tuple[str, Iterable[ResponseHook]]) -> OAuth2Session:
+def _session(
+    http: HttpClient, app: AppConfig, *, redirect_uri: str, endpoint: str, hooks: tuple[str, Iterable[ResponseHook]]
+) -> OAuth2Session:
     session = OAuth2Session(app.client_id, redirect_uri=redirect_uri or None)
     session.headers.update({k: v for k, v in http.session.headers.items() if k.lower() == "user-agent"})
     hook_name, extra_hooks = hooks
@@ -244,7 +280,9 @@ def _status_hook(http: HttpClient, endpoint: str) -> ResponseHook:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if retry_after and http.rate:
                 http.limiter.pause(http.bucket, retry_after)
-            raise RateLimited(f"HTTP 429 on the token endpoint{error_detail(response)}", retry_after=retry_after, **where)
+            raise RateLimited(
+                f"HTTP 429 on the token endpoint{error_detail(response)}", retry_after=retry_after, **where
+            )
         if status >= 500 or status in (408, 425):
             raise TransientError(f"HTTP {status} on the token endpoint{error_detail(response)}", **where)
         return response  # 2xx and OAuth errors (400/401 with a JSON `error`) go to oauthlib
@@ -252,7 +290,9 @@ def _status_hook(http: HttpClient, endpoint: str) -> ResponseHook:
     return check
 
 
-def _call(http: HttpClient, token_url: str, endpoint: str, *, revoked_error: type[ConnectorError], call: Callable[[], dict]) -> dict:
+def _call(
+    http: HttpClient, token_url: str, endpoint: str, *, revoked_error: type[ConnectorError], call: Callable[[], dict]
+) -> dict:
     http.throttle()
     where = {"platform": http.platform, "endpoint": endpoint}
     try:
@@ -263,19 +303,27 @@ def _call(http: HttpClient, token_url: str, endpoint: str, *, revoked_error: typ
     except OAuth2Error as exc:
         description = f" ({exc.description})" if exc.description else ""
         if exc.error == "invalid_grant":
-            raise revoked_error(f"invalid_grant{description}: the grant is expired, revoked or already used; authorize again", **where) from None
+            raise revoked_error(
+                f"invalid_grant{description}: the grant is expired, revoked or already used; authorize again", **where
+            ) from None
         if exc.error in ("temporarily_unavailable", "server_error", "slow_down"):
             raise TransientError(f"{exc.error}{description}", **where) from None
         if exc.error in ("invalid_client", "unauthorized_client"):
-            raise PermanentError(f"{exc.error}{description}: check the platform app's client id and secret", **where) from None
+            raise PermanentError(
+                f"{exc.error}{description}: check the platform app's client id and secret", **where
+            ) from None
         if exc.error == "access_denied":
             raise revoked_error(f"access_denied{description}", **where) from None
         if exc.error in ("invalid_request", "invalid_scope", "unsupported_grant_type"):
             raise PermanentError(f"{exc.error}{description}", **where) from None
-        raise MalformedResponse(f"the token response is not a usable OAuth2 token: {exc.error}{description}", field="access_token", **where) from None
+        raise MalformedResponse(
+            f"the token response is not a usable OAuth2 token: {exc.error}{description}", field="access_token", **where
+        ) from None
     except requests.Timeout:
         raise TransientError("the token endpoint timed out", **where) from None
     except requests.RequestException as exc:
         raise TransientError(f"the token endpoint is unreachable ({type(exc).__name__})", **where) from None
     except ValueError as exc:  # oauthlib on a body it cannot parse at all
-        raise MalformedResponse(f"the token response could not be parsed ({type(exc).__name__})", field="<body>", **where) from None
+        raise MalformedResponse(
+            f"the token response could not be parsed ({type(exc).__name__})", field="<body>", **where
+        ) from None

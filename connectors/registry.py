@@ -6,6 +6,7 @@ endpoints layered as spec defaults < settings.PLATFORM_ENDPOINTS[slug] < the app
 `endpoints`. A default endpoint may contain `{public_url}` (the built-in sandbox lives
 on our own server), filled from settings.PUBLIC_URL.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -106,7 +107,11 @@ def connector_for_account(ad_account: Any, **kwargs) -> Connector:
 
 def account_ref(ad_account: Any) -> AccountRef:
     """What a fetch needs to know about an accounts.AdAccount."""
-    return AccountRef(external_id=str(ad_account.external_id), timezone=ad_account.timezone or "UTC", currency=ad_account.currency or "")
+    return AccountRef(
+        external_id=str(ad_account.external_id),
+        timezone=ad_account.timezone or "UTC",
+        currency=ad_account.currency or "",
+    )
 
 
 def _default_app(slug: str):

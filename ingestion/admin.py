@@ -4,6 +4,7 @@ which versions them and re-generates their DAGs), DAGs, runs, task instances, po
 The web app replaces the template admin with a subclass that adds a JSON editor and the
 graph (web.admin); the validation and saving path stays here.
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -69,8 +70,11 @@ class DagTemplateAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
         if result.dags:
             created = len(result.created_dags)
-            self.message_user(request, f"{created} DAG(s) created and {len(result.dags) - created} re-generated "
-                                       f"from version {obj.version}.", messages.INFO)
+            self.message_user(
+                request,
+                f"{created} DAG(s) created and {len(result.dags) - created} re-generated from version {obj.version}.",
+                messages.INFO,
+            )
 
 
 @admin.register(Dag)

@@ -12,6 +12,7 @@ INSERTs built from values escaped once each (see _insert_mysql).
 Use it only for models whose fields need no `pre_save` (no auto_now, no upload fields):
 the caller passes every column's final value on the objects.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -23,8 +24,9 @@ from django.db.models import Model
 from django.db.models.constants import OnConflict
 
 
-def insert_rows(model: type[Model], objs: Iterable[Model], field_names: Sequence[str], *,
-                ignore_conflicts: bool = False) -> None:
+def insert_rows(
+    model: type[Model], objs: Iterable[Model], field_names: Sequence[str], *, ignore_conflicts: bool = False
+) -> None:
     """INSERT the objects' `field_names` columns (attribute values as they are)."""
     objs = list(objs)
     if not objs:
@@ -33,13 +35,19 @@ def insert_rows(model: type[Model], objs: Iterable[Model], field_names: Sequence
     fields = [model._meta.get_field(name) for name in field_names]
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     quote = connection.ops.quote_name
-    sql = (f"{connection.ops.insert_statement(on_conflict=on_conflict)} {quote(model._meta.db_table)} "
-           f"({', '.join(quote(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))})")
+    sql = (
+        f"{connection.ops.insert_statement(on_conflict=on_conflict)} {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
+    )
     suffix = connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
     if suffix:
         sql = f"{sql} {suffix}"
     columns = [list(map(attrgetter(f.attname), objs)) for f in fields]
-    if connection.vendor == "mysql" and not suffix and _insert_mysql(connection, sql[:sql.index(" VALUES ")], fields, columns):
+    if (
+        connection.vendor == "mysql"
+        and not suffix
+        and _insert_mysql(connection, sql[: sql.index(" VALUES ")], fields, columns)
+    ):
         return
     # Column by column with map(): the per-value work runs in C; Python prepares only
     # each column's distinct values.
@@ -61,8 +69,10 @@ def _insert_mysql(connection, head: str, fields, columns) -> bool:
     connection.ensure_connection()
     literal = connection.connection.literal
     try:
-        escaped = [_prepare_column(f, values, connection, finish=lambda v: literal(v).decode())
-                   for f, values in zip(fields, columns)]
+        escaped = [
+            _prepare_column(f, values, connection, finish=lambda v: literal(v).decode())
+            for f, values in zip(fields, columns)
+        ]
     except UnicodeDecodeError:
         return False
     prefix = f"{head} VALUES "

@@ -18,6 +18,7 @@ Daylight saving time, the rule (the one Vixie cron and systemd follow; Airflow d
 
 Times in and out are aware datetimes or epoch seconds (floats); results are UTC.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

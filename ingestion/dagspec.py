@@ -23,6 +23,7 @@ placeholders (a schedule that varies per account is a different template).
 Validation collects every problem; each `SpecIssue` carries a field path such as
 `tasks[2].downstream_task_ids[0]` and the task it concerns.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,8 +42,17 @@ DUMMY_OPERATOR = "DummyOperator"
 
 DAG_KEYS = {"dag_id", "schedule_interval", "timezone", "catchup", "max_active_runs", "pool", "tasks", "description"}
 TASK_KEYS = {
-    "task_id", "upstream_task_ids", "downstream_task_ids", "is_dummy", "operator_type", "operator_name",
-    "retries", "retry_delay", "timeout", "params", "pool",
+    "task_id",
+    "upstream_task_ids",
+    "downstream_task_ids",
+    "is_dummy",
+    "operator_type",
+    "operator_name",
+    "retries",
+    "retry_delay",
+    "timeout",
+    "params",
+    "pool",
 }
 
 
@@ -141,7 +151,9 @@ def render_template(data: str | bytes | Mapping, values: Mapping[str, Any], *, o
     return template_renderer(data, operators=operators)(values)
 
 
-def template_renderer(data: str | bytes | Mapping, *, operators: Collection[str]) -> Callable[[Mapping[str, Any]], DagSpec]:
+def template_renderer(
+    data: str | bytes | Mapping, *, operators: Collection[str]
+) -> Callable[[Mapping[str, Any]], DagSpec]:
     """Validate a template once and return a function rendering it for one set of values
     (materializing a template for thousands of accounts validates the template once)."""
     data = load_template(data)
@@ -226,7 +238,9 @@ def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> D
             issues.append(SpecIssue("timezone", str(exc)))
             timezone = None
     if not isinstance(schedule, str) or not schedule.strip():
-        issues.append(SpecIssue("schedule_interval", "required: a cron expression (5 or 6 fields) or a preset such as @daily"))
+        issues.append(
+            SpecIssue("schedule_interval", "required: a cron expression (5 or 6 fields) or a preset such as @daily")
+        )
     elif not placeholders_in(schedule):
         problem = _cron_problem(schedule, timezone or "UTC")
         if problem:
@@ -252,8 +266,13 @@ def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> D
         if task is None:
             continue
         if task["task_id"] in index_of:
-            issues.append(SpecIssue(
-                f"tasks[{i}].task_id", f"duplicate task id (first at tasks[{index_of[task['task_id']]}])", task["task_id"]))
+            issues.append(
+                SpecIssue(
+                    f"tasks[{i}].task_id",
+                    f"duplicate task id (first at tasks[{index_of[task['task_id']]}])",
+                    task["task_id"],
+                )
+            )
             continue
         index_of[task["task_id"]] = i
         parsed.append(task)
@@ -274,15 +293,23 @@ def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> D
     by_id = {t["task_id"]: t for t in parsed}
     for up, down in sorted(edges):
         if by_id[down]["upstream_task_ids"] is not None and up not in by_id[down]["upstream_task_ids"]:
-            issues.append(SpecIssue(
-                f"tasks[{by_id[down]['index']}].upstream_task_ids",
-                f"disagrees with tasks[{by_id[up]['index']}].downstream_task_ids: {up!r} lists {down!r} "
-                f"downstream but {down!r} does not list {up!r} upstream", down))
+            issues.append(
+                SpecIssue(
+                    f"tasks[{by_id[down]['index']}].upstream_task_ids",
+                    f"disagrees with tasks[{by_id[up]['index']}].downstream_task_ids: {up!r} lists {down!r} "
+                    f"downstream but {down!r} does not list {up!r} upstream",
+                    down,
+                )
+            )
         if by_id[up]["downstream_task_ids"] is not None and down not in by_id[up]["downstream_task_ids"]:
-            issues.append(SpecIssue(
-                f"tasks[{by_id[up]['index']}].downstream_task_ids",
-                f"disagrees with tasks[{by_id[down]['index']}].upstream_task_ids: {down!r} lists {up!r} "
-                f"upstream but {up!r} does not list {down!r} downstream", up))
+            issues.append(
+                SpecIssue(
+                    f"tasks[{by_id[up]['index']}].downstream_task_ids",
+                    f"disagrees with tasks[{by_id[down]['index']}].upstream_task_ids: {down!r} lists {up!r} "
+                    f"upstream but {up!r} does not list {down!r} downstream",
+                    up,
+                )
+            )
 
     upstream = {tid: tuple(sorted(u for u, d in edges if d == tid)) for tid in by_id}
     cycle = find_cycle(upstream)
@@ -290,21 +317,33 @@ def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> D
         # Start the cycle at the task written first in the template: the reader's order.
         first = min(range(len(cycle)), key=lambda k: by_id[cycle[k]]["index"])
         cycle = cycle[first:] + cycle[:first]
-        issues.append(SpecIssue(
-            f"tasks[{by_id[cycle[0]]['index']}]", "cycle: " + " -> ".join(cycle + [cycle[0]]), cycle[0]))
+        issues.append(
+            SpecIssue(f"tasks[{by_id[cycle[0]]['index']}]", "cycle: " + " -> ".join(cycle + [cycle[0]]), cycle[0])
+        )
     if issues:
         return None
     downstream = {tid: tuple(sorted(d for u, d in edges if u == tid)) for tid in by_id}
     return DagSpec(
-        dag_id=dag_id, schedule_interval=schedule.strip(), timezone=timezone, catchup=catchup,
-        max_active_runs=max_active_runs, pool=pool, description=str(data.get("description", "")),
+        dag_id=dag_id,
+        schedule_interval=schedule.strip(),
+        timezone=timezone,
+        catchup=catchup,
+        max_active_runs=max_active_runs,
+        pool=pool,
+        description=str(data.get("description", "")),
         tasks=tuple(
             TaskSpec(
-                task_id=t["task_id"], operator_name=t["operator_name"], upstream=upstream[t["task_id"]],
-                downstream=downstream[t["task_id"]], is_dummy=t["is_dummy"], operator_type=t["operator_type"],
-                retries=t["retries"], retry_delay=float(t["retry_delay"]),
+                task_id=t["task_id"],
+                operator_name=t["operator_name"],
+                upstream=upstream[t["task_id"]],
+                downstream=downstream[t["task_id"]],
+                is_dummy=t["is_dummy"],
+                operator_type=t["operator_type"],
+                retries=t["retries"],
+                retry_delay=float(t["retry_delay"]),
                 timeout=float(t["timeout"]) if t["timeout"] is not None else None,
-                params=t["params"], pool=t["pool"],
+                params=t["params"],
+                pool=t["pool"],
             )
             for t in parsed
         ),
@@ -343,8 +382,13 @@ def _parse_task(raw: Any, i: int, operators: Collection[str], issues: list[SpecI
     elif not isinstance(operator, str) or not operator:
         issues.append(SpecIssue(f"{path}.operator_name", "required (or set is_dummy: true)", tid))
     elif operator not in operators and operator != DUMMY_OPERATOR:
-        issues.append(SpecIssue(
-            f"{path}.operator_name", f"unknown operator {operator!r}; registered: {', '.join(sorted(operators)) or 'none'}", tid))
+        issues.append(
+            SpecIssue(
+                f"{path}.operator_name",
+                f"unknown operator {operator!r}; registered: {', '.join(sorted(operators)) or 'none'}",
+                tid,
+            )
+        )
     edges = {}
     for side in ("upstream_task_ids", "downstream_task_ids"):
         value = raw.get(side)
@@ -371,11 +415,24 @@ def _parse_task(raw: Any, i: int, operators: Collection[str], issues: list[SpecI
             issues.append(SpecIssue(f"{path}.{key}", "must be a string", tid))
     if len(issues) > n_before:
         # Still return the id so that edges naming it are not also reported as unknown.
-        return {"index": i, "task_id": tid, "upstream_task_ids": edges["upstream_task_ids"],
-                "downstream_task_ids": edges["downstream_task_ids"], "broken": True}
+        return {
+            "index": i,
+            "task_id": tid,
+            "upstream_task_ids": edges["upstream_task_ids"],
+            "downstream_task_ids": edges["downstream_task_ids"],
+            "broken": True,
+        }
     return {
-        "index": i, "task_id": tid, "is_dummy": is_dummy, "operator_name": operator, "operator_type": operator_type,
-        "retries": retries, "retry_delay": retry_delay, "timeout": timeout, "params": dict(params), "pool": pool,
+        "index": i,
+        "task_id": tid,
+        "is_dummy": is_dummy,
+        "operator_name": operator,
+        "operator_type": operator_type,
+        "retries": retries,
+        "retry_delay": retry_delay,
+        "timeout": timeout,
+        "params": dict(params),
+        "pool": pool,
         **edges,
     }
 
@@ -402,7 +459,7 @@ def find_cycle(upstream: Mapping[str, Collection[str]]) -> list[str] | None:
                 stack.pop()
                 path.pop()
             elif colour[child] == GREY:
-                return path[path.index(child):]
+                return path[path.index(child) :]
             elif colour[child] == WHITE:
                 colour[child] = GREY
                 stack.append((child, iter(sorted(downstream[child]))))

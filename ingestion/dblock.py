@@ -7,6 +7,7 @@ transaction as a deadlock victim and roll it back. Either way the write did not 
 and can simply be tried again; the state changes of a try must not be lost to it (a
 try whose finish is lost stays running until the zombie reaper retries it).
 """
+
 from __future__ import annotations
 
 import random

@@ -6,6 +6,7 @@ Invariants the services rely on:
   every state change of a running try (see ingestion.services.execution).
 - Dag.updated_at is the scheduler's change feed (see ingestion.scheduler.loop).
 """
+
 from __future__ import annotations
 
 from django.db import models
@@ -55,8 +56,9 @@ class Dag(models.Model):
     dag_id = models.CharField(max_length=250, unique=True)
     template = models.ForeignKey(DagTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="dags")
     template_version = models.PositiveIntegerField(default=1)
-    ad_account = models.ForeignKey("accounts.AdAccount", null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="dags")
+    ad_account = models.ForeignKey(
+        "accounts.AdAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="dags"
+    )
     platform = models.CharField(max_length=32, blank=True)
     schedule = models.CharField(max_length=120)
     timezone = models.CharField(max_length=64, default="UTC")
@@ -185,7 +187,9 @@ class TaskLog(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["task_instance", "try_number", "seq"], name="task_log_unique_chunk")]
+        constraints = [
+            models.UniqueConstraint(fields=["task_instance", "try_number", "seq"], name="task_log_unique_chunk")
+        ]
         ordering = ["task_instance", "try_number", "seq"]
 
 

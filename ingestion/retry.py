@@ -14,6 +14,7 @@ Every retry spends one try of `max_tries` (retries + 1), so no error loops forev
 Jitter spreads the retries of thousands of accounts that failed together (a platform
 outage) instead of sending them back in one wave.
 """
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Reads of the ingestion app for views, the API and the CLI (no writes here)."""
+
 from __future__ import annotations
 
 from django.db.models import QuerySet
@@ -35,12 +36,17 @@ def task_log_read(*, task_instance_id: int, try_number: int, offset: int = 0) ->
     """
     chunks = list(
         TaskLog.objects.filter(task_instance_id=task_instance_id, try_number=try_number, seq__gte=offset)
-        .order_by("seq").values_list("seq", "text", "is_final"))
+        .order_by("seq")
+        .values_list("seq", "text", "is_final")
+    )
     text = "".join(c[1] for c in chunks)
     next_offset = chunks[-1][0] + 1 if chunks else offset
     finished = any(c[2] for c in chunks) or (
-        offset > 0 and TaskLog.objects.filter(
-            task_instance_id=task_instance_id, try_number=try_number, is_final=True, seq__lt=offset).exists())
+        offset > 0
+        and TaskLog.objects.filter(
+            task_instance_id=task_instance_id, try_number=try_number, is_final=True, seq__lt=offset
+        ).exists()
+    )
     return text, next_offset, finished
 
 
@@ -50,10 +56,12 @@ def dag_graph_text(*, dag: Dag) -> str:
 
     tasks = {t["task_id"]: t for t in dag.spec["tasks"]}
     order = topological_order({tid: t["upstream_task_ids"] for tid, t in tasks.items()})
-    lines = [f"DAG {dag.dag_id}  schedule {dag.schedule!r} ({dag.timezone})  pool {dag.pool}  "
-             f"max_active_runs {dag.max_active_runs}  catchup {dag.catchup}  "
-             f"{'paused' if not dag.is_active else 'active'}  next run {dag.next_run_at.isoformat() if dag.next_run_at else '-'}",
-             "tasks (in dependency order):"]
+    lines = [
+        f"DAG {dag.dag_id}  schedule {dag.schedule!r} ({dag.timezone})  pool {dag.pool}  "
+        f"max_active_runs {dag.max_active_runs}  catchup {dag.catchup}  "
+        f"{'paused' if not dag.is_active else 'active'}  next run {dag.next_run_at.isoformat() if dag.next_run_at else '-'}",
+        "tasks (in dependency order):",
+    ]
     for tid in order:
         t = tasks[tid]
         kind = "dummy" if t["is_dummy"] else t["operator_name"]

@@ -1,6 +1,7 @@
 """Celery entry points of ingestion (thin: the work is in services.execution and
 services.retention). `ingestion.purge_old_runs` is run daily by the PeriodicTask the data
 migration 0005 creates (editable in the admin under Periodic tasks)."""
+
 from celery import shared_task
 
 

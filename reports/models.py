@@ -4,6 +4,7 @@ One row per (ad account, level, external id) with its parent, name, status and t
 platform's raw object. An entity that disappears from the platform is marked
 `deleted_at`, never removed, so old report rows keep their names.
 """
+
 from __future__ import annotations
 
 from django.db import models

@@ -23,6 +23,7 @@ Idempotency: metadata is an upsert; report rows of one try share one new version
 retry writes the same keys again with a newer one (ReplacingMergeTree keeps the newest,
 reads use FINAL), so the engine marks the task successful only after the write returned.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -71,8 +72,9 @@ class AccountOperator(Operator):
                 # The platform refused a token our records call valid (revoked early, clock
                 # skew): refresh it unless another worker already did, and go again once.
                 # Everything the operators write is idempotent, so starting over is safe.
-                context.log.info("%s refused the access token as expired; refreshing it and starting over",
-                                 account.platform)
+                context.log.info(
+                    "%s refused the access token as expired; refreshing it and starting over", account.platform
+                )
                 token = token_for_account(account, rejected=token)
                 self.run(context, account=account, connector=connector, token=token)
         except AccountAccessLost as exc:
@@ -127,11 +129,18 @@ class AccountMetaOperator(AccountOperator):
         entities = list(connector.fetch_metadata(token, _ref(account), "account"))
         if len(entities) != 1 or entities[0].external_id != str(account.external_id):
             got = ", ".join(e.external_id for e in entities) or "nothing"
-            raise MalformedResponse(f"expected the account {account.external_id} itself, got {got}",
-                                    platform=account.platform, account=account.external_id)
+            raise MalformedResponse(
+                f"expected the account {account.external_id} itself, got {got}",
+                platform=account.platform,
+                account=account.external_id,
+            )
         entity = entities[0]
-        fields = {"name": entity.name[:300], "platform_status": (entity.status or "")[:32], "raw": entity.raw or {},
-                  **_account_fields(entity.raw or {})}
+        fields = {
+            "name": entity.name[:300],
+            "platform_status": (entity.status or "")[:32],
+            "raw": entity.raw or {},
+            **_account_fields(entity.raw or {}),
+        }
         with transaction.atomic():
             changed = [name for name, value in fields.items() if getattr(account, name) != value]
             for name in changed:
@@ -141,8 +150,12 @@ class AccountMetaOperator(AccountOperator):
             entities_upsert(ad_account=account, entities=entities, seen_at=seen_at)
             if "timezone" in changed:
                 _dags_follow_timezone(account)
-        context.log.info("account %s %r: %s", account.external_id, account.name,
-                         f"updated {', '.join(changed)}" if changed else "unchanged")
+        context.log.info(
+            "account %s %r: %s",
+            account.external_id,
+            account.name,
+            f"updated {', '.join(changed)}" if changed else "unchanged",
+        )
 
 
 def _dags_follow_timezone(account) -> None:
@@ -161,12 +174,19 @@ class AdMetaOperator(AccountOperator):
         levels = _params(self, context, connector.spec)["levels"]
         for level in levels:
             seen_at = timezone.now()
-            counts = entities_upsert(ad_account=account, entities=connector.fetch_metadata(token, _ref(account), level),
-                                     seen_at=seen_at)
+            counts = entities_upsert(
+                ad_account=account, entities=connector.fetch_metadata(token, _ref(account), level), seen_at=seen_at
+            )
             # Only after the whole level was fetched: a failure half-way raised above.
             gone = entities_mark_deleted(ad_account=account, level=level, seen_before=seen_at)
-            context.log.info("%s: %d entities in %d pages (%d deleted on the platform), %d no longer listed",
-                             level, counts["entities"], counts["pages"], counts["deleted"], gone)
+            context.log.info(
+                "%s: %d entities in %d pages (%d deleted on the platform), %d no longer listed",
+                level,
+                counts["entities"],
+                counts["pages"],
+                counts["deleted"],
+                gone,
+            )
 
 
 @register_operator("insight_operator")
@@ -181,14 +201,28 @@ class InsightOperator(AccountOperator):
         if "window" in params:
             start, end = params["window"]
         else:
-            start, end = report_window(granularity=granularity, logical_time=context.logical_time, timezone=tz,
-                                       lookback_days=params["lookback_days"] if granularity == "day" else 0)
+            start, end = report_window(
+                granularity=granularity,
+                logical_time=context.logical_time,
+                timezone=tz,
+                lookback_days=params["lookback_days"] if granularity == "day" else 0,
+            )
         version = next_version()
-        context.log.info("%s %s report of %s, %s..%s (%s), version %d", level, granularity, account.external_id,
-                         start, end, tz, version)
+        context.log.info(
+            "%s %s report of %s, %s..%s (%s), version %d",
+            level,
+            granularity,
+            account.external_id,
+            start,
+            end,
+            tz,
+            version,
+        )
         rows = connector.fetch_report(token, _ref(account), level, granularity, start, end)
         written = report_rows_write(
-            account=account, rows=_logged(rows, context), version=version,
+            account=account,
+            rows=_logged(rows, context),
+            version=version,
             run_id=f"{context.dag_id}/{context.run_id}/{context.task_id}/{context.try_number}",
         )
         context.log.info("%d rows written (%s..%s)", written, start, end)
@@ -234,8 +268,9 @@ def operator_params(operator: str, params: dict, spec: PlatformSpec) -> dict:
             raise ParamsInvalid("levels", f"expected a list of levels, got {wanted!r}")
         for n, level in enumerate(wanted):
             if level not in has:
-                raise ParamsInvalid(f"levels[{n}]", f"{spec.slug} has no level {level!r} below the account "
-                                                    f"(it has {', '.join(has)})")
+                raise ParamsInvalid(
+                    f"levels[{n}]", f"{spec.slug} has no level {level!r} below the account (it has {', '.join(has)})"
+                )
         return {"levels": [lvl for lvl in LEVELS if lvl in wanted]}
     if operator == "insight_operator":
         # Day by default: the safe choice for a task that names none (it restates nothing
@@ -250,8 +285,12 @@ def operator_params(operator: str, params: dict, spec: PlatformSpec) -> dict:
         if (problem := lookback_problem(lookback)) is not None:
             raise ParamsInvalid("lookback_days", problem)
         window = _window(params)
-        return {"granularity": granularity, "level": level, "lookback_days": lookback,
-                **({"window": window} if window else {})}
+        return {
+            "granularity": granularity,
+            "level": level,
+            "lookback_days": lookback,
+            **({"window": window} if window else {}),
+        }
     return {}
 
 

@@ -13,6 +13,7 @@ Metrics a query can name:
 Date ranges are inclusive local dates (the account's timezone), for both granularities:
 a daily row belongs to its local day, an hourly row to the local date of its hour.
 """
+
 from __future__ import annotations
 
 import re
@@ -142,8 +143,15 @@ def report_filter(
         if metric.kind == "extra" and metric not in extra:
             extra.append(metric)
     return ReportFilter(
-        account_ids=ids, start=start, end=end, granularity=granularity, level=level, platform=platform,
-        entity_ids=entity_ids, currency=currency or None, extra=tuple(extra),
+        account_ids=ids,
+        start=start,
+        end=end,
+        granularity=granularity,
+        level=level,
+        platform=platform,
+        entity_ids=entity_ids,
+        currency=currency or None,
+        extra=tuple(extra),
     )
 
 

@@ -16,14 +16,24 @@ alternative (`dedup="argmax"`), which was slower on chdb.
 ClickHouse returns ids and metrics; entity names come from the metadata DB in one
 query for the ids returned (the two stores are never joined).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from reports.clickhouse.client import clickhouse_client
-from reports.query import MAX_TOP_N, Metric, ReportFilter, ReportQueryError, change, derived, parse_metric, report_filter
+from reports.query import (
+    MAX_TOP_N,
+    Metric,
+    ReportFilter,
+    ReportQueryError,
+    change,
+    derived,
+    parse_metric,
+    report_filter,
+)
 
 TABLE = "report_rows"
 CORE = ("impressions", "clicks", "cost", "conversions")
@@ -36,7 +46,11 @@ _LATEST_OFFSET = timedelta(hours=12)
 
 def _where(f: ReportFilter, params: dict) -> str:
     params.update(
-        accounts=list(f.account_ids), granularity=f.granularity, level=f.level, d0=f.start, d1=f.end,
+        accounts=list(f.account_ids),
+        granularity=f.granularity,
+        level=f.level,
+        d0=f.start,
+        d1=f.end,
         t0=datetime.combine(f.start, datetime.min.time()) - _EARLIEST_OFFSET,
         t1=datetime.combine(f.end + timedelta(days=1), datetime.min.time()) + _LATEST_OFFSET,
     )
@@ -86,8 +100,9 @@ def _source(f: ReportFilter, params: dict, dedup: str, needed: Sequence[str]) ->
 _NEEDED = ("stat_date", "impressions", "clicks", "cost", "conversions", "extra")
 
 
-def _query(f: ReportFilter, *, group_by: Sequence[str] = (), order_by: str = "", limit: int | None = None,
-           dedup: str = "final") -> list[dict]:
+def _query(
+    f: ReportFilter, *, group_by: Sequence[str] = (), order_by: str = "", limit: int | None = None, dedup: str = "final"
+) -> list[dict]:
     params: dict = {}
     prefix = "" if dedup == "final" else "v_"
     columns = [c.replace("$", prefix) for c in group_by] + _aggregates(f.extra, params, prefix)
@@ -160,7 +175,7 @@ def report_timeseries(*, fill: bool = True, dedup: str = "final", **filters) -> 
             points.append({"date": day, **_metrics(by_day.get(day), f)})
     else:
         for row in rows:
-            points.append({"time": datetime.fromtimestamp(row["bucket"], timezone.utc), **_metrics(row, f)})
+            points.append({"time": datetime.fromtimestamp(row["bucket"], UTC), **_metrics(row, f)})
     return points
 
 
@@ -177,8 +192,9 @@ def _order_expression(metric: Metric, f: ReportFilter) -> str:
     }[metric.name]
 
 
-def report_top_entities(*, order_by: str = "cost", n: int = 20, descending: bool = True, dedup: str = "final",
-                        **filters) -> list[dict]:
+def report_top_entities(
+    *, order_by: str = "cost", n: int = 20, descending: bool = True, dedup: str = "final", **filters
+) -> list[dict]:
     """The top `n` entities of `level` by `order_by` (any core, derived or extra.NAME metric).
 
     Each: {"account_id", "entity_id", "name", "status", "deleted", ...metrics}; name/status come from
@@ -201,11 +217,16 @@ def report_top_entities(*, order_by: str = "cost", n: int = 20, descending: bool
     for row in rows:
         key = (row["account_id"], row["entity_id"])
         info = names.get(key, {})
-        out.append({
-            "account_id": row["account_id"], "entity_id": row["entity_id"],
-            "name": info.get("name"), "status": info.get("status"), "deleted": info.get("deleted", False),
-            **_metrics(row, f),
-        })
+        out.append(
+            {
+                "account_id": row["account_id"],
+                "entity_id": row["entity_id"],
+                "name": info.get("name"),
+                "status": info.get("status"),
+                "deleted": info.get("deleted", False),
+                **_metrics(row, f),
+            }
+        )
     return out
 
 

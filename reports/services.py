@@ -11,6 +11,7 @@ row was last written by a fetch (the database clock of this process at write tim
 the fetch's start), so of two overlapping fetches of the same level the earlier one can
 never make rows look older than the later fetch's start and get them marked deleted by it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -67,7 +68,9 @@ def _statement_rows(page_size: int) -> int:
 def _upsert_page(rows: list[AdEntity]) -> None:
     # MySQL's ON DUPLICATE KEY UPDATE takes no conflict target (any unique key counts);
     # SQLite and PostgreSQL need the target named.
-    unique = ["ad_account", "level", "external_id"] if connection.features.supports_update_conflicts_with_target else None
+    unique = (
+        ["ad_account", "level", "external_id"] if connection.features.supports_update_conflicts_with_target else None
+    )
     AdEntity.objects.bulk_create(rows, update_conflicts=True, unique_fields=unique, update_fields=_UPDATE_FIELDS)
 
 
@@ -78,7 +81,9 @@ def _keep_deletion_times(ad_account, rows: dict[tuple[str, str], AdEntity]) -> N
     if not deleted:
         return
     earlier = AdEntity.objects.filter(
-        ad_account_id=ad_account.pk, level__in={lvl for lvl, _ in deleted}, external_id__in=[e for _, e in deleted],
+        ad_account_id=ad_account.pk,
+        level__in={lvl for lvl, _ in deleted},
+        external_id__in=[e for _, e in deleted],
         deleted_at__isnull=False,
     ).values_list("level", "external_id", "deleted_at")
     for level, external_id, deleted_at in earlier:
@@ -87,8 +92,9 @@ def _keep_deletion_times(ad_account, rows: dict[tuple[str, str], AdEntity]) -> N
             row.deleted_at = deleted_at
 
 
-def entities_upsert(*, ad_account, entities: Iterable[Entity], seen_at: datetime | None = None,
-                    page_size: int = PAGE_SIZE) -> dict:
+def entities_upsert(
+    *, ad_account, entities: Iterable[Entity], seen_at: datetime | None = None, page_size: int = PAGE_SIZE
+) -> dict:
     """Create or update `entities` of `ad_account` (an accounts.AdAccount), one write statement
     per page (and one read for a page holding entities the platform reports deleted).
 
@@ -128,5 +134,8 @@ def entities_mark_deleted(*, ad_account, level: str, seen_before: datetime) -> i
     if level not in _LEVELS:
         raise EntityError(f"{ad_account.platform} account {ad_account.external_id}: unknown level {level!r}")
     return AdEntity.objects.filter(
-        ad_account_id=ad_account.pk, level=level, deleted_at__isnull=True, updated_at__lt=seen_before,
+        ad_account_id=ad_account.pk,
+        level=level,
+        deleted_at__isnull=True,
+        updated_at__lt=seen_before,
     ).update(deleted_at=seen_before)

@@ -13,6 +13,7 @@ does the engine mark the task successful in the metadata DB. A task that fails
 half-way leaves some keys with a newer version (the same data a retry writes again)
 and is retried; the retry rewrites every key with a still newer version.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -20,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -117,7 +118,7 @@ class _TimeConverter:
             if stat_time.tzinfo is None:
                 raise ReportRowError(f"stat_time {stat_time.isoformat()} has no timezone; connectors yield aware times")
             local = stat_time.astimezone(self.tz)
-            hit = (stat_time.astimezone(timezone.utc).replace(tzinfo=None), local.date())
+            hit = (stat_time.astimezone(UTC).replace(tzinfo=None), local.date())
             self.cache[stat_time] = hit
         return hit
 
@@ -138,8 +139,9 @@ def _batches(rows: Iterable[ReportRow], size: int) -> Iterator[list[ReportRow]]:
         yield batch
 
 
-def report_rows_table(*, account: AccountKey, rows: list[ReportRow], run_id: str, version: int,
-                      convert: _TimeConverter | None = None) -> pa.Table:
+def report_rows_table(
+    *, account: AccountKey, rows: list[ReportRow], run_id: str, version: int, convert: _TimeConverter | None = None
+) -> pa.Table:
     """One batch as an Arrow table in `report_rows` column order (validated)."""
     convert = convert or _TimeConverter(account.timezone)
     n = len(rows)
@@ -173,8 +175,9 @@ def report_rows_table(*, account: AccountKey, rows: list[ReportRow], run_id: str
     return pa.Table.from_arrays(arrays, schema=_SCHEMA)
 
 
-def report_rows_write(*, account, rows: Iterable[ReportRow], run_id: str, version: int | None = None,
-                      batch_size: int = BATCH_SIZE) -> int:
+def report_rows_write(
+    *, account, rows: Iterable[ReportRow], run_id: str, version: int | None = None, batch_size: int = BATCH_SIZE
+) -> int:
     """Insert `rows` of one account in columnar batches; return how many rows were written.
 
     `account`: an accounts.AdAccount (or an AccountKey). `stat_time` of every row must be

@@ -11,6 +11,7 @@ fetches the same past window again.
          days (conversions are attributed late), so every run fetches them again and the
          newer version replaces the old rows.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -28,7 +29,9 @@ def lookback_problem(value) -> str | None:
     return None
 
 
-def report_window(*, granularity: str, logical_time: datetime, timezone: str, lookback_days: int = 0) -> tuple[date, date]:
+def report_window(
+    *, granularity: str, logical_time: datetime, timezone: str, lookback_days: int = 0
+) -> tuple[date, date]:
     """(start, end) local dates, inclusive, for a fetch at `logical_time` (aware)."""
     if logical_time.tzinfo is None:
         raise WindowError("logical_time must be timezone-aware")

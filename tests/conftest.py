@@ -1,4 +1,5 @@
 """Shared fixtures: the ClickHouse test database, database-vendor markers."""
+
 import pytest
 from django.db import connection
 

@@ -5,6 +5,7 @@ This REPLACES the DAG engine's basic DagTemplate admin registration (unregister,
 register ours): saving goes through `ingestion.services.templates.template_save`, which
 versions the template and re-generates the DAGs made from it.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,12 @@ from web.graph_layout import chart_graph
 class DagTemplateForm(EngineDagTemplateForm):
     """The engine's form (engine validation at the spec field) with a JSON editor widget."""
 
-    spec = forms.JSONField(widget=forms.Textarea(attrs={"rows": 28, "cols": 100, "class": "vLargeTextField dag-spec-editor",
-                                                          "spellcheck": "false"}),
-                           help_text="The DAG template as JSON. Checked as you type; validated by the engine on save.")
+    spec = forms.JSONField(
+        widget=forms.Textarea(
+            attrs={"rows": 28, "cols": 100, "class": "vLargeTextField dag-spec-editor", "spellcheck": "false"}
+        ),
+        help_text="The DAG template as JSON. Checked as you type; validated by the engine on save.",
+    )
 
 
 def spec_graph(spec) -> dict:

@@ -1,5 +1,6 @@
 """API routes of the web app, mounted at /api/v1/ (the accounts app mounts its own there
 too: platforms/, credentials/, ad-accounts/, organizations/ are theirs)."""
+
 from django.urls import path
 
 from web.apis import dags, fetch, logs, reports, runs, templates
@@ -20,9 +21,16 @@ urlpatterns = [
     path("task-instances/<int:pk>/", runs.TaskInstanceDetailApi.as_view(), name="task-instance"),
     path("task-instances/<int:pk>/clear/", runs.TaskInstanceClearApi.as_view(), name="task-instance-clear"),
     path("task-instances/<int:pk>/retry/", runs.TaskInstanceRetryApi.as_view(), name="task-instance-retry"),
-    path("task-instances/<int:pk>/mark-success/", runs.TaskInstanceMarkSuccessApi.as_view(),
-         name="task-instance-mark-success"),
-    path("task-instances/<int:pk>/mark-failed/", runs.TaskInstanceMarkFailedApi.as_view(), name="task-instance-mark-failed"),
+    path(
+        "task-instances/<int:pk>/mark-success/",
+        runs.TaskInstanceMarkSuccessApi.as_view(),
+        name="task-instance-mark-success",
+    ),
+    path(
+        "task-instances/<int:pk>/mark-failed/",
+        runs.TaskInstanceMarkFailedApi.as_view(),
+        name="task-instance-mark-failed",
+    ),
     path("logs/<int:pk>/", logs.TaskLogApi.as_view(), name="log"),
     path("reports/totals/", reports.ReportTotalsApi.as_view(), name="report-totals"),
     path("reports/timeseries/", reports.ReportTimeseriesApi.as_view(), name="report-timeseries"),

@@ -1,4 +1,5 @@
 """App config for the web app."""
+
 from django.apps import AppConfig
 
 

@@ -4,6 +4,7 @@ selectors' totals with period-over-period change, a time series and the top enti
 The page and `GET /api/v1/reports/dashboard/` both call `dashboard_data`, so the numbers a
 user sees and the numbers the API (and the load benchmark) returns are the same.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,14 @@ class DashboardQuery:
     order_by: str = "cost"
 
     def filters(self) -> dict:
-        return {"account_ids": self.account_ids, "start": self.start, "end": self.end,
-                "granularity": self.granularity, "level": self.level, "platform": self.platform}
+        return {
+            "account_ids": self.account_ids,
+            "start": self.start,
+            "end": self.end,
+            "granularity": self.granularity,
+            "level": self.level,
+            "platform": self.platform,
+        }
 
 
 # ClickHouse DateTime covers 1970..2105; a compared previous period reaches up to ten
@@ -89,9 +96,13 @@ def dashboard_query(*, user, params) -> DashboardQuery:
         except ValueError:
             raise ReportQueryError("account", "expected account ids (integers)") from None
     return DashboardQuery(
-        account_ids=tuple(accounts.values_list("pk", flat=True)), start=start, end=end,
-        granularity=params.get("granularity") or "day", level=params.get("level") or "campaign",
-        platform=platform, order_by=params.get("order_by") or "cost",
+        account_ids=tuple(accounts.values_list("pk", flat=True)),
+        start=start,
+        end=end,
+        granularity=params.get("granularity") or "day",
+        level=params.get("level") or "campaign",
+        platform=platform,
+        order_by=params.get("order_by") or "cost",
     )
 
 
@@ -165,8 +176,7 @@ def _dashboard_data(query: DashboardQuery, *, top_n: int) -> dict:
         "period": compare["period"],
         "previous_period": compare["previous_period"],
         "kpis": [
-            {"metric": name, "label": label, "format": fmt, **compare["metrics"][name]}
-            for name, label, fmt in KPIS
+            {"metric": name, "label": label, "format": fmt, **compare["metrics"][name]} for name, label, fmt in KPIS
         ],
         "timeseries": series,
         "top": top,

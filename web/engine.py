@@ -5,6 +5,7 @@ Each function takes model instances the caller has already scoped to the user (s
 `web.selectors`), calls the owning app's service, and turns that app's errors into
 `EngineError` with a message fit for a user.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -140,18 +141,20 @@ class LogChunk:
 def read_log(*, task_instance, try_number: int, offset: int = 0) -> LogChunk:
     """The log of one try from `offset` on (an opaque position: the engine's chunk number;
     pass back `next_offset`); `finished` once the try is over and fully read."""
-    from ingestion.selectors import task_log_read
-
     from ingestion.models import TaskInstance
+    from ingestion.selectors import task_log_read
 
     text, next_offset, finished = task_log_read(task_instance_id=task_instance.pk, try_number=try_number, offset=offset)
     if not finished and not text:
         # Tries that will never write their closing line: dummy tasks and tasks that ended
         # without running (upstream_failed, skipped) have no log at all, an earlier try is
         # over, and a try the scheduler reaped as a zombie died before its last line.
-        ended_long_ago = task_instance.ended_at is not None and (
-            timezone.now() - task_instance.ended_at).total_seconds() > LOG_GRACE_SECONDS
+        ended_long_ago = (
+            task_instance.ended_at is not None
+            and (timezone.now() - task_instance.ended_at).total_seconds() > LOG_GRACE_SECONDS
+        )
         finished = try_number < task_instance.try_number or (
             task_instance.state in TaskInstance.FINISHED
-            and (task_instance.is_dummy or task_instance.try_number == 0 or ended_long_ago))
+            and (task_instance.is_dummy or task_instance.try_number == 0 or ended_long_ago)
+        )
     return LogChunk(text=text, next_offset=next_offset, finished=finished, state=task_instance.state)

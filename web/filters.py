@@ -1,4 +1,5 @@
 """django-filter FilterSets of the API's list endpoints."""
+
 import django_filters
 from django import forms
 

@@ -4,6 +4,7 @@ The DAG page and the template admin draw tasks as boxes in columns by depth, so 
 every edge points right. Positions are computed here rather than by a force layout in
 the browser: the same DAG always looks the same, and long chains stay readable.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -62,8 +63,13 @@ def chart_graph(tasks: list[dict], *, x_gap: int = 220, y_gap: int = 80) -> dict
     positions = layered_layout(names, edges)
     return {
         "nodes": [
-            {"name": t["task_id"], "x": positions[t["task_id"]][0] * x_gap, "y": positions[t["task_id"]][1] * y_gap,
-             "state": t.get("state") or "none", "operator": t.get("operator", "")}
+            {
+                "name": t["task_id"],
+                "x": positions[t["task_id"]][0] * x_gap,
+                "y": positions[t["task_id"]][1] * y_gap,
+                "state": t.get("state") or "none",
+                "operator": t.get("operator", ""),
+            }
             for t in tasks
         ],
         "edges": [{"source": a, "target": b} for a, b in edges],

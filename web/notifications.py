@@ -11,6 +11,7 @@ Entry points (keyword-only, ids only; the signal receivers queue them through we
     notify_account_needs_reauth(*, ad_account_id)      accounts.signals.account_needs_reauth
     notify_credential_expiring(*, credential_id, expires_at)   accounts.signals.credential_expiring
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,7 +66,7 @@ def _deliver(organization, subject: str, body: str) -> Delivery:
         try:
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, emails, fail_silently=False)
             delivery.emails = emails
-        except Exception as exc:  # noqa: BLE001 - a mail server outage must not fail the caller
+        except Exception as exc:
             logger.warning("notification email %r to organization %s failed: %s", subject, organization.pk, exc)
             delivery.errors.append(f"email: {exc.__class__.__name__}")
     if webhook_url:
@@ -76,7 +77,12 @@ def _deliver(organization, subject: str, body: str) -> Delivery:
         except requests.RequestException as exc:
             # The URL itself may embed a secret (Slack's do): log the host only.
             host = requests.utils.urlparse(webhook_url).hostname
-            logger.warning("notification webhook to %s for organization %s failed: %s", host, organization.pk, exc.__class__.__name__)
+            logger.warning(
+                "notification webhook to %s for organization %s failed: %s",
+                host,
+                organization.pk,
+                exc.__class__.__name__,
+            )
             delivery.errors.append(f"webhook: {exc.__class__.__name__}")
     if not emails and not webhook_url:
         logger.info("organization %s has no notification recipients for %r", organization.pk, subject)
@@ -132,7 +138,11 @@ def notify_credential_expiring(*, credential_id: int, expires_at: datetime | str
     if isinstance(expires_at, str):  # a Celery payload carries the datetime as ISO text
         expires_at = datetime.fromisoformat(expires_at)
     credential = Credential.objects.select_related("organization").filter(pk=credential_id).first()
-    if credential is None or credential.status != Credential.Status.ACTIVE or credential.access_expires_at != expires_at:
+    if (
+        credential is None
+        or credential.status != Credential.Status.ACTIVE
+        or credential.access_expires_at != expires_at
+    ):
         logger.info("credential %s: expiry warning for %s no longer applies", credential_id, expires_at)
         return None
     platform = credential.platform
@@ -146,7 +156,9 @@ def notify_credential_expiring(*, credential_id: int, expires_at: datetime | str
         f"Re-authorize it before {when}; after that its ad accounts stop fetching until you do.",
     ]
     if accounts:
-        lines.append("Ad accounts: " + ", ".join(f"{name or external_id} ({external_id})" for name, external_id in accounts))
+        lines.append(
+            "Ad accounts: " + ", ".join(f"{name or external_id} ({external_id})" for name, external_id in accounts)
+        )
     lines.append(f"Re-authorize: {_link('/accounts/')}")
     return _deliver(credential.organization, subject, "\n".join(lines))
 

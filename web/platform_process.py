@@ -4,6 +4,7 @@ Used by the browser tests, the dashboard benchmark and scripts/schemathesis.sh: 
 all need the real embedded platform (waitress, scheduler, workers) on a free port,
 migrated and bootstrapped, and must never touch the developer's ./var/.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,16 +30,29 @@ def free_port() -> int:
 class PlatformProcess:
     """`with PlatformProcess(var_dir) as p:` migrates, bootstraps and serves; p.url, p.password."""
 
-    def __init__(self, var_dir: Path, *, port: int | None = None, demo: bool = True, extra_env: dict | None = None,
-                 threads: int = 8, log_path: Path | None = None):
+    def __init__(
+        self,
+        var_dir: Path,
+        *,
+        port: int | None = None,
+        demo: bool = True,
+        extra_env: dict | None = None,
+        threads: int = 8,
+        log_path: Path | None = None,
+    ):
         self.var_dir = Path(var_dir)
         self.port = port or free_port()
         self.demo = demo
         self.threads = threads
-        self.env = dict(os.environ, ADPLATFORM_VAR_DIR=str(self.var_dir), CLICKHOUSE_URL=f"chdb://{self.var_dir}/clickhouse",
-                        CLICKHOUSE_DATABASE="adplatform", DJANGO_SETTINGS_MODULE="adplatform.settings",
-                        # the built-in sandbox's endpoints are "{public_url}/sandbox": this server's own
-                        PUBLIC_URL=f"http://127.0.0.1:{self.port}")
+        self.env = dict(
+            os.environ,
+            ADPLATFORM_VAR_DIR=str(self.var_dir),
+            CLICKHOUSE_URL=f"chdb://{self.var_dir}/clickhouse",
+            CLICKHOUSE_DATABASE="adplatform",
+            DJANGO_SETTINGS_MODULE="adplatform.settings",
+            # the built-in sandbox's endpoints are "{public_url}/sandbox": this server's own
+            PUBLIC_URL=f"http://127.0.0.1:{self.port}",
+        )
         # The embedded default: SQLite, chdb, in-process tasks (a test run's settings must not leak in).
         for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"):
             self.env.pop(name, None)
@@ -55,8 +69,14 @@ class PlatformProcess:
         return (self.var_dir / "admin_password").read_text().strip()
 
     def manage(self, *args: str, timeout: float = 300) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
-                                text=True, timeout=timeout)
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
@@ -70,7 +90,10 @@ class PlatformProcess:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "runplatform", "--port", str(self.port), "--threads", str(self.threads)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.time() + timeout
         while True:
@@ -84,7 +107,9 @@ class PlatformProcess:
                 raise RuntimeError(f"runplatform exited ({self.proc.returncode}):\n{self.log_path.read_text()[-4000:]}")
             if time.time() > deadline:
                 self.stop()
-                raise RuntimeError(f"runplatform did not come up in {timeout:.0f} s:\n{self.log_path.read_text()[-4000:]}")
+                raise RuntimeError(
+                    f"runplatform did not come up in {timeout:.0f} s:\n{self.log_path.read_text()[-4000:]}"
+                )
             time.sleep(0.3)
 
     def stop(self) -> None:
@@ -96,7 +121,7 @@ class PlatformProcess:
                 self.proc.kill()
                 self.proc.wait()
 
-    def __enter__(self) -> "PlatformProcess":
+    def __enter__(self) -> PlatformProcess:
         self.prepare()
         self.start()
         return self

@@ -6,13 +6,13 @@ from these querysets, which the views turn into 404s (never 403: the existence o
 another organization's object is not disclosed). Organization membership is the
 accounts app's rule (accounts.access); this module applies it to the engine's objects.
 """
+
 from __future__ import annotations
 
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from accounts import access
 from ingestion.models import Dag, DagRun, DagTemplate, TaskInstance
-
 
 # The accounts app's rule, re-exported: the pages and the API read accounts through here.
 ad_accounts_for_user = access.ad_accounts_for_user
@@ -47,9 +47,13 @@ def dag_templates_for_user(user) -> QuerySet:
 def dag_list_rows(user, *, search: str = "", platform: str = "", paused: bool | None = None) -> QuerySet:
     """DAGs for the list page and API, each with its last run's state and logical time."""
     latest = DagRun.objects.filter(dag=OuterRef("pk")).order_by("-logical_time")
-    queryset = dags_for_user(user).select_related("ad_account").annotate(
-        last_run_state=Subquery(latest.values("state")[:1]),
-        last_run_at=Subquery(latest.values("logical_time")[:1]),
+    queryset = (
+        dags_for_user(user)
+        .select_related("ad_account")
+        .annotate(
+            last_run_state=Subquery(latest.values("state")[:1]),
+            last_run_at=Subquery(latest.values("logical_time")[:1]),
+        )
     )
     if search:
         queryset = queryset.filter(dag_id__icontains=search)
@@ -87,11 +91,7 @@ def dag_grid(dag, *, runs: int = 25) -> dict:
 
 def task_instance_context(*, task_instance_id: int) -> dict | None:
     """What a failure notification says about a task instance (None when it is gone)."""
-    ti = (
-        TaskInstance.objects.select_related("run__dag__ad_account__organization")
-        .filter(pk=task_instance_id)
-        .first()
-    )
+    ti = TaskInstance.objects.select_related("run__dag__ad_account__organization").filter(pk=task_instance_id).first()
     if ti is None or ti.run.dag.ad_account is None:
         return None  # gone, or a DAG of no account: no organization to tell
     run = ti.run
@@ -114,6 +114,7 @@ def last_successful_fetch(account_ids: list[int]) -> dict[int, object]:
         return {}
     rows = (
         DagRun.objects.filter(dag__ad_account__in=account_ids, state="success")
-        .values("dag__ad_account").annotate(last=Max("ended_at"))
+        .values("dag__ad_account")
+        .annotate(last=Max("ended_at"))
     )
     return {row["dag__ad_account"]: row["last"] for row in rows}

@@ -4,6 +4,7 @@ The signal receivers queue these instead of mailing inline: a slow SMTP server o
 webhook must not hold the scheduler's worker thread or a token refresh. Embedded mode
 runs them in-process (CELERY_TASK_ALWAYS_EAGER); service mode on any worker.
 """
+
 from celery import shared_task
 
 

@@ -4,6 +4,7 @@ accounts share the platforms' quotas, however many of its people press "fetch no
 Counts live in Django's cache: LocMem in the embedded mode (one process), Redis in
 service mode (settings.CACHES), so every web process shares one count.
 """
+
 from __future__ import annotations
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Pages (server-rendered) and the API schema/docs, mounted at "/"."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_refresh_credentials_periodic_task'),
+        ("accounts", "0002_refresh_credentials_periodic_task"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='credential',
-            name='reauth_warned_for',
+            model_name="credential",
+            name="reauth_warned_for",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]

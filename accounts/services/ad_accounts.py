@@ -1,5 +1,6 @@
 """Pausing and resuming an imported ad account (admin actions, API): its status and its
 DAGs change together."""
+
 from __future__ import annotations
 
 from django.db import transaction
@@ -35,7 +36,8 @@ def ad_account_resume(*, ad_account_id: int) -> AdAccount:
     if account.status != AdAccount.Status.PAUSED:
         raise AccountNotResumable(
             f"{account.platform} account {account.external_id} is {account.status}, not paused: "
-            + ("re-authorize it first" if account.status == AdAccount.Status.NEEDS_REAUTH else "it cannot be resumed"))
+            + ("re-authorize it first" if account.status == AdAccount.Status.NEEDS_REAUTH else "it cannot be resumed")
+        )
     account.status = AdAccount.Status.ACTIVE
     account.save(update_fields=["status", "updated_at"])
     dags_resume_for_account(ad_account_id=account.pk)

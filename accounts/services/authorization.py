@@ -7,6 +7,7 @@ database side (`DatabaseAuthorizationStore` on PendingAuthorization) and turns a
 grant into an encrypted Credential. Any failure raises `connectors.errors.AuthorizationFailed`
 with a message fit to show, and leaves nothing stored.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,12 @@ SECRET_MARKERS = ("token", "secret", "password", "passwd", "key")
 
 # Fields a password platform asks for besides user name and password: name -> (label, help).
 PASSWORD_EXTRA_FIELDS: dict[str, dict[str, tuple[str, str]]] = {
-    "baidu": {"developer_token": ("Developer token",
-                                  "From Baidu's API centre; leave empty to use the platform app's developer token.")},
+    "baidu": {
+        "developer_token": (
+            "Developer token",
+            "From Baidu's API centre; leave empty to use the platform app's developer token.",
+        )
+    },
 }
 
 
@@ -44,7 +49,9 @@ class DatabaseAuthorizationStore:
     def save_pending(self, *, state: str, data: dict[str, Any], expires_at) -> None:
         # Abandoned authorizations (the user never came back) would pile up: purge on write.
         PendingAuthorization.objects.filter(expires_at__lte=timezone.now()).delete()
-        PendingAuthorization.objects.create(state=state, platform=data.get("platform", ""), data=data, expires_at=expires_at)
+        PendingAuthorization.objects.create(
+            state=state, platform=data.get("platform", ""), data=data, expires_at=expires_at
+        )
 
     def take_pending(self, *, state: str):
         # The row lock makes the state single use even when the same callback arrives twice
@@ -64,12 +71,14 @@ class DatabaseAuthorizationStore:
 
 # --- who may authorize ---------------------------------------------------------------
 
+
 def _require_manager(user, organization: Organization) -> None:
     if not user_can_manage(user, organization):
         raise PermissionDenied(f"only an owner or admin of {organization} may authorize its ad accounts")
 
 
 # --- the public actions ----------------------------------------------------------------
+
 
 def default_redirect_uri(platform: str, app: PlatformApp | None = None) -> str:
     """Where the platform sends the user back: the app's registered redirect URI, else ours."""
@@ -78,8 +87,15 @@ def default_redirect_uri(platform: str, app: PlatformApp | None = None) -> str:
     return f"{settings.PUBLIC_URL.rstrip('/')}/accounts/callback/{platform}/"
 
 
-def authorization_start(*, platform: str, organization: Organization, user, session_key: str,
-                        redirect_uri: str | None = None, credential: Credential | None = None) -> AuthorizationStart:
+def authorization_start(
+    *,
+    platform: str,
+    organization: Organization,
+    user,
+    session_key: str,
+    redirect_uri: str | None = None,
+    credential: Credential | None = None,
+) -> AuthorizationStart:
     """Begin an OAuth2 authorization (or a re-authorization of `credential`): returns the
     URL to send the user to and the state bound to `session_key` and `user`."""
     _require_manager(user, organization)
@@ -87,13 +103,19 @@ def authorization_start(*, platform: str, organization: Organization, user, sess
     app = _app_for(platform, credential)
     connector = _connector(platform, app)
     if connector.spec.auth_type != "oauth2":
-        raise AuthorizationFailed("this platform signs in with a user name and password, not a redirect; use the password form",
-                                  platform=platform)
+        raise AuthorizationFailed(
+            "this platform signs in with a user name and password, not a redirect; use the password form",
+            platform=platform,
+        )
     redirect_uri = redirect_uri or default_redirect_uri(platform, app)
     _check_redirect_uri(platform, redirect_uri, app)
     context = {
-        "platform": platform, "organization_id": organization.pk, "user_id": user.pk, "session_key": session_key or "",
-        "credential_id": credential.pk if credential else None, "app_id": app.pk if app else None,
+        "platform": platform,
+        "organization_id": organization.pk,
+        "user_id": user.pk,
+        "session_key": session_key or "",
+        "credential_id": credential.pk if credential else None,
+        "app_id": app.pk if app else None,
     }
     flow = AuthorizationFlow(connector, DatabaseAuthorizationStore())
     return flow.start(redirect_uri=redirect_uri, context=context)
@@ -110,8 +132,16 @@ def authorization_finish(*, platform: str, params, session_key: str, user) -> Cr
     return result.saved
 
 
-def authorization_password(*, platform: str, organization: Organization, user, username: str, password: str,
-                           extra: dict[str, str] | None = None, credential: Credential | None = None) -> Credential:
+def authorization_password(
+    *,
+    platform: str,
+    organization: Organization,
+    user,
+    username: str,
+    password: str,
+    extra: dict[str, str] | None = None,
+    credential: Credential | None = None,
+) -> Credential:
     """Sign in on a password platform (Baidu, the sandbox's password variant) and store
     the sign-in as a credential (or replace the one of `credential`)."""
     _require_manager(user, organization)
@@ -120,22 +150,38 @@ def authorization_password(*, platform: str, organization: Organization, user, u
     connector = _connector(platform, app)
     if connector.spec.auth_type != "password":
         raise AuthorizationFailed("this platform authorizes through a redirect, not a password", platform=platform)
-    context = {"platform": platform, "organization_id": organization.pk, "user_id": user.pk,
-               "credential_id": credential.pk if credential else None, "app_id": app.pk if app else None,
-               "subject": (username or "").strip()}
+    context = {
+        "platform": platform,
+        "organization_id": organization.pk,
+        "user_id": user.pk,
+        "credential_id": credential.pk if credential else None,
+        "app_id": app.pk if app else None,
+        "subject": (username or "").strip(),
+    }
     flow = AuthorizationFlow(connector, DatabaseAuthorizationStore())
     extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
-    return flow.finish_password(username=(username or "").strip(), password=password or "", extra=extra, context=context).saved
+    return flow.finish_password(
+        username=(username or "").strip(), password=password or "", extra=extra, context=context
+    ).saved
 
 
 def discovered_account_infos(credential: Credential) -> list[AccountInfo]:
     """The accounts the credential reached when it was last authorized, as AccountInfo."""
-    return [AccountInfo(external_id=str(a["external_id"]), name=a.get("name", ""), currency=a.get("currency", ""),
-                        timezone=a.get("timezone") or "UTC", status=a.get("status", ""), raw=a.get("raw") or {})
-            for a in credential.discovered_accounts or []]
+    return [
+        AccountInfo(
+            external_id=str(a["external_id"]),
+            name=a.get("name", ""),
+            currency=a.get("currency", ""),
+            timezone=a.get("timezone") or "UTC",
+            status=a.get("status", ""),
+            raw=a.get("raw") or {},
+        )
+        for a in credential.discovered_accounts or []
+    ]
 
 
 # --- helpers -----------------------------------------------------------------------------
+
 
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
@@ -156,7 +202,8 @@ def _check_redirect_uri(platform: str, redirect_uri: str, app: PlatformApp | Non
         raise AuthorizationFailed(
             f"redirect_uri {redirect_uri!r} is not on this platform ({settings.PUBLIC_URL}) nor the app's registered "
             "redirect URI; add its origin to AUTHORIZATION_REDIRECT_ORIGINS if a separate front end receives the callback",
-            platform=platform)
+            platform=platform,
+        )
 
 
 def _check_reauthorized(platform: str, organization: Organization, credential: Credential | None) -> None:
@@ -166,7 +213,9 @@ def _check_reauthorized(platform: str, organization: Organization, credential: C
     if credential.organization_id != organization.pk:
         raise AuthorizationFailed(f"credential #{credential.pk} belongs to another organization", platform=platform)
     if credential.platform != platform:
-        raise AuthorizationFailed(f"credential #{credential.pk} is a {credential.platform} credential", platform=platform)
+        raise AuthorizationFailed(
+            f"credential #{credential.pk} is a {credential.platform} credential", platform=platform
+        )
 
 
 def _app_for(platform: str, credential: Credential | None) -> PlatformApp | None:
@@ -201,8 +250,14 @@ def _app_of_pending(state: str, platform: str) -> PlatformApp | None:
 def account_record(info: AccountInfo) -> dict[str, Any]:
     """What a credential keeps of a discovered account (its discovered_accounts), no secrets."""
     raw = {k: v for k, v in (info.raw or {}).items() if not any(m in str(k).lower() for m in SECRET_MARKERS)}
-    return {"external_id": str(info.external_id), "name": info.name, "currency": info.currency,
-            "timezone": info.timezone, "status": info.status, "raw": raw}
+    return {
+        "external_id": str(info.external_id),
+        "name": info.name,
+        "currency": info.currency,
+        "timezone": info.timezone,
+        "status": info.status,
+        "raw": raw,
+    }
 
 
 def _subject(token: TokenSet, accounts: list[AccountInfo], context: dict[str, Any]) -> str:
@@ -231,10 +286,16 @@ def _credential_save(*, token: TokenSet, accounts: list[AccountInfo], context: d
     platform = context.get("platform") or ""
     app = PlatformApp.objects.filter(pk=context["app_id"]).first() if context.get("app_id") else None
     if context.get("credential_id"):
-        credential = Credential.objects.select_for_update().filter(pk=context["credential_id"], organization=organization).first()
+        credential = (
+            Credential.objects.select_for_update()
+            .filter(pk=context["credential_id"], organization=organization)
+            .first()
+        )
         if credential is None:
-            raise AuthorizationFailed(f"the credential #{context['credential_id']} being re-authorized was deleted; "
-                                      "authorize a new one", platform=platform)
+            raise AuthorizationFailed(
+                f"the credential #{context['credential_id']} being re-authorized was deleted; authorize a new one",
+                platform=platform,
+            )
     else:
         credential = Credential(organization=organization)
     credential.platform = platform or credential.platform
@@ -253,8 +314,15 @@ def _credential_save(*, token: TokenSet, accounts: list[AccountInfo], context: d
     credential.last_error = ""
     credential.last_refreshed_at = timezone.now()
     credential.save()
-    logger.info("%s credential %s %s for organization %s by user %s: %d ad account(s) reachable", platform, credential.pk,
-                "re-authorized" if context.get("credential_id") else "authorized", organization.pk, user.pk, len(accounts))
+    logger.info(
+        "%s credential %s %s for organization %s by user %s: %d ad account(s) reachable",
+        platform,
+        credential.pk,
+        "re-authorized" if context.get("credential_id") else "authorized",
+        organization.pk,
+        user.pk,
+        len(accounts),
+    )
     if context.get("credential_id"):
         _reimport(credential, accounts)
     return credential

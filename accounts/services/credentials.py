@@ -4,6 +4,7 @@ Both pause the DAGs of the ad accounts the credential reaches (through the DAG m
 so the scheduler stops running fetches that can only fail; re-importing the accounts
 after a new authorization (accounts.services.importing) resumes them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,13 @@ def credential_mark_needs_reauth(*, credential_id: int, reason: str) -> Credenti
         credential.save(update_fields=["status", "last_error", "updated_at"])
         changed = _pause_accounts(AdAccount.objects.filter(credential=credential))
         transaction.on_commit(lambda: _notify_needs_reauth(changed))
-    logger.warning("%s credential %s needs re-authorization (%d ad accounts paused): %s",
-                   credential.platform, credential.pk, len(changed), reason)
+    logger.warning(
+        "%s credential %s needs re-authorization (%d ad accounts paused): %s",
+        credential.platform,
+        credential.pk,
+        len(changed),
+        reason,
+    )
     return credential
 
 
@@ -66,7 +72,9 @@ def ad_account_mark_needs_reauth(*, ad_account_id: int, reason: str) -> AdAccoun
         transaction.on_commit(lambda: _notify_needs_reauth(changed))
     account = AdAccount.objects.get(pk=ad_account_id)
     if changed:
-        logger.warning("%s ad account %s lost its access (DAGs paused): %s", account.platform, account.external_id, reason)
+        logger.warning(
+            "%s ad account %s lost its access (DAGs paused): %s", account.platform, account.external_id, reason
+        )
     return account
 
 
@@ -74,21 +82,25 @@ def credential_revoke(*, credential_id: int) -> Credential:
     """Revoke a grant: at the platform where it supports revocation (a failure there is
     noted, not fatal: we forget the tokens either way), then wipe the tokens, set status
     revoked and pause the accounts' DAGs."""
-    from connectors.registry import platform_spec
-
     from accounts.services.tokens import connector_for_credential
+    from connectors.registry import platform_spec
 
     credential = Credential.objects.select_related("app").get(pk=credential_id)
     note = "revoked"
     # The platform call happens outside the row lock: a slow platform must not block
     # refreshes of other rows or the admin.
-    if credential.status != Credential.Status.REVOKED and platform_spec(credential.platform).supports_revoke \
-            and (credential.access_token or credential.refresh_token):
+    if (
+        credential.status != Credential.Status.REVOKED
+        and platform_spec(credential.platform).supports_revoke
+        and (credential.access_token or credential.refresh_token)
+    ):
         try:
             connector_for_credential(credential).revoke(credential.token_set())
-        except Exception as exc:  # noqa: BLE001 - any failure at the platform must not keep the tokens
+        except Exception as exc:
             note = f"revoked here; revoking at {credential.platform} failed ({exc}); remove the app's access there too"
-            logger.warning("%s credential %s: revoke at the platform failed: %s", credential.platform, credential.pk, exc)
+            logger.warning(
+                "%s credential %s: revoke at the platform failed: %s", credential.platform, credential.pk, exc
+            )
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential_id)
         credential.status = Credential.Status.REVOKED

@@ -11,6 +11,7 @@ A grant the platform refuses (revoked, refresh refused) is marked needs_reauth t
 accounts.services.credentials (its accounts' DAGs paused, the organization told) and
 AuthorizationRevoked is raised with a message that says to re-authorize.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,8 +62,9 @@ def credential_discover(*, credential_id: int) -> list[DiscoveredAccount]:
         raise
     records = [account_record(a) for a in accounts]
     Credential.objects.filter(pk=credential.pk).update(discovered_accounts=records, updated_at=timezone.now())
-    logger.info("%s credential %s: %d ad account(s) reachable on discovery", credential.platform, credential.pk,
-                len(records))
+    logger.info(
+        "%s credential %s: %d ad account(s) reachable on discovery", credential.platform, credential.pk, len(records)
+    )
     return discovered_accounts_marked(credential.organization_id, credential.platform, records)
 
 
@@ -79,14 +81,21 @@ def _list_accounts(connector, credential_id: int, token: TokenSet) -> list[Accou
 def discovered_accounts_marked(organization_id: int, platform: str, records: list[dict]) -> list[DiscoveredAccount]:
     """`records` (a credential's discovered_accounts) with where each account is imported."""
     ids = [str(r["external_id"]) for r in records]
-    owners = dict(AdAccount.objects.filter(platform=platform, external_id__in=ids)
-                  .values_list("external_id", "organization_id"))
-    return [DiscoveredAccount(
-        external_id=str(r["external_id"]), name=r.get("name", ""), currency=r.get("currency", ""),
-        timezone=r.get("timezone") or "UTC", status=r.get("status", ""),
-        imported=owners.get(str(r["external_id"])) == organization_id,
-        imported_elsewhere=str(r["external_id"]) in owners and owners[str(r["external_id"])] != organization_id)
-        for r in records]
+    owners = dict(
+        AdAccount.objects.filter(platform=platform, external_id__in=ids).values_list("external_id", "organization_id")
+    )
+    return [
+        DiscoveredAccount(
+            external_id=str(r["external_id"]),
+            name=r.get("name", ""),
+            currency=r.get("currency", ""),
+            timezone=r.get("timezone") or "UTC",
+            status=r.get("status", ""),
+            imported=owners.get(str(r["external_id"])) == organization_id,
+            imported_elsewhere=str(r["external_id"]) in owners and owners[str(r["external_id"])] != organization_id,
+        )
+        for r in records
+    ]
 
 
 def discovery_message(credential: Credential, found: list[DiscoveredAccount]) -> str:

@@ -4,6 +4,7 @@ Idempotent: importing the same accounts again updates their names, currencies, t
 zones and credential and creates no duplicates. Re-authorization is an import too: an
 account that was waiting for it (needs_reauth) becomes active and its DAGs resume.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,8 +20,9 @@ class AccountOfOtherOrganization(ValueError):
 
 
 @transaction.atomic
-def ad_accounts_import(*, credential: Credential, accounts: list[AccountInfo],
-                       external_ids: Iterable[str] | None = None) -> list[AdAccount]:
+def ad_accounts_import(
+    *, credential: Credential, accounts: list[AccountInfo], external_ids: Iterable[str] | None = None
+) -> list[AdAccount]:
     """Create or update an AdAccount (organization = the credential's) for each of
     `accounts` (only those in `external_ids` when given) and materialize its DAGs."""
     from ingestion.services.manager import dags_materialize_for_account, dags_resume_for_account
@@ -31,19 +33,29 @@ def ad_accounts_import(*, credential: Credential, accounts: list[AccountInfo],
         external_id = str(info.external_id)
         if wanted is not None and external_id not in wanted:
             continue
-        account = AdAccount.objects.select_for_update().filter(platform=credential.platform, external_id=external_id).first()
+        account = (
+            AdAccount.objects.select_for_update().filter(platform=credential.platform, external_id=external_id).first()
+        )
         if account is not None and account.organization_id != credential.organization_id:
             # One row per platform account (its DAG ids are global): moving it silently
             # would hand one organization's data to another.
             raise AccountOfOtherOrganization(
                 f"{credential.platform} account {external_id} ({info.name}) is imported into another organization; "
-                "remove it there first")
-        fields = {"name": info.name[:300], "currency": info.currency or "", "timezone": info.timezone or "UTC",
-                  "platform_status": (info.status or "")[:32], "credential": credential, "raw": dict(info.raw or {})}
+                "remove it there first"
+            )
+        fields = {
+            "name": info.name[:300],
+            "currency": info.currency or "",
+            "timezone": info.timezone or "UTC",
+            "platform_status": (info.status or "")[:32],
+            "credential": credential,
+            "raw": dict(info.raw or {}),
+        }
         resume = False
         if account is None:
-            account = AdAccount.objects.create(organization=credential.organization, platform=credential.platform,
-                                               external_id=external_id, **fields)
+            account = AdAccount.objects.create(
+                organization=credential.organization, platform=credential.platform, external_id=external_id, **fields
+            )
         else:
             for key, value in fields.items():
                 setattr(account, key, value)

@@ -16,6 +16,7 @@ When to refresh, per platform (connectors' PlatformSpec):
   organization once per expiry (a claim in the row, see credential_warn_expiring); once
   it has expired the credential is marked needs_reauth.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,16 +51,25 @@ def _renewable(spec: PlatformSpec) -> bool:
     return spec.supports_refresh or spec.auth_type == "password"
 
 
-def refresh_due(credential: Credential, *, spec: PlatformSpec | None = None, lead: timedelta | None = None,
-                now: datetime | None = None) -> bool:
+def refresh_due(
+    credential: Credential,
+    *,
+    spec: PlatformSpec | None = None,
+    lead: timedelta | None = None,
+    now: datetime | None = None,
+) -> bool:
     """Does the credential need a refresh now? `lead` defaults to the platform's lead time."""
     spec = spec or platform_spec(credential.platform)
     now = now or timezone.now()
     lead = spec.refresh_lead_time if lead is None else lead
     if credential.expires_within(lead, now=now):
         return True
-    return bool(spec.supports_refresh and spec.refresh_rotates and credential.refresh_expires_at is not None
-                and credential.refresh_expires_at <= now + lead)
+    return bool(
+        spec.supports_refresh
+        and spec.refresh_rotates
+        and credential.refresh_expires_at is not None
+        and credential.refresh_expires_at <= now + lead
+    )
 
 
 def _unusable(credential: Credential, ad_account: AdAccount | None = None) -> AuthorizationRevoked | None:
@@ -69,7 +79,9 @@ def _unusable(credential: Credential, ad_account: AdAccount | None = None) -> Au
     what = "was revoked" if credential.status == Credential.Status.REVOKED else "needs re-authorization"
     return AuthorizationRevoked(
         f"credential #{credential.pk} {what}; re-authorize the account (admin: Ad accounts, Authorize)",
-        platform=credential.platform, account=ad_account.external_id if ad_account is not None else "")
+        platform=credential.platform,
+        account=ad_account.external_id if ad_account is not None else "",
+    )
 
 
 def token_for_account(ad_account: AdAccount, *, rejected: TokenSet | None = None) -> TokenSet:
@@ -80,13 +92,17 @@ def token_for_account(ad_account: AdAccount, *, rejected: TokenSet | None = None
     `rejected`: the token the platform just refused as expired (TokenExpired) although
     its expiry said otherwise; it is refreshed unless another worker already replaced it."""
     if ad_account.credential_id is None:
-        raise AuthorizationRevoked("the ad account has no credential; authorize it (admin: Ad accounts, Authorize)",
-                                   platform=ad_account.platform, account=ad_account.external_id)
+        raise AuthorizationRevoked(
+            "the ad account has no credential; authorize it (admin: Ad accounts, Authorize)",
+            platform=ad_account.platform,
+            account=ad_account.external_id,
+        )
     return token_for_credential(credential_id=ad_account.credential_id, rejected=rejected, ad_account=ad_account)
 
 
-def token_for_credential(*, credential_id: int, rejected: TokenSet | None = None,
-                         ad_account: AdAccount | None = None) -> TokenSet:
+def token_for_credential(
+    *, credential_id: int, rejected: TokenSet | None = None, ad_account: AdAccount | None = None
+) -> TokenSet:
     """token_for_account for a call that concerns the grant rather than one account
     (listing the accounts it reaches); `ad_account` only names the account in errors."""
     # Read the row afresh: the caller's instance may be minutes old (another worker may
@@ -102,8 +118,9 @@ def token_for_credential(*, credential_id: int, rejected: TokenSet | None = None
     return credential.token_set()
 
 
-def credential_refresh(*, credential_id: int, force: bool = False, lead: timedelta | None = None,
-                       stale_access_token: str | None = None) -> Credential:
+def credential_refresh(
+    *, credential_id: int, force: bool = False, lead: timedelta | None = None, stale_access_token: str | None = None
+) -> Credential:
     """Refresh the credential's tokens if they are due (or `force`); a caller that lost the
     race finds them fresh and returns without calling the platform.
 
@@ -125,8 +142,13 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
         spec = platform_spec(credential.platform)
         # Re-checked under the lock: the row now is the one the winner of the race wrote.
         still_stale = bool(stale_access_token) and credential.access_token == stale_access_token
-        if not force and not still_stale and not refresh_due(
-                credential, spec=spec, lead=max(lead or spec.refresh_lead_time, ON_DEMAND_LEAD), now=now):
+        if (
+            not force
+            and not still_stale
+            and not refresh_due(
+                credential, spec=spec, lead=max(lead or spec.refresh_lead_time, ON_DEMAND_LEAD), now=now
+            )
+        ):
             return credential
         try:
             fresh = connector_for_credential(credential).refresh(credential.token_set())
@@ -135,7 +157,9 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
         except AuthorizationFailed as exc:
             # a password platform's refresh is a new sign-in; refused = the stored password
             # no longer works, which for a stored credential means re-authorize
-            revoked = AuthorizationRevoked(f"{exc}; enter the sign-in again (re-authorize)", platform=credential.platform)
+            revoked = AuthorizationRevoked(
+                f"{exc}; enter the sign-in again (re-authorize)", platform=credential.platform
+            )
         except (ConnectorError, NoPlatformApp) as exc:
             failed = exc
         else:
@@ -146,8 +170,12 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
             credential.last_error = ""
             credential.save()
             credential.refreshed_now = True
-            logger.info("%s credential %s refreshed; access token valid until %s", credential.platform, credential.pk,
-                        credential.access_expires_at)
+            logger.info(
+                "%s credential %s refreshed; access token valid until %s",
+                credential.platform,
+                credential.pk,
+                credential.access_expires_at,
+            )
             return credential
     if revoked is not None:
         from accounts.services.credentials import credential_mark_needs_reauth
@@ -155,7 +183,8 @@ def credential_refresh(*, credential_id: int, force: bool = False, lead: timedel
         credential_mark_needs_reauth(credential_id=credential_id, reason=f"refresh refused: {revoked}")
         raise revoked
     Credential.objects.filter(pk=credential_id).update(
-        last_error=f"refresh failed at {now:%Y-%m-%d %H:%M:%S %Z}: {failed}"[:2000], updated_at=timezone.now())
+        last_error=f"refresh failed at {now:%Y-%m-%d %H:%M:%S %Z}: {failed}"[:2000], updated_at=timezone.now()
+    )
     logger.warning("%s credential %s: refresh failed: %s", credential.platform, credential_id, failed)
     raise failed
 
@@ -170,7 +199,9 @@ def _expiring(now: datetime) -> Q:
             spec = platform_spec(slug)
         except UnknownPlatform:
             # a connector removed from this deployment must not stop every other refresh
-            logger.error("credentials of unknown platform %r are not refreshed; remove them or install its connector", slug)
+            logger.error(
+                "credentials of unknown platform %r are not refreshed; remove them or install its connector", slug
+            )
             continue
         lead = spec.refresh_lead_time
         when = Q(access_expires_at__lte=now + lead)
@@ -190,7 +221,9 @@ def credentials_refresh_expiring(*, now: datetime | None = None, workers: int = 
     interval; the row lock keeps overlapping sweeps safe). SQLite wants 1."""
     now = now or timezone.now()
     counts = {"refreshed": 0, "skipped": 0, "needs_reauth": 0, "reauth_due": 0, "failed": 0}
-    due = list(Credential.objects.filter(_expiring(now)).order_by("access_expires_at", "pk").values_list("pk", "platform"))
+    due = list(
+        Credential.objects.filter(_expiring(now)).order_by("access_expires_at", "pk").values_list("pk", "platform")
+    )
     if workers > 1 and len(due) > 1:
         outcomes = _sweep_parallel(due, workers=min(workers, len(due)), now=now)
     else:
@@ -238,7 +271,7 @@ def _sweep_one(credential_id: int, slug: str, *, now: datetime) -> str:
         return "refreshed" if credential.refreshed_now else "skipped"
     except AuthorizationRevoked:
         return "needs_reauth"
-    except Exception:  # noqa: BLE001 - one credential's failure must not stop the sweep
+    except Exception:
         logger.exception("%s credential %s: refresh in the sweep failed", slug, credential_id)
         return "failed"
 
@@ -253,10 +286,13 @@ def _reauthorization_due(credential_id: int, *, now: datetime) -> str:
 
         credential_mark_needs_reauth(
             credential_id=credential_id,
-            reason=f"the {credential.platform} token expired and the platform issues no refresh token; re-authorize the account")
+            reason=f"the {credential.platform} token expired and the platform issues no refresh token; re-authorize the account",
+        )
         return "needs_reauth"
-    note = (f"re-authorize before {credential.access_expires_at:%Y-%m-%d %H:%M %Z}: "
-            f"the {credential.platform} token cannot be refreshed")
+    note = (
+        f"re-authorize before {credential.access_expires_at:%Y-%m-%d %H:%M %Z}: "
+        f"the {credential.platform} token cannot be refreshed"
+    )
     if credential.last_error != note:
         Credential.objects.filter(pk=credential_id).update(last_error=note, updated_at=timezone.now())
     if credential.reauth_warned_for != credential.access_expires_at:  # else warned already: no write
@@ -274,11 +310,14 @@ def credential_warn_expiring(*, credential_id: int, expires_at: datetime) -> boo
     re-authorization stores a new expiry, which no warning has claimed yet."""
     from accounts.signals import credential_expiring, send_logged
 
-    claimed = (Credential.objects.filter(pk=credential_id, status=Credential.Status.ACTIVE, access_expires_at=expires_at)
-               .exclude(reauth_warned_for=expires_at)  # NULL (never warned) included
-               .update(reauth_warned_for=expires_at))
+    claimed = (
+        Credential.objects.filter(pk=credential_id, status=Credential.Status.ACTIVE, access_expires_at=expires_at)
+        .exclude(reauth_warned_for=expires_at)  # NULL (never warned) included
+        .update(reauth_warned_for=expires_at)
+    )
     if claimed:
-        transaction.on_commit(lambda: send_logged(credential_expiring, Credential, credential_id=credential_id,
-                                                  expires_at=expires_at))
+        transaction.on_commit(
+            lambda: send_logged(credential_expiring, Credential, credential_id=credential_id, expires_at=expires_at)
+        )
         logger.info("credential %s: the organization is warned to re-authorize before %s", credential_id, expires_at)
     return bool(claimed)

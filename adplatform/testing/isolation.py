@@ -5,6 +5,7 @@ and its data is not the tests' to change): everything a test run writes goes to 
 fresh temporary directory, and ClickHouse uses a `test_` database, as Django does for
 the metadata database.
 """
+
 import os
 import tempfile
 

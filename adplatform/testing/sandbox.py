@@ -18,6 +18,7 @@ limiter (a 429 in one test must not slow the next).
 
 Benchmarks and scripts use `connectors.sandbox.server.SandboxServer` directly (`start()` / `stop()`).
 """
+
 from __future__ import annotations
 
 import time
@@ -51,8 +52,11 @@ def sandbox_server(_sandbox_server_session, settings):
 
     server = _sandbox_server_session
     server.reset()
-    settings.PLATFORM_ENDPOINTS = {**(settings.PLATFORM_ENDPOINTS or {}), "sandbox": {"base": server.base},
-                                   "sandbox_password": {"base": server.base}}
+    settings.PLATFORM_ENDPOINTS = {
+        **(settings.PLATFORM_ENDPOINTS or {}),
+        "sandbox": {"base": server.base},
+        "sandbox_password": {"base": server.base},
+    }
     set_default_limiter(None)
     yield server
     server.reset()

@@ -18,13 +18,21 @@ SDKs; exact numbers unconfirmed, the message text is checked too):
 | account not reachable (target not managed, 8901)       | AccountAccessLost (that account only) |
 | anything else                                          | PermanentError                |
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.errors import AccountAccessLost, AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TransientError
+from connectors.errors import (
+    AccountAccessLost,
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 from connectors.http import HttpClient, field, redact
 
 PLATFORM = "baidu"
@@ -47,11 +55,17 @@ def raise_for_header(answer: Any, where: dict[str, str], http: HttpClient | None
     status = field(answer, "header.status", int, **where)
     if status == 0:
         return
-    failures = field(answer, "header.failures", list, default=[], **where) or field(answer, "header.errors", list, default=[], **where)
+    failures = field(answer, "header.failures", list, default=[], **where) or field(
+        answer, "header.errors", list, default=[], **where
+    )
     first = failures[0] if failures and isinstance(failures[0], dict) else {}
     code = first.get("code")
     message = redact(str(first.get("message") or answer["header"].get("desc") or ""))
-    text = f"header.status {status}" + (f", failure {code}" if code is not None else "") + (f": {message}" if message else "")
+    text = (
+        f"header.status {status}"
+        + (f", failure {code}" if code is not None else "")
+        + (f": {message}" if message else "")
+    )
     lowered = message.lower()
     if code in QUOTA_CODES or "配额" in message or "quota" in lowered:
         wait = seconds_to_quota_reset()
@@ -76,12 +90,18 @@ class BaiduApi:
         self.http = http
         self.base = base.rstrip("/")
 
-    def call(self, service: str, method: str, body: dict, *, header: dict, account: str = "", base: str | None = None) -> list:
+    def call(
+        self, service: str, method: str, body: dict, *, header: dict, account: str = "", base: str | None = None
+    ) -> list:
         """`body.data` of one service method (a list)."""
         endpoint = f"{service}/{method}"
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": account}
-        answer = self.http.post_json(f"{(base or self.base).rstrip('/')}/{endpoint}", endpoint=endpoint, account=account,
-                                     json={"header": header, "body": body})
+        answer = self.http.post_json(
+            f"{(base or self.base).rstrip('/')}/{endpoint}",
+            endpoint=endpoint,
+            account=account,
+            json={"header": header, "body": body},
+        )
         if not isinstance(answer, dict):
             raise MalformedResponse(f"expected a JSON object, got {type(answer).__name__}", field="<body>", **where)
         raise_for_header(answer, where, self.http)

@@ -7,6 +7,7 @@ The password is kept (encrypted, by accounts/) in the TokenSet's secrets because
 needs it; nothing expires, so "refresh" signs in again and a changed password surfaces as
 AuthorizationRevoked (ask the user for the new one).
 """
+
 from __future__ import annotations
 
 from connectors.base import AppConfig, TokenSet
@@ -17,7 +18,9 @@ SECRET_KEYS = ("username", "password", "token")
 
 def developer_token(app: AppConfig, extra: dict | None = None) -> str:
     """The developer token: typed at sign-in, else the platform app's `extra.developer_token`."""
-    return str((extra or {}).get("token") or (extra or {}).get("developer_token") or app.extra.get("developer_token") or "")
+    return str(
+        (extra or {}).get("token") or (extra or {}).get("developer_token") or app.extra.get("developer_token") or ""
+    )
 
 
 def header(token: TokenSet, *, target: str | None = None) -> dict:
@@ -42,5 +45,7 @@ def validate_form(username: str, password: str, token: str) -> None:
 def as_failed(exc: Exception) -> AuthorizationFailed | None:
     """During sign-in, a refused password is a failed attempt, not a revoked grant."""
     if isinstance(exc, (AuthorizationRevoked, PermanentError)) and not isinstance(exc, MalformedResponse):
-        return AuthorizationFailed(str(exc).split(": ", 1)[-1], platform="baidu", endpoint="AccountService/getAccountInfo")
+        return AuthorizationFailed(
+            str(exc).split(": ", 1)[-1], platform="baidu", endpoint="AccountService/getAccountInfo"
+        )
     return None

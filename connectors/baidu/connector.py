@@ -7,6 +7,7 @@ Endpoints (overridable through settings.PLATFORM_ENDPOINTS["baidu"] or the app):
 
 Sign-in form: user name, password, developer token (or the app's `extra.developer_token`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -14,11 +15,11 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from connectors.baidu import auth, mapping
+from connectors.baidu.api import PLATFORM, BaiduApi
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
 from connectors.errors import AccountAccessLost, ConnectorError, MalformedResponse, PermanentError
 from connectors.http import field
-from connectors.baidu import auth, mapping
-from connectors.baidu.api import PLATFORM, BaiduApi
 
 SPEC = PlatformSpec(
     slug=PLATFORM,
@@ -30,7 +31,12 @@ SPEC = PlatformSpec(
     refresh_rotates=False,
     supports_pkce=False,
     supports_revoke=False,
-    levels={"account": "account 推广账户", "campaign": "plan 推广计划", "ad_group": "unit 推广单元", "ad": "creative 创意"},
+    levels={
+        "account": "account 推广账户",
+        "campaign": "plan 推广计划",
+        "ad_group": "unit 推广单元",
+        "ad": "creative 创意",
+    },
     granularities=("hour", "day"),
     core_metrics=mapping.CORE_METRICS,
     extra_metrics=mapping.EXTRA_METRICS,
@@ -44,10 +50,29 @@ SPEC = PlatformSpec(
     templates_dir=Path(__file__).resolve().parent / "templates",
 )
 
-ACCOUNT_FIELDS = ["userId", "balance", "budget", "userStat", "regDomain", "openDomains", "regionTarget", "cost", "payment"]
+ACCOUNT_FIELDS = [
+    "userId",
+    "balance",
+    "budget",
+    "userStat",
+    "regDomain",
+    "openDomains",
+    "regionTarget",
+    "cost",
+    "payment",
+]
 CAMPAIGN_FIELDS = ["campaignId", "campaignName", "budget", "pause", "status", "campaignType", "adType", "bidPrefer"]
 ADGROUP_FIELDS = ["adgroupId", "campaignId", "adgroupName", "pause", "status", "maxPrice", "adType"]
-CREATIVE_FIELDS = ["creativeId", "adgroupId", "title", "pause", "status", "description1", "pcDestinationUrl", "mobileDestinationUrl"]
+CREATIVE_FIELDS = [
+    "creativeId",
+    "adgroupId",
+    "title",
+    "pause",
+    "status",
+    "description1",
+    "pcDestinationUrl",
+    "mobileDestinationUrl",
+]
 CAMPAIGN_BATCH = 100  # AdgroupService/getAdgroup: at most 100 plan ids per call (idType 3)
 ADGROUP_BATCH = 1000  # CreativeService/getCreative: at most 1000 unit ids per call (idType 5)
 REPORT_PAGE = 10000  # getReportData rowCount per page (unconfirmed maximum)
@@ -89,7 +114,9 @@ class BaiduConnector(Connector):
         return token
 
     def _own_account(self, token: TokenSet) -> dict:
-        data = self.api.call("AccountService", "getAccountInfo", {"accountFields": ACCOUNT_FIELDS}, header=auth.header(token))
+        data = self.api.call(
+            "AccountService", "getAccountInfo", {"accountFields": ACCOUNT_FIELDS}, header=auth.header(token)
+        )
         where = {"platform": PLATFORM, "endpoint": "AccountService/getAccountInfo"}
         if not data or not isinstance(data[0], dict):
             raise MalformedResponse("body.data is empty", field="body.data", **where)
@@ -108,8 +135,17 @@ class BaiduConnector(Connector):
                 yield self._info(user_id, name, raw)
 
     def _info(self, user_id: str, name: str, raw: dict) -> AccountInfo:
-        state = {1: "active", 2: "active", 3: "pending", 4: "paused", 6: "paused", 7: "paused"}.get(raw.get("userStat"), "active")
-        return AccountInfo(external_id=user_id, name=name, currency=mapping.CURRENCY, timezone=str(mapping.PLATFORM_TZ), status=state, raw=raw)
+        state = {1: "active", 2: "active", 3: "pending", 4: "paused", 6: "paused", 7: "paused"}.get(
+            raw.get("userStat"), "active"
+        )
+        return AccountInfo(
+            external_id=user_id,
+            name=name,
+            currency=mapping.CURRENCY,
+            timezone=str(mapping.PLATFORM_TZ),
+            status=state,
+            raw=raw,
+        )
 
     def _managed_accounts(self, token: TokenSet) -> Iterator[tuple[str, str, dict]]:
         """MccFeedService/getUserListByMccid; an ordinary account is refused (not a manager),
@@ -117,7 +153,9 @@ class BaiduConnector(Connector):
         endpoint = "MccFeedService/getUserListByMccid"
         where = {"platform": PLATFORM, "endpoint": endpoint}
         try:
-            data = self.api.call("MccFeedService", "getUserListByMccid", {}, header=auth.header(token), base=self.endpoints["feed"])
+            data = self.api.call(
+                "MccFeedService", "getUserListByMccid", {}, header=auth.header(token), base=self.endpoints["feed"]
+            )
         except PermanentError as exc:
             if isinstance(exc, MalformedResponse):
                 raise
@@ -144,21 +182,39 @@ class BaiduConnector(Connector):
                 pass
         target = self._managed.get(username, {}).get(account)
         if target is None:
-            raise AccountAccessLost(f"account {account} is not managed by the signed-in account; sign in with it",
-                                    platform=PLATFORM, endpoint="MccFeedService/getUserListByMccid", account=account)
+            raise AccountAccessLost(
+                f"account {account} is not managed by the signed-in account; sign in with it",
+                platform=PLATFORM,
+                endpoint="MccFeedService/getUserListByMccid",
+                account=account,
+            )
         return auth.header(token, target=target)
 
     # --- metadata ---
     def fetch_metadata(self, token: TokenSet, account: AccountRef, level: str) -> Iterator[Entity]:
         user = account.external_id
         if level not in self.spec.levels:
-            raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", platform=PLATFORM, account=user)
+            raise PermanentError(
+                f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", platform=PLATFORM, account=user
+            )
         header = self._header(token, user)
         if level == "account":
-            data = self.api.call("AccountService", "getAccountInfo", {"accountFields": ACCOUNT_FIELDS}, header=header, account=user)
-            own = field(data, "0", dict, at="body.data", platform=PLATFORM, endpoint="AccountService/getAccountInfo", account=user)
+            data = self.api.call(
+                "AccountService", "getAccountInfo", {"accountFields": ACCOUNT_FIELDS}, header=header, account=user
+            )
+            own = field(
+                data,
+                "0",
+                dict,
+                at="body.data",
+                platform=PLATFORM,
+                endpoint="AccountService/getAccountInfo",
+                account=user,
+            )
             info = self._info(user, header.get("target") or header["username"], own)
-            yield Entity(level="account", external_id=user, parent_external_id=None, name=info.name, status=info.status, raw=own)
+            yield Entity(
+                level="account", external_id=user, parent_external_id=None, name=info.name, status=info.status, raw=own
+            )
             return
         if level == "campaign":
             yield from self._campaigns(header, user)
@@ -170,10 +226,20 @@ class BaiduConnector(Connector):
     def _campaigns(self, header: dict, user: str) -> Iterator[Entity]:
         where = {"platform": PLATFORM, "endpoint": "CampaignService/getCampaign", "account": user}
         # No ids: every plan of the account, in one answer (the service does not page).
-        for n, item in enumerate(self.api.call("CampaignService", "getCampaign", {"campaignFields": CAMPAIGN_FIELDS}, header=header, account=user)):
+        for n, item in enumerate(
+            self.api.call(
+                "CampaignService", "getCampaign", {"campaignFields": CAMPAIGN_FIELDS}, header=header, account=user
+            )
+        ):
             at = f"body.data.{n}"
-            yield Entity(level="campaign", external_id=str(field(item, "campaignId", (int, str), at=at, **where)), parent_external_id=user,
-                         name=str(item.get("campaignName") or ""), status=mapping.status(item, mapping.CAMPAIGN_STATUS), raw=item)
+            yield Entity(
+                level="campaign",
+                external_id=str(field(item, "campaignId", (int, str), at=at, **where)),
+                parent_external_id=user,
+                name=str(item.get("campaignName") or ""),
+                status=mapping.status(item, mapping.CAMPAIGN_STATUS),
+                raw=item,
+            )
 
     def _batched_ids(self, entities: Iterator[Entity], size: int) -> Iterator[list[int]]:
         batch: list[int] = []
@@ -189,27 +255,49 @@ class BaiduConnector(Connector):
         """Units by plan-id batches (the service's own paging: up to 100 plans per call)."""
         where = {"platform": PLATFORM, "endpoint": "AdgroupService/getAdgroup", "account": user}
         for ids in self._batched_ids(self._campaigns(header, user), CAMPAIGN_BATCH):
-            data = self.api.call("AdgroupService", "getAdgroup", {"ids": ids, "idType": 3, "adgroupFields": ADGROUP_FIELDS},
-                                 header=header, account=user)
+            data = self.api.call(
+                "AdgroupService",
+                "getAdgroup",
+                {"ids": ids, "idType": 3, "adgroupFields": ADGROUP_FIELDS},
+                header=header,
+                account=user,
+            )
             for n, item in enumerate(data):
                 at = f"body.data.{n}"
-                yield Entity(level="ad_group", external_id=str(field(item, "adgroupId", (int, str), at=at, **where)),
-                             parent_external_id=str(field(item, "campaignId", (int, str), at=at, **where)),
-                             name=str(item.get("adgroupName") or ""), status=mapping.status(item, mapping.ADGROUP_STATUS), raw=item)
+                yield Entity(
+                    level="ad_group",
+                    external_id=str(field(item, "adgroupId", (int, str), at=at, **where)),
+                    parent_external_id=str(field(item, "campaignId", (int, str), at=at, **where)),
+                    name=str(item.get("adgroupName") or ""),
+                    status=mapping.status(item, mapping.ADGROUP_STATUS),
+                    raw=item,
+                )
 
     def _creatives(self, header: dict, user: str) -> Iterator[Entity]:
         where = {"platform": PLATFORM, "endpoint": "CreativeService/getCreative", "account": user}
         for ids in self._batched_ids(self._adgroups(header, user), ADGROUP_BATCH):
-            data = self.api.call("CreativeService", "getCreative", {"ids": ids, "idType": 5, "creativeFields": CREATIVE_FIELDS, "getTemp": 0},
-                                 header=header, account=user)
+            data = self.api.call(
+                "CreativeService",
+                "getCreative",
+                {"ids": ids, "idType": 5, "creativeFields": CREATIVE_FIELDS, "getTemp": 0},
+                header=header,
+                account=user,
+            )
             for n, item in enumerate(data):
                 at = f"body.data.{n}"
-                yield Entity(level="ad", external_id=str(field(item, "creativeId", (int, str), at=at, **where)),
-                             parent_external_id=str(field(item, "adgroupId", (int, str), at=at, **where)),
-                             name=str(item.get("title") or ""), status=mapping.status(item, mapping.CREATIVE_STATUS), raw=item)
+                yield Entity(
+                    level="ad",
+                    external_id=str(field(item, "creativeId", (int, str), at=at, **where)),
+                    parent_external_id=str(field(item, "adgroupId", (int, str), at=at, **where)),
+                    name=str(item.get("title") or ""),
+                    status=mapping.status(item, mapping.CREATIVE_STATUS),
+                    raw=item,
+                )
 
     # --- reports ---
-    def fetch_report(self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date) -> Iterator[ReportRow]:
+    def fetch_report(
+        self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date
+    ) -> Iterator[ReportRow]:
         user = account.external_id
         endpoint = "OpenApiReportService/getReportData"
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": user}
@@ -222,15 +310,33 @@ class BaiduConnector(Connector):
         header = self._header(token, user)
         tz = ZoneInfo(account.timezone or str(mapping.PLATFORM_TZ))
         id_column = mapping.ID_COLUMNS[level]
-        columns = ["date", "userId", *([id_column] if id_column != "userId" else []), *mapping.CORE_METRICS, *mapping.EXTRA_METRICS]
+        columns = [
+            "date",
+            "userId",
+            *([id_column] if id_column != "userId" else []),
+            *mapping.CORE_METRICS,
+            *mapping.EXTRA_METRICS,
+        ]
         for first, last in mapping.chunks(start, end, 1 if granularity == "hour" else REPORT_SPAN_DAYS):
             start_row = 0
             while True:
-                data = self.api.call("OpenApiReportService", "getReportData", {
-                    "reportType": mapping.REPORT_TYPES[level], "userIds": [int(user) if user.isdigit() else user],
-                    "timeUnit": "HOUR" if granularity == "hour" else "DAY", "startDate": first.isoformat(), "endDate": last.isoformat(),
-                    "columns": columns, "startRow": start_row, "rowCount": REPORT_PAGE, "needSum": False,
-                }, header=header, account=user)
+                data = self.api.call(
+                    "OpenApiReportService",
+                    "getReportData",
+                    {
+                        "reportType": mapping.REPORT_TYPES[level],
+                        "userIds": [int(user) if user.isdigit() else user],
+                        "timeUnit": "HOUR" if granularity == "hour" else "DAY",
+                        "startDate": first.isoformat(),
+                        "endDate": last.isoformat(),
+                        "columns": columns,
+                        "startRow": start_row,
+                        "rowCount": REPORT_PAGE,
+                        "needSum": False,
+                    },
+                    header=header,
+                    account=user,
+                )
                 page = data[0] if data else {}
                 rows = field(page, "rows", list, default=[], at="body.data.0", **where)
                 for n, row in enumerate(rows):
@@ -245,7 +351,15 @@ class BaiduConnector(Connector):
                         entity = row["ideaInfo"].get("ideaId")
                     if isinstance(entity, bool) or not isinstance(entity, (int, str)) or entity == "":
                         raise MalformedResponse(f"{at}.{id_column} is missing", field=f"{at}.{id_column}", **where)
-                    yield mapping.report_row(row, path=at, level=level, granularity=granularity, entity_id=str(entity), when=when, where=where)
+                    yield mapping.report_row(
+                        row,
+                        path=at,
+                        level=level,
+                        granularity=granularity,
+                        entity_id=str(entity),
+                        when=when,
+                        where=where,
+                    )
                 total = field(page, "totalRowCount", int, default=0, at="body.data.0", **where)
                 start_row += len(rows)
                 if not rows or start_row >= total:

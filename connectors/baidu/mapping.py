@@ -11,6 +11,7 @@ daily, "2024-05-01 13:00" hourly, Beijing time), ids (`userId`, `campaignId`, `a
 `ocpcTargetTrans` (目标转化量, oCPC target conversions; unconfirmed as the best "conversions"
 for non-oCPC accounts, which report 0).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -24,14 +25,37 @@ PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
 CURRENCY = "CNY"
 CORE_METRICS = {"impression": "impressions", "click": "clicks", "cost": "cost", "ocpcTargetTrans": "conversions"}
 EXTRA_METRICS = (
-    "ctr", "cpc", "cpm", "topPageViews", "topPClicks", "topPay", "topFirstPageViews", "ocpcTargetTransCPC",
-    "ocpcTargetTransRatio", "deepConversions",
+    "ctr",
+    "cpc",
+    "cpm",
+    "topPageViews",
+    "topPClicks",
+    "topPay",
+    "topFirstPageViews",
+    "ocpcTargetTransCPC",
+    "ocpcTargetTransRatio",
+    "deepConversions",
 )
 REPORT_TYPES = {"account": 2208157, "campaign": 2290316, "ad_group": 2284618, "ad": 2665235}
 ID_COLUMNS = {"account": "userId", "campaign": "campaignId", "ad_group": "adGroupId", "ad": "ideaId"}
 # Columns that are dimensions, not metrics.
-DIMENSIONS = frozenset({"date", "userId", "userName", "campaignId", "campaignNameStatus", "campaignName", "adGroupId",
-                        "adGroupNameStatus", "adGroupName", "ideaId", "ideaInfo", "campaignStatus", "adgroupStatus"})
+DIMENSIONS = frozenset(
+    {
+        "date",
+        "userId",
+        "userName",
+        "campaignId",
+        "campaignNameStatus",
+        "campaignName",
+        "adGroupId",
+        "adGroupNameStatus",
+        "adGroupName",
+        "ideaId",
+        "ideaInfo",
+        "campaignStatus",
+        "adgroupStatus",
+    }
+)
 # Plan (campaign) status codes of CampaignService (21 有效 ... ; unconfirmed beyond 21-25).
 CAMPAIGN_STATUS = {21: "active", 22: "paused", 23: "paused", 24: "limited", 25: "limited"}
 ADGROUP_STATUS = {31: "active", 32: "paused", 33: "paused"}
@@ -68,18 +92,28 @@ def _number(row: dict, name: str, path: str, where: dict) -> float:
     try:
         return float(value)
     except ValueError:
-        raise MalformedResponse(f"{path}.{name} should be a number, got {str(value)[:40]!r}", field=f"{path}.{name}", **where) from None
+        raise MalformedResponse(
+            f"{path}.{name} should be a number, got {str(value)[:40]!r}", field=f"{path}.{name}", **where
+        ) from None
 
 
-def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, where: dict) -> ReportRow:
+def report_row(
+    row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, where: dict
+) -> ReportRow:
     for name in ("impression", "click", "cost"):
         if name not in row:
             raise MalformedResponse(f"{path}.{name} is missing", field=f"{path}.{name}", **where)
     cost_value = row["cost"]
     try:
-        cost = Decimal(str(cost_value)) if not isinstance(cost_value, bool) and cost_value not in (None, "-", "") else Decimal(0)
+        cost = (
+            Decimal(str(cost_value))
+            if not isinstance(cost_value, bool) and cost_value not in (None, "-", "")
+            else Decimal(0)
+        )
     except InvalidOperation:
-        raise MalformedResponse(f"{path}.cost is not an amount: {str(cost_value)[:40]!r}", field=f"{path}.cost", **where) from None
+        raise MalformedResponse(
+            f"{path}.cost is not an amount: {str(cost_value)[:40]!r}", field=f"{path}.cost", **where
+        ) from None
     extra = {}
     for name, value in row.items():
         if name in CORE_METRICS or name in DIMENSIONS or isinstance(value, (bool, dict, list)) or value is None:
@@ -92,9 +126,16 @@ def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id:
             except ValueError:
                 pass  # a text column (a name) that came with the metrics
     return ReportRow(
-        level=level, granularity=granularity, entity_id=entity_id, stat_time=when,
-        impressions=int(_number(row, "impression", path, where)), clicks=int(_number(row, "click", path, where)), cost=cost,
-        conversions=_number(row, "ocpcTargetTrans", path, where), currency=CURRENCY, extra=extra,
+        level=level,
+        granularity=granularity,
+        entity_id=entity_id,
+        stat_time=when,
+        impressions=int(_number(row, "impression", path, where)),
+        clicks=int(_number(row, "click", path, where)),
+        cost=cost,
+        conversions=_number(row, "ocpcTargetTrans", path, where),
+        currency=CURRENCY,
+        extra=extra,
     )
 
 

@@ -29,6 +29,7 @@ midway ends with such an object as an array element.
 |   TRANSIENT_ERROR                                                |                      |
 | INVALID_ARGUMENT (queryError ...), anything else                  | PermanentError       |
 """
+
 from __future__ import annotations
 
 import json
@@ -38,15 +39,35 @@ from typing import Any
 
 import requests
 
-from connectors.errors import AccountAccessLost, AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
+from connectors.errors import (
+    AccountAccessLost,
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from connectors.http import HttpClient, redact
 
 PLATFORM = "google_ads"
 API_VERSION = "v24"  # overridable with the `api` endpoint; Google sunsets each version about a year after release (v24 chosen from the reference pages we could read; bump as Google deprecates)
-REVOKED_CODES = frozenset({"OAUTH_TOKEN_REVOKED", "OAUTH_TOKEN_DISABLED", "USER_PERMISSION_DENIED", "GOOGLE_ACCOUNT_DELETED"})
-SETUP_CODES = frozenset({"DEVELOPER_TOKEN_NOT_APPROVED", "DEVELOPER_TOKEN_PROHIBITED", "DEVELOPER_TOKEN_INVALID",
-                         "DEVELOPER_TOKEN_NOT_ON_ALLOWLIST", "CUSTOMER_NOT_ENABLED", "NOT_ADS_USER", "MISSING_LOGIN_CUSTOMER_ID_HEADER",
-                         "INVALID_LOGIN_CUSTOMER_ID_SERVING_CUSTOMER_ID_COMBINATION", "CUSTOMER_NOT_FOUND"})
+REVOKED_CODES = frozenset(
+    {"OAUTH_TOKEN_REVOKED", "OAUTH_TOKEN_DISABLED", "USER_PERMISSION_DENIED", "GOOGLE_ACCOUNT_DELETED"}
+)
+SETUP_CODES = frozenset(
+    {
+        "DEVELOPER_TOKEN_NOT_APPROVED",
+        "DEVELOPER_TOKEN_PROHIBITED",
+        "DEVELOPER_TOKEN_INVALID",
+        "DEVELOPER_TOKEN_NOT_ON_ALLOWLIST",
+        "CUSTOMER_NOT_ENABLED",
+        "NOT_ADS_USER",
+        "MISSING_LOGIN_CUSTOMER_ID_HEADER",
+        "INVALID_LOGIN_CUSTOMER_ID_SERVING_CUSTOMER_ID_COMBINATION",
+        "CUSTOMER_NOT_FOUND",
+    }
+)
 TEMPORARY_RETRY = 30.0  # RESOURCE_TEMPORARILY_EXHAUSTED without a retryDelay
 DAILY_RETRY = 3600.0  # the developer token's daily operations are spent; try again in an hour
 CHUNK = 1 << 16
@@ -83,14 +104,20 @@ def raise_for_status(body: Any, where: dict[str, str], *, http_status: int = 0) 
     codes = _codes(error)
     names = {code for _, code, _ in codes}
     first = codes[0][2].get("message") if codes else ""
-    text = redact(f"{status or http_status}{' ' + ', '.join(sorted(names)) if names else ''}: {first or error.get('message') or ''}")
-    request_id = next((d.get("requestId") for d in error.get("details") or [] if isinstance(d, dict) and d.get("requestId")), "")
+    text = redact(
+        f"{status or http_status}{' ' + ', '.join(sorted(names)) if names else ''}: {first or error.get('message') or ''}"
+    )
+    request_id = next(
+        (d.get("requestId") for d in error.get("details") or [] if isinstance(d, dict) and d.get("requestId")), ""
+    )
     if request_id:
         text += f" [request id {request_id}]"
     if names & REVOKED_CODES:
         raise AuthorizationRevoked(f"{text}; re-authorize the account", **where)
     if names & SETUP_CODES:
-        raise PermanentError(f"{text}; check the developer token, login customer id and account in the platform app", **where)
+        raise PermanentError(
+            f"{text}; check the developer token, login customer id and account in the platform app", **where
+        )
     if status == "RESOURCE_EXHAUSTED" or http_status == 429 or any(kind == "quotaError" for kind, _, _ in codes):
         delay = None
         for _, _, entry in codes:
@@ -98,13 +125,21 @@ def raise_for_status(body: Any, where: dict[str, str], *, http_status: int = 0) 
             quota = details.get("quotaErrorDetails") if isinstance(details.get("quotaErrorDetails"), dict) else {}
             delay = parse_duration(quota.get("retryDelay")) if quota else delay
         if delay is None:
-            delay = DAILY_RETRY if "RESOURCE_EXHAUSTED" in names and "RESOURCE_TEMPORARILY_EXHAUSTED" not in names else TEMPORARY_RETRY
+            delay = (
+                DAILY_RETRY
+                if "RESOURCE_EXHAUSTED" in names and "RESOURCE_TEMPORARILY_EXHAUSTED" not in names
+                else TEMPORARY_RETRY
+            )
         raise RateLimited(text, retry_after=delay, **where)
     if status == "UNAUTHENTICATED" or http_status == 401:
         raise TokenExpired(f"{text}; refresh the access token and retry", **where)
     if status == "PERMISSION_DENIED" or http_status == 403:
         raise AccountAccessLost(f"{text}; the grant no longer reaches this customer: re-authorize", **where)
-    if status in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "ABORTED") or "TRANSIENT_ERROR" in names or http_status >= 500:
+    if (
+        status in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "ABORTED")
+        or "TRANSIENT_ERROR" in names
+        or http_status >= 500
+    ):
         raise TransientError(text, **where)
     raise PermanentError(text, **where)
 
@@ -123,7 +158,7 @@ def iter_array(response: requests.Response, where: dict[str, str]) -> Iterator[A
                 try:
                     text, state["pending"] = data.decode("utf-8"), b""
                 except UnicodeDecodeError as exc:  # a chunk cut inside a character
-                    text, state["pending"] = data[:exc.start].decode("utf-8"), data[exc.start:]
+                    text, state["pending"] = data[: exc.start].decode("utf-8"), data[exc.start :]
                 state["buffer"] += text
                 return True
         return False
@@ -167,7 +202,9 @@ def iter_array(response: requests.Response, where: dict[str, str]) -> Iterator[A
 
 
 class GoogleAdsApi:
-    def __init__(self, http: HttpClient, base: str, *, access_token: str, developer_token: str, login_customer_id: str = ""):
+    def __init__(
+        self, http: HttpClient, base: str, *, access_token: str, developer_token: str, login_customer_id: str = ""
+    ):
         self.http = http
         self.base = base.rstrip("/")
         self.access_token = access_token
@@ -191,7 +228,9 @@ class GoogleAdsApi:
         endpoint = "customers:listAccessibleCustomers"
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": ""}
         self._check_ready(where)
-        body = self.http.get_json(f"{self.base}/customers:listAccessibleCustomers", endpoint=endpoint, headers=self.headers(""))
+        body = self.http.get_json(
+            f"{self.base}/customers:listAccessibleCustomers", endpoint=endpoint, headers=self.headers("")
+        )
         raise_for_status(body, where)
         names = body.get("resourceNames", []) if isinstance(body, dict) else None
         if not isinstance(names, list):
@@ -199,19 +238,29 @@ class GoogleAdsApi:
         ids = []
         for n, name in enumerate(names):
             if not isinstance(name, str) or not re.fullmatch(r"customers/\d+", name):
-                raise MalformedResponse(f"resourceNames.{n} should be 'customers/<id>'", field=f"resourceNames.{n}", **where)
+                raise MalformedResponse(
+                    f"resourceNames.{n} should be 'customers/<id>'", field=f"resourceNames.{n}", **where
+                )
             ids.append(name.split("/", 1)[1])
         return ids
 
-    def search_stream(self, customer_id: str, query: str, *, login_customer_id: str | None = None) -> Iterator[tuple[str, dict]]:
+    def search_stream(
+        self, customer_id: str, query: str, *, login_customer_id: str | None = None
+    ) -> Iterator[tuple[str, dict]]:
         """(path, row) for every GoogleAdsRow of the query, batch by batch."""
         endpoint = "googleAds:searchStream"
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": customer_id}
         self._check_ready(where)
         if not re.fullmatch(r"\d+", customer_id):
             raise PermanentError(f"customer id should be digits, got {customer_id[:20]!r}", **where)
-        response = self.http.post(f"{self.base}/customers/{customer_id}/googleAds:searchStream", endpoint=endpoint, account=customer_id,
-                                  json={"query": query}, headers=self.headers(login_customer_id), stream=True)
+        response = self.http.post(
+            f"{self.base}/customers/{customer_id}/googleAds:searchStream",
+            endpoint=endpoint,
+            account=customer_id,
+            json={"query": query},
+            headers=self.headers(login_customer_id),
+            stream=True,
+        )
         try:
             for b, batch in enumerate(iter_array(response, where)):
                 if not isinstance(batch, dict):
@@ -222,7 +271,9 @@ class GoogleAdsApi:
                     raise MalformedResponse(f"{b}.results should be a list", field=f"{b}.results", **where)
                 for n, row in enumerate(results):
                     if not isinstance(row, dict):
-                        raise MalformedResponse(f"{b}.results.{n} should be an object", field=f"{b}.results.{n}", **where)
+                        raise MalformedResponse(
+                            f"{b}.results.{n} should be an object", field=f"{b}.results.{n}", **where
+                        )
                     yield f"{b}.results.{n}", row
                 del batch, results  # one batch in memory
         finally:

@@ -18,6 +18,7 @@ each is read with a `FROM customer` query (login-customer-id = itself), and a ma
 accounts come from `FROM customer_client` (every level below it). Accounts that cannot be
 queried (cancelled: CUSTOMER_NOT_ENABLED) are skipped, not fatal.
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,9 +69,13 @@ class GoogleAdsConnector(Connector):
     spec = SPEC
 
     def api(self, token: TokenSet) -> GoogleAdsApi:
-        return GoogleAdsApi(self.http, self.endpoints["api"], access_token=token.access_token,
-                            developer_token=str(self.app.extra.get("developer_token") or ""),
-                            login_customer_id=str(self.app.extra.get("login_customer_id") or "").replace("-", ""))
+        return GoogleAdsApi(
+            self.http,
+            self.endpoints["api"],
+            access_token=token.access_token,
+            developer_token=str(self.app.extra.get("developer_token") or ""),
+            login_customer_id=str(self.app.extra.get("login_customer_id") or "").replace("-", ""),
+        )
 
     def login_for(self, customer_id: str) -> str | None:
         """The login-customer-id for `customer_id`: the app's per-client map (`login_customer_ids`,
@@ -84,10 +89,14 @@ class GoogleAdsConnector(Connector):
 
     # --- authorization ---
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
-        return auth.authorization_url(self.app, self.endpoints, state=state, redirect_uri=redirect_uri, code_challenge=code_challenge)
+        return auth.authorization_url(
+            self.app, self.endpoints, state=state, redirect_uri=redirect_uri, code_challenge=code_challenge
+        )
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
-        return auth.exchange_code(self.http, self.app, self.endpoints, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
+        return auth.exchange_code(
+            self.http, self.app, self.endpoints, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
+        )
 
     def refresh(self, token: TokenSet) -> TokenSet:
         return auth.refresh(self.http, self.app, self.endpoints, token)
@@ -125,8 +134,12 @@ class GoogleAdsConnector(Connector):
             for at, row in rows:
                 customer = row.get("customer") if isinstance(row.get("customer"), dict) else {}
                 if customer.get("manager"):
-                    for c_at, client in api.search_stream(customer_id, mapping.CLIENTS_QUERY, login_customer_id=customer_id):
-                        info = self._info(client.get("customerClient"), f"{c_at}.customerClient", customer_id, manager=customer_id)
+                    for c_at, client in api.search_stream(
+                        customer_id, mapping.CLIENTS_QUERY, login_customer_id=customer_id
+                    ):
+                        info = self._info(
+                            client.get("customerClient"), f"{c_at}.customerClient", customer_id, manager=customer_id
+                        )
                         if info.external_id not in seen:
                             seen.add(info.external_id)
                             yield info
@@ -148,8 +161,14 @@ class GoogleAdsConnector(Connector):
         except Exception:
             raise MalformedResponse(f"{at}.timeZone is not a known timezone", field=f"{at}.timeZone", **where) from None
         raw = {**obj, **({"login_customer_id": manager} if manager else {})}
-        return AccountInfo(external_id=obj["id"], name=str(obj.get("descriptiveName") or ""), currency=obj["currencyCode"],
-                           timezone=obj["timeZone"], status=mapping.status(obj), raw=raw)
+        return AccountInfo(
+            external_id=obj["id"],
+            name=str(obj.get("descriptiveName") or ""),
+            currency=obj["currencyCode"],
+            timezone=obj["timeZone"],
+            status=mapping.status(obj),
+            raw=raw,
+        )
 
     # --- metadata ---
     def fetch_metadata(self, token: TokenSet, account: AccountRef, level: str) -> Iterator[Entity]:
@@ -159,7 +178,14 @@ class GoogleAdsConnector(Connector):
         if level == "account":
             for at, row in api.search_stream(cid, mapping.ACCOUNT_QUERY, login_customer_id=self.login_for(cid)):
                 info = self._info(row.get("customer"), f"{at}.customer", cid)
-                yield Entity(level="account", external_id=cid, parent_external_id=None, name=info.name, status=info.status, raw=row)
+                yield Entity(
+                    level="account",
+                    external_id=cid,
+                    parent_external_id=None,
+                    name=info.name,
+                    status=info.status,
+                    raw=row,
+                )
             return
         if level not in mapping.METADATA:
             raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **where)
@@ -178,11 +204,20 @@ class GoogleAdsConnector(Connector):
                 raise MalformedResponse(f"{path} is missing", field=path, **where)
             state = mapping.status(obj)
             name = obj.get("ad", {}).get("name", "") if level == "ad" else obj.get("name", "")
-            yield Entity(level=level, external_id=ident, parent_external_id=parent_id, name=str(name or ""), status=state,
-                         raw=row, deleted=state == "removed")
+            yield Entity(
+                level=level,
+                external_id=ident,
+                parent_external_id=parent_id,
+                name=str(name or ""),
+                status=state,
+                raw=row,
+                deleted=state == "removed",
+            )
 
     # --- reports ---
-    def fetch_report(self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date) -> Iterator[ReportRow]:
+    def fetch_report(
+        self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date
+    ) -> Iterator[ReportRow]:
         cid = account.external_id.replace("-", "")
         where = self._where("googleAds:searchStream", cid)
         if level not in mapping.REPORTS:
@@ -201,5 +236,13 @@ class GoogleAdsConnector(Connector):
                 path = f"{at}.{'.'.join(id_path)}"
                 raise MalformedResponse(f"{path} is missing", field=path, **where)
             when = mapping.stat_time(row, at, granularity, where, tz)
-            yield mapping.report_row(row, path=at, level=level, granularity=granularity, entity_id=entity, when=when,
-                                     currency=account.currency, where=where)
+            yield mapping.report_row(
+                row,
+                path=at,
+                level=level,
+                granularity=granularity,
+                entity_id=entity,
+                when=when,
+                currency=account.currency,
+                where=where,
+            )

@@ -13,6 +13,7 @@ attribution). Every other selected metric is kept under its GAQL name (`conversi
 Times: `segments.date` (YYYY-MM-DD) and `segments.hour` (0-23) are in the customer's
 `time_zone`.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,26 +28,67 @@ CORE_METRICS = {"impressions": "impressions", "clicks": "clicks", "cost_micros":
 # Selected on every report. All are documented Metrics fields that accept segments.date; that
 # each also accepts segments.hour at every level is unconfirmed for view_through_conversions.
 EXTRA_METRICS = (
-    "conversions_value", "all_conversions", "all_conversions_value", "view_through_conversions", "interactions",
-    "interaction_rate", "engagements", "ctr", "average_cpc", "average_cpm", "average_cost", "cost_per_conversion",
+    "conversions_value",
+    "all_conversions",
+    "all_conversions_value",
+    "view_through_conversions",
+    "interactions",
+    "interaction_rate",
+    "engagements",
+    "ctr",
+    "average_cpc",
+    "average_cpm",
+    "average_cost",
+    "cost_per_conversion",
 )
 MICROS = Decimal(1_000_000)
 
-ACCOUNT_QUERY = ("SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone, customer.status, "
-                 "customer.manager, customer.test_account FROM customer")
-CLIENTS_QUERY = ("SELECT customer_client.id, customer_client.descriptive_name, customer_client.currency_code, "
-                 "customer_client.time_zone, customer_client.status, customer_client.manager, customer_client.level "
-                 "FROM customer_client WHERE customer_client.manager = FALSE")
+ACCOUNT_QUERY = (
+    "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone, customer.status, "
+    "customer.manager, customer.test_account FROM customer"
+)
+CLIENTS_QUERY = (
+    "SELECT customer_client.id, customer_client.descriptive_name, customer_client.currency_code, "
+    "customer_client.time_zone, customer_client.status, customer_client.manager, customer_client.level "
+    "FROM customer_client WHERE customer_client.manager = FALSE"
+)
 # our level -> (GAQL resource, JSON object, selected fields, parent (JSON object, field) or None)
 METADATA = {
-    "campaign": ("campaign", "campaign", ("campaign.id", "campaign.name", "campaign.status", "campaign.serving_status",
-                                          "campaign.advertising_channel_type", "campaign.bidding_strategy_type",
-                                          "campaign.start_date", "campaign.end_date"), None),
-    "ad_group": ("ad_group", "adGroup", ("ad_group.id", "ad_group.name", "ad_group.status", "ad_group.type", "campaign.id"),
-                 ("campaign", "id")),
-    "ad": ("ad_group_ad", "adGroupAd", ("ad_group_ad.ad.id", "ad_group_ad.ad.name", "ad_group_ad.status", "ad_group_ad.ad.type",
-                                        "ad_group_ad.ad.final_urls", "ad_group_ad.policy_summary.approval_status", "ad_group.id"),
-           ("adGroup", "id")),
+    "campaign": (
+        "campaign",
+        "campaign",
+        (
+            "campaign.id",
+            "campaign.name",
+            "campaign.status",
+            "campaign.serving_status",
+            "campaign.advertising_channel_type",
+            "campaign.bidding_strategy_type",
+            "campaign.start_date",
+            "campaign.end_date",
+        ),
+        None,
+    ),
+    "ad_group": (
+        "ad_group",
+        "adGroup",
+        ("ad_group.id", "ad_group.name", "ad_group.status", "ad_group.type", "campaign.id"),
+        ("campaign", "id"),
+    ),
+    "ad": (
+        "ad_group_ad",
+        "adGroupAd",
+        (
+            "ad_group_ad.ad.id",
+            "ad_group_ad.ad.name",
+            "ad_group_ad.status",
+            "ad_group_ad.ad.type",
+            "ad_group_ad.ad.final_urls",
+            "ad_group_ad.policy_summary.approval_status",
+            "ad_group.id",
+        ),
+        ("adGroup", "id"),
+    ),
 }
 # our level -> (GAQL resource, id field to select, JSON path of the id)
 REPORTS = {
@@ -67,8 +109,10 @@ def report_query(level: str, granularity: str, start: date, end: date, extra_met
     metrics = [f"metrics.{m}" for m in (*CORE_METRICS, *EXTRA_METRICS, *extra_metrics)]
     segments = ["segments.date", *(["segments.hour"] if granularity == "hour" else [])]
     fields = dict.fromkeys([id_field, "customer.currency_code", *metrics, *segments])  # ordered, no duplicates
-    return (f"SELECT {', '.join(fields)} FROM {resource} "
-            f"WHERE segments.date BETWEEN '{start.isoformat()}' AND '{end.isoformat()}'")
+    return (
+        f"SELECT {', '.join(fields)} FROM {resource} "
+        f"WHERE segments.date BETWEEN '{start.isoformat()}' AND '{end.isoformat()}'"
+    )
 
 
 def snake(name: str) -> str:
@@ -95,8 +139,14 @@ def dig(row: dict, keys: tuple[str, ...]):
 def integer(value, path: str, where: dict) -> int:
     if value is None:
         return 0  # proto3 JSON omits zeros
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.lstrip("-").isdigit()):
-        raise MalformedResponse(f"{path} should be an int64 (a string of digits), got {str(value)[:40]!r}", field=path, **where)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, str))
+        or (isinstance(value, str) and not value.lstrip("-").isdigit())
+    ):
+        raise MalformedResponse(
+            f"{path} should be an int64 (a string of digits), got {str(value)[:40]!r}", field=path, **where
+        )
     return int(value)
 
 
@@ -119,16 +169,22 @@ def stat_time(row: dict, path: str, granularity: str, where: dict, tz: ZoneInfo)
     except ValueError:
         day = None
     if day is None:
-        raise MalformedResponse(f"{path}.segments.date should be YYYY-MM-DD, got {text!r}"[:200], field=f"{path}.segments.date", **where)
+        raise MalformedResponse(
+            f"{path}.segments.date should be YYYY-MM-DD, got {text!r}"[:200], field=f"{path}.segments.date", **where
+        )
     hour = 0
     if granularity == "hour":
         hour = segments.get("hour", 0)  # hour 0 is omitted like every zero
         if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
-            raise MalformedResponse(f"{path}.segments.hour should be 0-23, got {hour!r}", field=f"{path}.segments.hour", **where)
+            raise MalformedResponse(
+                f"{path}.segments.hour should be 0-23, got {hour!r}", field=f"{path}.segments.hour", **where
+            )
     return datetime(day.year, day.month, day.day, hour, tzinfo=tz)
 
 
-def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, currency: str, where: dict) -> ReportRow:
+def report_row(
+    row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, currency: str, where: dict
+) -> ReportRow:
     metrics = row.get("metrics", {})
     if not isinstance(metrics, dict):
         raise MalformedResponse(f"{path}.metrics should be an object", field=f"{path}.metrics", **where)
@@ -142,12 +198,19 @@ def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id:
     try:
         cost = Decimal(cost_micros) / MICROS
     except InvalidOperation:  # pragma: no cover - integer() already checked it
-        raise MalformedResponse(f"{path}.metrics.costMicros is not an amount", field=f"{path}.metrics.costMicros", **where) from None
+        raise MalformedResponse(
+            f"{path}.metrics.costMicros is not an amount", field=f"{path}.metrics.costMicros", **where
+        ) from None
     customer = row.get("customer") if isinstance(row.get("customer"), dict) else {}
     return ReportRow(
-        level=level, granularity=granularity, entity_id=entity_id, stat_time=when,
+        level=level,
+        granularity=granularity,
+        entity_id=entity_id,
+        stat_time=when,
         impressions=integer(metrics.get("impressions"), f"{path}.metrics.impressions", where),
         clicks=integer(metrics.get("clicks"), f"{path}.metrics.clicks", where),
-        cost=cost, conversions=number(metrics.get("conversions"), f"{path}.metrics.conversions", where),
-        currency=str(customer.get("currencyCode") or currency), extra=extra,
+        cost=cost,
+        conversions=number(metrics.get("conversions"), f"{path}.metrics.conversions", where),
+        currency=str(customer.get("currencyCode") or currency),
+        extra=extra,
     )

@@ -14,12 +14,20 @@ the message text is checked as well, so a renumbered code still lands in the rig
 | >= 500000, "系统繁忙" "稍后重试"                   | TransientError       |
 | anything else                                     | PermanentError       |
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
+from connectors.errors import (
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from connectors.http import HttpClient, field, redact
 
 PLATFORM = "kuaishou"
@@ -42,7 +50,11 @@ def raise_for_code(body: Any, where: dict[str, str], http: HttpClient | None = N
         if http is not None and http.rate:
             http.limiter.pause(http.bucket, DEFAULT_RETRY_AFTER)
         raise RateLimited(text, retry_after=DEFAULT_RETRY_AFTER, **where)
-    if code in REVOKED_CODES or "refresh_token" in lowered or ("授权" in message and any(w in message for w in ("取消", "失效", "解除"))):
+    if (
+        code in REVOKED_CODES
+        or "refresh_token" in lowered
+        or ("授权" in message and any(w in message for w in ("取消", "失效", "解除")))
+    ):
         raise AuthorizationRevoked(f"{text}; re-authorize the account", **where)
     if code in TOKEN_EXPIRED_CODES or ("access_token" in lowered and any(w in message for w in ("过期", "无效"))):
         raise TokenExpired(f"{text}; refresh the token and retry", **where)
@@ -62,13 +74,17 @@ class KuaishouApi:
         if path.startswith("v") and not token:
             raise TokenExpired("no access token; refresh the credential", **where)
         headers = {"Access-Token": token} if token else {}
-        answer = self.http.post_json(f"{self.base}/{path}", endpoint=endpoint, account=account, json=body, headers=headers)
+        answer = self.http.post_json(
+            f"{self.base}/{path}", endpoint=endpoint, account=account, json=body, headers=headers
+        )
         if not isinstance(answer, dict):
             raise MalformedResponse(f"expected a JSON object, got {type(answer).__name__}", field="<body>", **where)
         raise_for_code(answer, where, self.http)
         return field(answer, "data", dict, **where)
 
-    def pages(self, path: str, body: dict, *, token: str, account: str, page_size: int = LIST_PAGE_SIZE) -> Iterator[tuple[str, dict]]:
+    def pages(
+        self, path: str, body: dict, *, token: str, account: str, page_size: int = LIST_PAGE_SIZE
+    ) -> Iterator[tuple[str, dict]]:
         """(path, item) of `data.details` over page/page_size paging, one page in memory."""
         where = {"platform": PLATFORM, "endpoint": path, "account": account}
         page = 1

@@ -15,10 +15,11 @@ Standard dialect (tests, compliant OAuth2 servers): as for Ocean Engine, a token
 that is not Kuaishou's own path, or app extra `"oauth": "standard"`, runs RFC 6749 through
 requests-oauthlib.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import requests
@@ -43,8 +44,15 @@ def is_standard(app: AppConfig, endpoints: dict[str, str]) -> bool:
 def authorization_url(app: AppConfig, endpoints: dict[str, str], *, state: str, redirect_uri: str) -> str:
     scopes = tuple(app.extra.get("scopes") or DEFAULT_SCOPES)
     if is_standard(app, endpoints):
-        return oauth2.authorization_url(app, authorize_url=endpoints["authorize"], state=state, redirect_uri=redirect_uri, scopes=scopes)
-    params = {"app_id": app.client_id, "scope": json.dumps(list(scopes), separators=(",", ":")), "redirect_uri": redirect_uri, "state": state}
+        return oauth2.authorization_url(
+            app, authorize_url=endpoints["authorize"], state=state, redirect_uri=redirect_uri, scopes=scopes
+        )
+    params = {
+        "app_id": app.client_id,
+        "scope": json.dumps(list(scopes), separators=(",", ":")),
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
     if app.extra.get("agent"):  # an agency authorizes all its advertisers at once
         params["oauth_type"] = "agent"
     sep = "&" if "?" in endpoints["authorize"] else "?"
@@ -65,27 +73,51 @@ def _unwrap(response: requests.Response) -> requests.Response:
     return response
 
 
-def exchange_code(http: HttpClient, app: AppConfig, endpoints: dict[str, str], *, code: str, redirect_uri: str) -> TokenSet:
+def exchange_code(
+    http: HttpClient, app: AppConfig, endpoints: dict[str, str], *, code: str, redirect_uri: str
+) -> TokenSet:
     if is_standard(app, endpoints):
-        return oauth2.exchange_code(http, app, token_url=endpoints["token"], code=code, redirect_uri=redirect_uri, response_hooks=(_unwrap,))
+        return oauth2.exchange_code(
+            http, app, token_url=endpoints["token"], code=code, redirect_uri=redirect_uri, response_hooks=(_unwrap,)
+        )
     if not code:
-        raise AuthorizationFailed("the callback has no auth_code", platform=PLATFORM, endpoint="oauth2/authorize/access_token")
-    return _native(http, endpoints["token"], "oauth2/authorize/access_token",
-                   {"app_id": _app_id(app), "secret": app.client_secret, "auth_code": code}, failed=AuthorizationFailed)
+        raise AuthorizationFailed(
+            "the callback has no auth_code", platform=PLATFORM, endpoint="oauth2/authorize/access_token"
+        )
+    return _native(
+        http,
+        endpoints["token"],
+        "oauth2/authorize/access_token",
+        {"app_id": _app_id(app), "secret": app.client_secret, "auth_code": code},
+        failed=AuthorizationFailed,
+    )
 
 
 def refresh(http: HttpClient, app: AppConfig, endpoints: dict[str, str], token: TokenSet) -> TokenSet:
     if not token.refresh_token:
         raise AuthorizationRevoked("no refresh token is stored; re-authorize the account", platform=PLATFORM)
     if is_standard(app, endpoints):
-        fresh = oauth2.refresh_token(http, app, token_url=endpoints["refresh"], refresh_token=token.refresh_token, response_hooks=(_unwrap,))
+        fresh = oauth2.refresh_token(
+            http, app, token_url=endpoints["refresh"], refresh_token=token.refresh_token, response_hooks=(_unwrap,)
+        )
     else:
-        fresh = _native(http, endpoints["refresh"], "oauth2/authorize/refresh_token",
-                        {"app_id": _app_id(app), "secret": app.client_secret, "refresh_token": token.refresh_token}, failed=AuthorizationRevoked)
+        fresh = _native(
+            http,
+            endpoints["refresh"],
+            "oauth2/authorize/refresh_token",
+            {"app_id": _app_id(app), "secret": app.client_secret, "refresh_token": token.refresh_token},
+            failed=AuthorizationRevoked,
+        )
     if not fresh.account_ids and token.account_ids:
-        fresh = TokenSet(access_token=fresh.access_token, refresh_token=fresh.refresh_token, expires_at=fresh.expires_at,
-                         refresh_expires_at=fresh.refresh_expires_at or token.refresh_expires_at, scopes=fresh.scopes or token.scopes,
-                         account_ids=token.account_ids, raw=fresh.raw)
+        fresh = TokenSet(
+            access_token=fresh.access_token,
+            refresh_token=fresh.refresh_token,
+            expires_at=fresh.expires_at,
+            refresh_expires_at=fresh.refresh_expires_at or token.refresh_expires_at,
+            scopes=fresh.scopes or token.scopes,
+            account_ids=token.account_ids,
+            raw=fresh.raw,
+        )
     return fresh
 
 
@@ -112,4 +144,4 @@ def _native(http: HttpClient, url: str, endpoint: str, payload: dict, *, failed:
     field(data, "access_token", str, at="data", **where)
     expires = field(data, "access_token_expires_in", (int, float), at="data", **where)
     ids = data.get("advertiser_ids") or ([data["advertiser_id"]] if data.get("advertiser_id") else [])
-    return oauth2.token_set({**data, "expires_in": expires, "advertiser_ids": ids}, now=datetime.now(timezone.utc))
+    return oauth2.token_set({**data, "expires_in": expires, "advertiser_ids": ids}, now=datetime.now(UTC))

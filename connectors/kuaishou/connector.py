@@ -9,6 +9,7 @@ Endpoints (overridable through settings.PLATFORM_ENDPOINTS["kuaishou"] or the ap
 App `extra`: `scopes` (default ad_query, report_service, account_service), `agent: true` for an
 agency authorization, `oauth` ("standard" / "native"), `rate_limit` ([requests, seconds]).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -102,12 +103,23 @@ class KuaishouConnector(Connector):
         where = self._where(endpoint)
         page, seen = 1, set()
         while True:
-            data = self.api.post(endpoint, {"app_id": auth._app_id(self.app), "secret": self.app.client_secret,
-                                            "access_token": token.access_token, "page_no": page, "page_size": 1000}, endpoint=endpoint)
+            data = self.api.post(
+                endpoint,
+                {
+                    "app_id": auth._app_id(self.app),
+                    "secret": self.app.client_secret,
+                    "access_token": token.access_token,
+                    "page_no": page,
+                    "page_size": 1000,
+                },
+                endpoint=endpoint,
+            )
             ids = field(data, "details", list, default=[], at="data", **where)
             for n, adv in enumerate(ids):
                 if isinstance(adv, bool) or not isinstance(adv, (int, str)):
-                    raise MalformedResponse(f"data.details.{n} should be an advertiser id", field=f"data.details.{n}", **where)
+                    raise MalformedResponse(
+                        f"data.details.{n} should be an advertiser id", field=f"data.details.{n}", **where
+                    )
                 if str(adv) not in seen:
                     seen.add(str(adv))
                     yield self._info(token, str(adv))
@@ -118,33 +130,58 @@ class KuaishouConnector(Connector):
     def _info(self, token: TokenSet, adv: str) -> AccountInfo:
         endpoint = "v1/advertiser/info"
         where = self._where(endpoint, adv)
-        data = self.api.post(endpoint, {"advertiser_id": int(adv) if adv.isdigit() else adv}, token=token.access_token, account=adv)
+        data = self.api.post(
+            endpoint, {"advertiser_id": int(adv) if adv.isdigit() else adv}, token=token.access_token, account=adv
+        )
         name = data.get("user_name") or data.get("corporation_name")
         if not isinstance(name, str):
             raise MalformedResponse("data.user_name is missing", field="data.user_name", **where)
-        return AccountInfo(external_id=adv, name=name, currency=mapping.CURRENCY, timezone=str(mapping.PLATFORM_TZ),
-                           status="active", raw=data)
+        return AccountInfo(
+            external_id=adv,
+            name=name,
+            currency=mapping.CURRENCY,
+            timezone=str(mapping.PLATFORM_TZ),
+            status="active",
+            raw=data,
+        )
 
     # --- metadata ---
     def fetch_metadata(self, token: TokenSet, account: AccountRef, level: str) -> Iterator[Entity]:
         adv = account.external_id
         if level == "account":
             info = self._info(token, adv)
-            yield Entity(level="account", external_id=adv, parent_external_id=None, name=info.name, status=info.status, raw=info.raw)
+            yield Entity(
+                level="account",
+                external_id=adv,
+                parent_external_id=None,
+                name=info.name,
+                status=info.status,
+                raw=info.raw,
+            )
             return
         if level not in METADATA:
-            raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv))
+            raise PermanentError(
+                f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv)
+            )
         path, id_key, name_key, parent_key = METADATA[level]
         where = self._where(path, adv)
         body = {"advertiser_id": int(adv) if adv.isdigit() else adv, "status": ALL_INCLUDING_DELETED}
         for at, item in self.api.pages(path, body, token=token.access_token, account=adv):
             state = mapping.status(item)
-            yield Entity(level=level, external_id=str(field(item, id_key, (int, str), at=at, **where)),
-                         parent_external_id=str(field(item, parent_key, (int, str), at=at, **where)) if parent_key else adv,
-                         name=str(item.get(name_key) or ""), status=state, raw=item, deleted=state == "deleted")
+            yield Entity(
+                level=level,
+                external_id=str(field(item, id_key, (int, str), at=at, **where)),
+                parent_external_id=str(field(item, parent_key, (int, str), at=at, **where)) if parent_key else adv,
+                name=str(item.get(name_key) or ""),
+                status=state,
+                raw=item,
+                deleted=state == "deleted",
+            )
 
     # --- reports ---
-    def fetch_report(self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date) -> Iterator[ReportRow]:
+    def fetch_report(
+        self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date
+    ) -> Iterator[ReportRow]:
         adv = account.external_id
         where = self._where("report", adv)
         if level not in REPORTS:
@@ -157,11 +194,19 @@ class KuaishouConnector(Connector):
         where = self._where(path, adv)
         tz = ZoneInfo(account.timezone or str(mapping.PLATFORM_TZ))
         for first, last in mapping.chunks(start, end, 1 if granularity == "hour" else DAILY_SPAN_DAYS):
-            body = {"advertiser_id": int(adv) if adv.isdigit() else adv, "start_date": first.isoformat(), "end_date": last.isoformat(),
-                    "temporal_granularity": GRANULARITY[granularity]}
-            for at, row in self.api.pages(path, body, token=token.access_token, account=adv, page_size=REPORT_PAGE_SIZE):
+            body = {
+                "advertiser_id": int(adv) if adv.isdigit() else adv,
+                "start_date": first.isoformat(),
+                "end_date": last.isoformat(),
+                "temporal_granularity": GRANULARITY[granularity],
+            }
+            for at, row in self.api.pages(
+                path, body, token=token.access_token, account=adv, page_size=REPORT_PAGE_SIZE
+            ):
                 when = mapping.stat_time(row, at, granularity, where, tz)
                 if not start <= when.date() <= end:
                     continue
                 entity = str(field(row, id_key, (int, str), at=at, **where)) if id_key else adv
-                yield mapping.report_row(row, path=at, level=level, granularity=granularity, entity_id=entity, when=when, where=where)
+                yield mapping.report_row(
+                    row, path=at, level=level, granularity=granularity, entity_id=entity, when=when, where=where
+                )

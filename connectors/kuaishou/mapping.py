@@ -11,6 +11,7 @@ under its own name (aclick, bclick, play_3s_ratio, event_pay, ... ~200 documente
 
 Times: `stat_date` (yyyy-MM-dd) and, hourly, `stat_hour` (0-23), Beijing time.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -26,18 +27,64 @@ CORE_METRICS = {"show": "impressions", "photo_click": "clicks", "charge": "cost"
 # A selection of the documented report fields (model: report Stat), declared in the spec;
 # rows keep every numeric field, listed here or not.
 EXTRA_METRICS = (
-    "aclick", "bclick", "photo_click_ratio", "play_3s_ratio", "played_three_seconds", "action_ratio", "impression_1k_cost",
-    "photo_click_cost", "action_cost", "share", "comment", "like", "follow", "cancel_follow", "report", "block", "negative",
-    "download_started", "download_completed", "activation", "event_pay_first_day", "event_pay_purchase_amount_first_day",
-    "event_pay", "event_pay_purchase_amount", "event_register", "form_count", "form_cost", "conversion_num_cost",
-    "conversion_ratio", "deep_conversion_num", "deep_conversion_cost", "ad_show", "play_5s_ratio", "play_end_ratio",
-    "event_next_day_stay", "key_action",
+    "aclick",
+    "bclick",
+    "photo_click_ratio",
+    "play_3s_ratio",
+    "played_three_seconds",
+    "action_ratio",
+    "impression_1k_cost",
+    "photo_click_cost",
+    "action_cost",
+    "share",
+    "comment",
+    "like",
+    "follow",
+    "cancel_follow",
+    "report",
+    "block",
+    "negative",
+    "download_started",
+    "download_completed",
+    "activation",
+    "event_pay_first_day",
+    "event_pay_purchase_amount_first_day",
+    "event_pay",
+    "event_pay_purchase_amount",
+    "event_register",
+    "form_count",
+    "form_cost",
+    "conversion_num_cost",
+    "conversion_ratio",
+    "deep_conversion_num",
+    "deep_conversion_cost",
+    "ad_show",
+    "play_5s_ratio",
+    "play_end_ratio",
+    "event_next_day_stay",
+    "key_action",
 )
 # Row fields that are dimensions, not metrics (kept out of `extra`).
-DIMENSIONS = frozenset({
-    "advertiser_id", "campaign_id", "campaign_name", "unit_id", "unit_name", "creative_id", "creative_name", "stat_date",
-    "stat_hour", "status", "photo_id", "match_type", "word_info_id", "campaign_type", "unit_source", "put_status",
-})
+DIMENSIONS = frozenset(
+    {
+        "advertiser_id",
+        "campaign_id",
+        "campaign_name",
+        "unit_id",
+        "unit_name",
+        "creative_id",
+        "creative_name",
+        "stat_date",
+        "stat_hour",
+        "status",
+        "photo_id",
+        "match_type",
+        "word_info_id",
+        "campaign_type",
+        "unit_source",
+        "put_status",
+    }
+)
 PUT_STATUS = {1: "active", 2: "paused", 3: "deleted"}  # put_status: 1 投放, 2 暂停, 3 删除
 # `status` (system status) values that mean deleted: campaign 5, unit/creative 10 (unconfirmed
 # per object; the list filter documents -2 "all incl. deleted" and 10 "deleted only").
@@ -69,18 +116,24 @@ def stat_time(row: dict, path: str, granularity: str, where: dict, tz: ZoneInfo)
     except ValueError:
         day = None
     if day is None:
-        raise MalformedResponse(f"{path}.stat_date should be a yyyy-MM-dd date, got {day_text!r}"[:200], field=f"{path}.stat_date", **where)
+        raise MalformedResponse(
+            f"{path}.stat_date should be a yyyy-MM-dd date, got {day_text!r}"[:200], field=f"{path}.stat_date", **where
+        )
     hour = 0
     if granularity == "hour":
         hour = row.get("stat_hour")
         if isinstance(hour, str) and hour.isdigit():
             hour = int(hour)
         if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
-            raise MalformedResponse(f"{path}.stat_hour should be an hour 0-23, got {hour!r}", field=f"{path}.stat_hour", **where)
+            raise MalformedResponse(
+                f"{path}.stat_hour should be an hour 0-23, got {hour!r}", field=f"{path}.stat_hour", **where
+            )
     return datetime(day.year, day.month, day.day, hour, tzinfo=PLATFORM_TZ).astimezone(tz)
 
 
-def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, where: dict) -> ReportRow:
+def report_row(
+    row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, where: dict
+) -> ReportRow:
     for name in ("show", "photo_click", "charge"):
         if name not in row:
             raise MalformedResponse(f"{path}.{name} is missing", field=f"{path}.{name}", **where)
@@ -90,13 +143,28 @@ def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id:
     try:
         cost = Decimal(str(charge))
     except InvalidOperation:
-        raise MalformedResponse(f"{path}.charge is not an amount: {str(charge)[:40]!r}", field=f"{path}.charge", **where) from None
-    extra = {name: float(value) for name, value in row.items()
-             if name not in CORE_METRICS and name not in DIMENSIONS and isinstance(value, (int, float)) and not isinstance(value, bool)}
+        raise MalformedResponse(
+            f"{path}.charge is not an amount: {str(charge)[:40]!r}", field=f"{path}.charge", **where
+        ) from None
+    extra = {
+        name: float(value)
+        for name, value in row.items()
+        if name not in CORE_METRICS
+        and name not in DIMENSIONS
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    }
     return ReportRow(
-        level=level, granularity=granularity, entity_id=entity_id, stat_time=when,
-        impressions=int(number(row["show"], f"{path}.show", where)), clicks=int(number(row["photo_click"], f"{path}.photo_click", where)),
-        cost=cost, conversions=number(row.get("conversion_num", 0), f"{path}.conversion_num", where), currency=CURRENCY, extra=extra,
+        level=level,
+        granularity=granularity,
+        entity_id=entity_id,
+        stat_time=when,
+        impressions=int(number(row["show"], f"{path}.show", where)),
+        clicks=int(number(row["photo_click"], f"{path}.photo_click", where)),
+        cost=cost,
+        conversions=number(row.get("conversion_num", 0), f"{path}.conversion_num", where),
+        currency=CURRENCY,
+        extra=extra,
     )
 
 

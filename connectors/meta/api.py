@@ -32,6 +32,7 @@ total_cputime, total_time, estimated_time_to_regain_access (minutes)}), `X-Ad-Ac
 the shared bucket, and so does any usage at or above USAGE_PAUSE_AT percent, so every worker
 slows down before Meta starts refusing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,7 +44,14 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
+from connectors.errors import (
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from connectors.http import HttpClient, field, redact
 
 PLATFORM = "meta"
@@ -78,9 +86,13 @@ def raise_for_error(body: Any, where: dict[str, str], *, status: int = 400, retr
     if code in (190, 102):
         if subcode in REVOKED_SUBCODES:
             raise AuthorizationRevoked(f"{text}; re-authorize the account", **where)
-        raise TokenExpired(f"{text}; the token expired or is invalid (Meta has no refresh token: re-authorize if it persists)", **where)
+        raise TokenExpired(
+            f"{text}; the token expired or is invalid (Meta has no refresh token: re-authorize if it persists)", **where
+        )
     if 200 <= code <= 299 or (code == 10 and "permission" in message.lower()):
-        raise AuthorizationRevoked(f"{text}; the grant lacks a permission: re-authorize with the ads_read scope", **where)
+        raise AuthorizationRevoked(
+            f"{text}; the grant lacks a permission: re-authorize with the ads_read scope", **where
+        )
     if code in RATE_LIMIT_CODES:
         raise RateLimited(text, retry_after=retry_after if retry_after is not None else DEFAULT_RETRY_AFTER, **where)
     if "reduce the amount of data" in message.lower():
@@ -120,7 +132,9 @@ def usage_wait(headers) -> tuple[float, float]:
     if isinstance(account, dict):
         if isinstance(account.get("acc_id_util_pct"), (int, float)):
             top = max(top, float(account["acc_id_util_pct"]))
-            if account["acc_id_util_pct"] >= USAGE_PAUSE_AT and isinstance(account.get("reset_time_duration"), (int, float)):
+            if account["acc_id_util_pct"] >= USAGE_PAUSE_AT and isinstance(
+                account.get("reset_time_duration"), (int, float)
+            ):
                 regain = max(regain, float(account["reset_time_duration"]))
     app = _json_header(headers, "X-App-Usage")
     if isinstance(app, dict):
@@ -138,7 +152,9 @@ class GraphApi:
         # appsecret_proof = HMAC-SHA256(key=app secret, msg=access token), hex: required by apps that
         # enable "Require App Secret" and recommended for every server-side call (Graph API
         # "Securing Requests").
-        self.proof = hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest() if app_secret and token else ""
+        self.proof = (
+            hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest() if app_secret and token else ""
+        )
 
     def _url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.base}/{path.lstrip('/')}"
@@ -151,7 +167,9 @@ class GraphApi:
             self.http.limiter.pause(self.http.bucket, min(pause, 3600.0))
         return regain
 
-    def call(self, method: str, path: str, params: dict | None = None, *, account: str = "", endpoint: str = "") -> dict:
+    def call(
+        self, method: str, path: str, params: dict | None = None, *, account: str = "", endpoint: str = ""
+    ) -> dict:
         url = self._url(path)
         endpoint = endpoint or _endpoint(url)
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": account}
@@ -168,7 +186,9 @@ class GraphApi:
             body = response.json()
         except ValueError:
             raise MalformedResponse("the body is not JSON", field="<body>", **where) from None
-        raise_for_error(body, where, status=response.status_code, retry_after=regain or None)  # Graph can answer 200 with an error
+        raise_for_error(
+            body, where, status=response.status_code, retry_after=regain or None
+        )  # Graph can answer 200 with an error
         if not isinstance(body, dict):
             raise MalformedResponse(f"expected a JSON object, got {type(body).__name__}", field="<body>", **where)
         return body

@@ -16,11 +16,12 @@ System-user tokens from Business Manager do not expire (expires_in absent -> exp
 Revocation: DELETE `/me/permissions` (with `appsecret_proof`) removes the app's grant (documented on the Permissions
 reference; we call it from `revoke`).
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from connectors.base import AppConfig, TokenSet
@@ -34,8 +35,13 @@ LONG_LIVED = timedelta(days=60)  # when the exchange answer does not say (docume
 
 def authorization_url(app: AppConfig, endpoints: dict[str, str], *, state: str, redirect_uri: str) -> str:
     scopes = tuple(app.extra.get("scopes") or DEFAULT_SCOPES)
-    params = {"client_id": app.client_id, "redirect_uri": redirect_uri, "state": state,
-              "scope": ",".join(scopes), "response_type": "code"}
+    params = {
+        "client_id": app.client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "scope": ",".join(scopes),
+        "response_type": "code",
+    }
     if app.extra.get("config_id"):  # Facebook Login for Business: a configuration instead of scopes
         params["config_id"] = str(app.extra["config_id"])
         params.pop("scope")
@@ -69,20 +75,38 @@ def _token_set(body: dict, now: datetime, *, default_lifetime: timedelta | None)
         expires_at = now + timedelta(seconds=float(expires_in))
     else:
         expires_at = now + default_lifetime if default_lifetime else None
-    return TokenSet(access_token=body["access_token"], expires_at=expires_at,
-                    raw={k: v for k, v in body.items() if k != "access_token"})
+    return TokenSet(
+        access_token=body["access_token"],
+        expires_at=expires_at,
+        raw={k: v for k, v in body.items() if k != "access_token"},
+    )
 
 
-def exchange_code(http: HttpClient, app: AppConfig, endpoints: dict[str, str], *, code: str, redirect_uri: str) -> TokenSet:
+def exchange_code(
+    http: HttpClient, app: AppConfig, endpoints: dict[str, str], *, code: str, redirect_uri: str
+) -> TokenSet:
     if not code:
         raise AuthorizationFailed("the callback has no code", platform=PLATFORM, endpoint="oauth/access_token")
-    now = datetime.now(timezone.utc)
-    short = _token_call(http, endpoints["token"], {"client_id": app.client_id, "redirect_uri": redirect_uri,
-                                                   "client_secret": app.client_secret, "code": code},
-                        endpoint="oauth/access_token (code)", failed=AuthorizationFailed)
-    long = _token_call(http, endpoints["token"], {"grant_type": "fb_exchange_token", "client_id": app.client_id,
-                                                  "client_secret": app.client_secret, "fb_exchange_token": short["access_token"]},
-                       endpoint="oauth/access_token (fb_exchange_token)", failed=AuthorizationFailed)
+    now = datetime.now(UTC)
+    short = _token_call(
+        http,
+        endpoints["token"],
+        {"client_id": app.client_id, "redirect_uri": redirect_uri, "client_secret": app.client_secret, "code": code},
+        endpoint="oauth/access_token (code)",
+        failed=AuthorizationFailed,
+    )
+    long = _token_call(
+        http,
+        endpoints["token"],
+        {
+            "grant_type": "fb_exchange_token",
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "fb_exchange_token": short["access_token"],
+        },
+        endpoint="oauth/access_token (fb_exchange_token)",
+        failed=AuthorizationFailed,
+    )
     token = _token_set(long, now, default_lifetime=LONG_LIVED)
     scopes = tuple(app.extra.get("scopes") or DEFAULT_SCOPES)
     return TokenSet(access_token=token.access_token, expires_at=token.expires_at, scopes=scopes, raw=token.raw)
@@ -94,8 +118,12 @@ def revoke(http: HttpClient, app: AppConfig, endpoints: dict[str, str], token: T
     where = {"platform": PLATFORM, "endpoint": "me/permissions"}
     params = {"access_token": token.access_token}
     if app.client_secret:
-        params["appsecret_proof"] = hmac.new(app.client_secret.encode(), token.access_token.encode(), hashlib.sha256).hexdigest()
-    body = http.request("DELETE", f"{endpoints['graph'].rstrip('/')}/me/permissions", endpoint=where["endpoint"], params=params)
+        params["appsecret_proof"] = hmac.new(
+            app.client_secret.encode(), token.access_token.encode(), hashlib.sha256
+        ).hexdigest()
+    body = http.request(
+        "DELETE", f"{endpoints['graph'].rstrip('/')}/me/permissions", endpoint=where["endpoint"], params=params
+    )
     try:
         answer = body.json()
     except ValueError:
@@ -107,4 +135,4 @@ def reauthorization_due(token: TokenSet, *, warning: timedelta, now: datetime | 
     """True when the long-lived token expires within `warning` (or has): ask the user to log in again."""
     if token.expires_at is None:
         return False
-    return token.expires_at - (now or datetime.now(timezone.utc)) <= warning
+    return token.expires_at - (now or datetime.now(UTC)) <= warning

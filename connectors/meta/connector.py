@@ -17,17 +17,25 @@ Insights (https://developers.facebook.com/docs/marketing-api/insights, .../insig
          /<run id>/insights, cursor-paged. "Job Failed" / "Job Skipped": the range is split in
          halves and each half runs again (a one-day range that fails is a TransientError).
 """
+
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import AccountInfo, AccountRef, Connector, Entity, PlatformSpec, ReportRow, TokenSet
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
+from connectors.errors import (
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from connectors.http import field
 from connectors.meta import auth, mapping
 from connectors.meta.api import GRAPH_VERSION, PLATFORM, GraphApi, TooMuchData, raise_for_error, usage_wait
@@ -45,7 +53,13 @@ SPEC = PlatformSpec(
     refresh_rotates=False,
     supports_pkce=False,
     supports_revoke=True,
-    levels={"account": "ad account", "campaign": "campaign", "ad_group": "ad set", "ad": "ad", "creative": "ad creative"},
+    levels={
+        "account": "ad account",
+        "campaign": "campaign",
+        "ad_group": "ad set",
+        "ad": "ad",
+        "creative": "ad creative",
+    },
     granularities=("hour", "day"),
     core_metrics=mapping.CORE_METRICS,
     extra_metrics=mapping.EXTRA_METRICS,
@@ -65,14 +79,28 @@ SPEC = PlatformSpec(
 
 # our level -> (edge of the ad account, fields, parent key)
 METADATA = {
-    "campaign": ("campaigns", "id,name,status,effective_status,configured_status,objective,buying_type,daily_budget,"
-                 "lifetime_budget,start_time,stop_time,created_time,updated_time", None),
-    "ad_group": ("adsets", "id,name,campaign_id,status,effective_status,configured_status,optimization_goal,billing_event,"
-                 "daily_budget,lifetime_budget,start_time,end_time,created_time,updated_time", "campaign_id"),
-    "ad": ("ads", "id,name,adset_id,campaign_id,status,effective_status,configured_status,creative{id},created_time,updated_time",
-           "adset_id"),
-    "creative": ("adcreatives", "id,name,status,object_type,title,body,thumbnail_url,object_story_id,effective_object_story_id",
-                 None),
+    "campaign": (
+        "campaigns",
+        "id,name,status,effective_status,configured_status,objective,buying_type,daily_budget,"
+        "lifetime_budget,start_time,stop_time,created_time,updated_time",
+        None,
+    ),
+    "ad_group": (
+        "adsets",
+        "id,name,campaign_id,status,effective_status,configured_status,optimization_goal,billing_event,"
+        "daily_budget,lifetime_budget,start_time,end_time,created_time,updated_time",
+        "campaign_id",
+    ),
+    "ad": (
+        "ads",
+        "id,name,adset_id,campaign_id,status,effective_status,configured_status,creative{id},created_time,updated_time",
+        "adset_id",
+    ),
+    "creative": (
+        "adcreatives",
+        "id,name,status,object_type,title,body,thumbnail_url,object_story_id,effective_object_story_id",
+        None,
+    ),
 }
 ACCOUNT_FIELDS = "id,account_id,name,currency,timezone_name,timezone_offset_hours_utc,account_status,business{id,name}"
 # Without an effective_status filter the campaigns/adsets/ads edges leave out ARCHIVED objects
@@ -80,8 +108,19 @@ ACCOUNT_FIELDS = "id,account_id,name,currency,timezone_name,timezone_offset_hour
 # archived objects still have insights, so we ask for them. DELETED objects cannot be read through
 # an edge at all. The list is the edges' documented enum minus DELETED (per-edge validity of every
 # value unconfirmed; the app's extra `effective_status` replaces it, [] sends none).
-EFFECTIVE_STATUS = ("ACTIVE", "PAUSED", "ARCHIVED", "PENDING_REVIEW", "DISAPPROVED", "PREAPPROVED", "PENDING_BILLING_INFO",
-                    "CAMPAIGN_PAUSED", "ADSET_PAUSED", "IN_PROCESS", "WITH_ISSUES")
+EFFECTIVE_STATUS = (
+    "ACTIVE",
+    "PAUSED",
+    "ARCHIVED",
+    "PENDING_REVIEW",
+    "DISAPPROVED",
+    "PREAPPROVED",
+    "PENDING_BILLING_INFO",
+    "CAMPAIGN_PAUSED",
+    "ADSET_PAUSED",
+    "IN_PROCESS",
+    "WITH_ISSUES",
+)
 PAGE_LIMIT = 500
 INSIGHTS_LIMIT = 500
 DONE, FAILED = "Job Completed", ("Job Failed", "Job Skipped")
@@ -116,13 +155,17 @@ class MetaConnector(Connector):
         if Meta still accepts it (`GET /me`), so fetching goes on until the user re-authorizes; once
         Meta refuses it, AuthorizationRevoked says re-authorize (nothing else can renew it)."""
         where = {"platform": PLATFORM, "endpoint": "me"}
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if not token.access_token or (token.expires_at is not None and token.expires_at <= now):
-            raise AuthorizationRevoked("the long-lived token expired and Meta issues no refresh token: re-authorize the account", **where)
+            raise AuthorizationRevoked(
+                "the long-lived token expired and Meta issues no refresh token: re-authorize the account", **where
+            )
         try:
             self.api(token).call("GET", "me", {"fields": "id"}, endpoint="me")
         except (TokenExpired, AuthorizationRevoked) as exc:
-            raise AuthorizationRevoked(f"{exc}; Meta issues no refresh token: re-authorize the account", **where) from None
+            raise AuthorizationRevoked(
+                f"{exc}; Meta issues no refresh token: re-authorize the account", **where
+            ) from None
         return token
 
     def revoke(self, token: TokenSet) -> None:
@@ -157,10 +200,18 @@ class MetaConnector(Connector):
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise MalformedResponse(f"{at}.timezone_name is not a known timezone: {tz[:40]!r}", field=f"{at}.timezone_name", **where) from None
+            raise MalformedResponse(
+                f"{at}.timezone_name is not a known timezone: {tz[:40]!r}", field=f"{at}.timezone_name", **where
+            ) from None
         status = item.get("account_status")
-        return AccountInfo(external_id=account_id, name=str(item.get("name") or ""), currency=field(item, "currency", str, at=at, **where),
-                           timezone=tz, status=mapping.ACCOUNT_STATUS.get(status, f"status_{status}"), raw=item)
+        return AccountInfo(
+            external_id=account_id,
+            name=str(item.get("name") or ""),
+            currency=field(item, "currency", str, at=at, **where),
+            timezone=tz,
+            status=mapping.ACCOUNT_STATUS.get(status, f"status_{status}"),
+            raw=item,
+        )
 
     # --- metadata ---
     def fetch_metadata(self, token: TokenSet, account: AccountRef, level: str) -> Iterator[Entity]:
@@ -169,10 +220,14 @@ class MetaConnector(Connector):
             where = self._where("ad account", adv)
             item = self.api(token).call("GET", act(adv), {"fields": ACCOUNT_FIELDS}, account=adv, endpoint="ad account")
             info = self._info(item, "<body>", where)
-            yield Entity(level="account", external_id=adv, parent_external_id=None, name=info.name, status=info.status, raw=item)
+            yield Entity(
+                level="account", external_id=adv, parent_external_id=None, name=info.name, status=info.status, raw=item
+            )
             return
         if level not in METADATA:
-            raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv))
+            raise PermanentError(
+                f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv)
+            )
         edge, fields, parent_key = METADATA[level]
         where = self._where(edge, adv)
         params = {"fields": fields, "limit": PAGE_LIMIT}
@@ -181,22 +236,42 @@ class MetaConnector(Connector):
             params["effective_status"] = json.dumps(list(statuses), separators=(",", ":"))
         for at, item in self.api(token).pages(f"{act(adv)}/{edge}", params, account=adv):
             state = mapping.status(item)
-            yield Entity(level=level, external_id=str(field(item, "id", (str, int), at=at, **where)),
-                         parent_external_id=str(field(item, parent_key, (str, int), at=at, **where)) if parent_key else adv,
-                         name=str(item.get("name") or ""), status=state, raw=item, deleted=state == "deleted")
+            yield Entity(
+                level=level,
+                external_id=str(field(item, "id", (str, int), at=at, **where)),
+                parent_external_id=str(field(item, parent_key, (str, int), at=at, **where)) if parent_key else adv,
+                name=str(item.get("name") or ""),
+                status=state,
+                raw=item,
+                deleted=state == "deleted",
+            )
 
     # --- reports ---
     def insights_params(self, level: str, granularity: str, start: date, end: date) -> dict:
-        fields = ["account_id", "account_currency", *(mapping.IDS[lv] for lv in ("campaign", "ad_group", "ad")[:("account", "campaign", "ad_group", "ad").index(level)]),
-                  *mapping.CORE_METRICS, *(f for f in mapping.EXTRA_FIELDS if granularity == "day" or f not in mapping.NOT_HOURLY)]
-        params = {"level": "adset" if level == "ad_group" else level, "fields": ",".join(fields),
-                  "time_range": json.dumps({"since": start.isoformat(), "until": end.isoformat()}, separators=(",", ":")),
-                  "time_increment": 1, "limit": INSIGHTS_LIMIT}
+        fields = [
+            "account_id",
+            "account_currency",
+            *(
+                mapping.IDS[lv]
+                for lv in ("campaign", "ad_group", "ad")[: ("account", "campaign", "ad_group", "ad").index(level)]
+            ),
+            *mapping.CORE_METRICS,
+            *(f for f in mapping.EXTRA_FIELDS if granularity == "day" or f not in mapping.NOT_HOURLY),
+        ]
+        params = {
+            "level": "adset" if level == "ad_group" else level,
+            "fields": ",".join(fields),
+            "time_range": json.dumps({"since": start.isoformat(), "until": end.isoformat()}, separators=(",", ":")),
+            "time_increment": 1,
+            "limit": INSIGHTS_LIMIT,
+        }
         if granularity == "hour":
             params["breakdowns"] = mapping.HOURLY_BREAKDOWN
         return params
 
-    def fetch_report(self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date) -> Iterator[ReportRow]:
+    def fetch_report(
+        self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date
+    ) -> Iterator[ReportRow]:
         adv = account.external_id.removeprefix("act_")
         where = self._where("insights", adv)
         if level not in mapping.IDS:
@@ -211,7 +286,9 @@ class MetaConnector(Connector):
         if (end - start).days + 1 <= sync_days:
             yielded = 0
             try:
-                pages = api.pages(f"{act(adv)}/insights", self.insights_params(level, granularity, start, end), account=adv)
+                pages = api.pages(
+                    f"{act(adv)}/insights", self.insights_params(level, granularity, start, end), account=adv
+                )
                 for row in self._rows(pages, level, granularity, account, tz, start, end):
                     yielded += 1
                     yield row
@@ -230,18 +307,35 @@ class MetaConnector(Connector):
             if not start <= when.date() <= end:
                 continue
             entity = str(field(row, id_key, (str, int), at=at, **where))
-            yield mapping.report_row(row, path=at, level=level, granularity=granularity, entity_id=entity, when=when,
-                                     currency=account.currency, where=where)
+            yield mapping.report_row(
+                row,
+                path=at,
+                level=level,
+                granularity=granularity,
+                entity_id=entity,
+                when=when,
+                currency=account.currency,
+                where=where,
+            )
 
-    def _async(self, api: GraphApi, adv: str, level, granularity, account, tz, start: date, end: date) -> Iterator[ReportRow]:
+    def _async(
+        self, api: GraphApi, adv: str, level, granularity, account, tz, start: date, end: date
+    ) -> Iterator[ReportRow]:
         where = self._where("insights (async)", adv)
-        started = api.call("POST", f"{act(adv)}/insights", self.insights_params(level, granularity, start, end), account=adv,
-                           endpoint="insights (async)")
+        started = api.call(
+            "POST",
+            f"{act(adv)}/insights",
+            self.insights_params(level, granularity, start, end),
+            account=adv,
+            endpoint="insights (async)",
+        )
         run_id = str(field(started, "report_run_id", (str, int), **where))
         status = self._poll(api, run_id, adv)
         if status in FAILED:
             if start == end:
-                raise TransientError(f"async report run {run_id} ended {status!r} for one day ({start}); retry later", **where)
+                raise TransientError(
+                    f"async report run {run_id} ended {status!r} for one day ({start}); retry later", **where
+                )
             middle = start + timedelta(days=(end - start).days // 2)
             yield from self._async(api, adv, level, granularity, account, tz, start, middle)
             yield from self._async(api, adv, level, granularity, account, tz, middle + timedelta(days=1), end)
@@ -253,13 +347,22 @@ class MetaConnector(Connector):
         where = self._where("report run", adv)
         waited, delay = 0.0, 1.0
         while True:
-            run = api.call("GET", run_id, {"fields": "id,async_status,async_percent_completion"}, account=adv, endpoint="report run")
+            run = api.call(
+                "GET",
+                run_id,
+                {"fields": "id,async_status,async_percent_completion"},
+                account=adv,
+                endpoint="report run",
+            )
             status = field(run, "async_status", str, **where)
             if status == DONE or status in FAILED:
                 return status
             if waited >= POLL_TIMEOUT:
-                raise TransientError(f"async report run {run_id} still {status!r} "
-                                     f"({run.get('async_percent_completion', '?')}%) after {waited:.0f}s", **where)
+                raise TransientError(
+                    f"async report run {run_id} still {status!r} "
+                    f"({run.get('async_percent_completion', '?')}%) after {waited:.0f}s",
+                    **where,
+                )
             self.sleep(delay)
             waited += delay
             delay = min(delay * 2, 30.0)

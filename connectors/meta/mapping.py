@@ -15,6 +15,7 @@ Times: `date_start` is the day in the ad account's timezone; the hourly breakdow
 `hourly_stats_aggregated_by_advertiser_time_zone` ("13:00:00 - 13:59:59") is the hour in the
 same timezone.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -29,22 +30,66 @@ CORE_METRICS = {"impressions": "impressions", "clicks": "clicks", "spend": "cost
 # Requested on every insights call (besides ids and CORE_METRICS). Unique/reach metrics are not
 # available with the hourly breakdown (Meta drops them there; unconfirmed for every field).
 EXTRA_FIELDS = (
-    "reach", "frequency", "cpc", "cpm", "cpp", "ctr", "unique_clicks", "unique_ctr", "inline_link_clicks",
-    "inline_link_click_ctr", "inline_post_engagement", "social_spend", "actions", "action_values", "conversion_values",
-    "cost_per_action_type", "cost_per_conversion", "outbound_clicks", "video_p25_watched_actions",
-    "video_p50_watched_actions", "video_p75_watched_actions", "video_p100_watched_actions", "video_play_actions",
+    "reach",
+    "frequency",
+    "cpc",
+    "cpm",
+    "cpp",
+    "ctr",
+    "unique_clicks",
+    "unique_ctr",
+    "inline_link_clicks",
+    "inline_link_click_ctr",
+    "inline_post_engagement",
+    "social_spend",
+    "actions",
+    "action_values",
+    "conversion_values",
+    "cost_per_action_type",
+    "cost_per_conversion",
+    "outbound_clicks",
+    "video_p25_watched_actions",
+    "video_p50_watched_actions",
+    "video_p75_watched_actions",
+    "video_p100_watched_actions",
+    "video_play_actions",
 )
 NOT_HOURLY = frozenset({"reach", "frequency", "cpp", "unique_clicks", "unique_ctr"})
 EXTRA_METRICS = tuple(f for f in EXTRA_FIELDS)
 IDS = {"account": "account_id", "campaign": "campaign_id", "ad_group": "adset_id", "ad": "ad_id"}
 # Row fields that are not metrics.
-DIMENSIONS = frozenset({
-    "account_id", "account_name", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id", "ad_name",
-    "date_start", "date_stop", "account_currency", HOURLY_BREAKDOWN, "objective", "buying_type", "attribution_setting",
-    "optimization_goal",
-})
-ACCOUNT_STATUS = {1: "active", 2: "disabled", 3: "unsettled", 7: "pending_risk_review", 8: "pending_settlement",
-                  9: "in_grace_period", 100: "pending_closure", 101: "closed", 201: "any_active", 202: "any_closed"}
+DIMENSIONS = frozenset(
+    {
+        "account_id",
+        "account_name",
+        "campaign_id",
+        "campaign_name",
+        "adset_id",
+        "adset_name",
+        "ad_id",
+        "ad_name",
+        "date_start",
+        "date_stop",
+        "account_currency",
+        HOURLY_BREAKDOWN,
+        "objective",
+        "buying_type",
+        "attribution_setting",
+        "optimization_goal",
+    }
+)
+ACCOUNT_STATUS = {
+    1: "active",
+    2: "disabled",
+    3: "unsettled",
+    7: "pending_risk_review",
+    8: "pending_settlement",
+    9: "in_grace_period",
+    100: "pending_closure",
+    101: "closed",
+    201: "any_active",
+    202: "any_closed",
+}
 
 
 def status(item: dict) -> str:
@@ -66,7 +111,10 @@ def action_total(values, path: str, where: dict) -> float:
         return 0.0
     if not isinstance(values, list):
         raise MalformedResponse(f"{path} should be a list of action stats", field=path, **where)
-    return sum(number(a.get("value", 0) if isinstance(a, dict) else a, f"{path}.{n}.value", where) for n, a in enumerate(values))
+    return sum(
+        number(a.get("value", 0) if isinstance(a, dict) else a, f"{path}.{n}.value", where)
+        for n, a in enumerate(values)
+    )
 
 
 def stat_time(row: dict, path: str, granularity: str, where: dict, tz: ZoneInfo) -> datetime:
@@ -76,7 +124,9 @@ def stat_time(row: dict, path: str, granularity: str, where: dict, tz: ZoneInfo)
     except ValueError:
         day = None
     if day is None:
-        raise MalformedResponse(f"{path}.date_start should be a YYYY-MM-DD date, got {text!r}"[:200], field=f"{path}.date_start", **where)
+        raise MalformedResponse(
+            f"{path}.date_start should be a YYYY-MM-DD date, got {text!r}"[:200], field=f"{path}.date_start", **where
+        )
     hour = 0
     if granularity == "hour":
         span = row.get(HOURLY_BREAKDOWN)
@@ -85,12 +135,17 @@ def stat_time(row: dict, path: str, granularity: str, where: dict, tz: ZoneInfo)
         except ValueError:
             hour = -1
         if not 0 <= hour <= 23:
-            raise MalformedResponse(f"{path}.{HOURLY_BREAKDOWN} should be 'HH:00:00 - HH:59:59', got {span!r}"[:200],
-                                    field=f"{path}.{HOURLY_BREAKDOWN}", **where)
+            raise MalformedResponse(
+                f"{path}.{HOURLY_BREAKDOWN} should be 'HH:00:00 - HH:59:59', got {span!r}"[:200],
+                field=f"{path}.{HOURLY_BREAKDOWN}",
+                **where,
+            )
     return datetime(day.year, day.month, day.day, hour, tzinfo=tz)
 
 
-def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, currency: str, where: dict) -> ReportRow:
+def report_row(
+    row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, currency: str, where: dict
+) -> ReportRow:
     for name in ("impressions", "spend"):
         if name not in row:
             raise MalformedResponse(f"{path}.{name} is missing", field=f"{path}.{name}", **where)
@@ -99,7 +154,9 @@ def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id:
         if isinstance(row["spend"], bool) or not cost.is_finite():
             raise InvalidOperation
     except InvalidOperation:
-        raise MalformedResponse(f"{path}.spend is not an amount: {str(row['spend'])[:40]!r}", field=f"{path}.spend", **where) from None
+        raise MalformedResponse(
+            f"{path}.spend is not an amount: {str(row['spend'])[:40]!r}", field=f"{path}.spend", **where
+        ) from None
     extra: dict[str, float] = {}
     for name, value in row.items():
         if name in CORE_METRICS or name in DIMENSIONS:
@@ -115,9 +172,14 @@ def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id:
             except ValueError:
                 continue  # a text field we did not ask for as a metric
     return ReportRow(
-        level=level, granularity=granularity, entity_id=entity_id, stat_time=when,
+        level=level,
+        granularity=granularity,
+        entity_id=entity_id,
+        stat_time=when,
         impressions=int(number(row["impressions"], f"{path}.impressions", where)),
         clicks=int(number(row.get("clicks", 0), f"{path}.clicks", where)),
-        cost=cost, conversions=action_total(row.get("conversions"), f"{path}.conversions", where),
-        currency=str(row.get("account_currency") or currency), extra=extra,
+        cost=cost,
+        conversions=action_total(row.get("conversions"), f"{path}.conversions", where),
+        currency=str(row.get("account_currency") or currency),
+        extra=extra,
     )

@@ -17,13 +17,21 @@ platform's error-code page as quoted by open-source SDKs and connectors; the one
 | 40001, 4xxxx  | parameter or business errors              | PermanentError       |
 | 5xxxx         | system error / busy                       | TransientError       |
 """
+
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
+from connectors.errors import (
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from connectors.http import HttpClient, field, redact
 
 PLATFORM = "oceanengine"
@@ -63,15 +71,27 @@ class OceanEngineApi:
         self.http = http
         self.base = base.rstrip("/")
 
-    def call(self, method: str, path: str, *, token: str = "", endpoint: str, account: str = "",
-             params: dict | None = None, json_body: dict | None = None) -> dict:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str = "",
+        endpoint: str,
+        account: str = "",
+        params: dict | None = None,
+        json_body: dict | None = None,
+    ) -> dict:
         """The envelope's `data` (an object), after checking `code`."""
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": account}
         if token == "" and path.startswith(("2/", "v3.0/")):
             raise TokenExpired("no access token; refresh the credential", **where)
         headers = {"Access-Token": token} if token else {}
-        encoded = {k: (json.dumps(v, separators=(",", ":")) if isinstance(v, (list, dict)) else v)
-                   for k, v in (params or {}).items() if v is not None}
+        encoded = {
+            k: (json.dumps(v, separators=(",", ":")) if isinstance(v, (list, dict)) else v)
+            for k, v in (params or {}).items()
+            if v is not None
+        }
         url = f"{self.base}/{path}"
         if method == "GET":
             body = self.http.get_json(url, endpoint=endpoint, account=account, params=encoded, headers=headers)
@@ -82,18 +102,35 @@ class OceanEngineApi:
         raise_for_code(body, where, self.http)
         return field(body, "data", dict, **where)
 
-    def pages(self, path: str, *, token: str, endpoint: str, account: str, params: dict,
-              list_key: str = "list", page_size: int = PAGE_SIZE) -> Iterator[tuple[str, dict]]:
+    def pages(
+        self,
+        path: str,
+        *,
+        token: str,
+        endpoint: str,
+        account: str,
+        params: dict,
+        list_key: str = "list",
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[tuple[str, dict]]:
         """(path of the item, item) over page/page_size paging; one page in memory."""
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": account}
         page = 1
         while True:
-            data = self.call("GET", path, token=token, endpoint=endpoint, account=account,
-                             params={**params, "page": page, "page_size": page_size})
+            data = self.call(
+                "GET",
+                path,
+                token=token,
+                endpoint=endpoint,
+                account=account,
+                params={**params, "page": page, "page_size": page_size},
+            )
             items = field(data, list_key, list, default=[], at="data", **where)
             for n, item in enumerate(items):
                 if not isinstance(item, dict):
-                    raise MalformedResponse(f"data.{list_key}.{n} should be an object", field=f"data.{list_key}.{n}", **where)
+                    raise MalformedResponse(
+                        f"data.{list_key}.{n} should be an object", field=f"data.{list_key}.{n}", **where
+                    )
                 yield f"data.{list_key}.{n}", item
             total_page = field(data, "page_info.total_page", int, default=None, at="data", **where)
             if total_page is None:  # some list endpoints only say total_number

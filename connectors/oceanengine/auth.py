@@ -17,10 +17,11 @@ run as RFC 6749 through requests-oauthlib (client_id/redirect_uri/response_type=
 grant requests). That is how the flows are tested against any compliant OAuth2 server, ours
 included; an Ocean-Engine-shaped envelope from such a server is unwrapped too.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import requests
@@ -45,7 +46,9 @@ def is_standard(app: AppConfig, endpoints: dict[str, str]) -> bool:
 
 def authorization_url(app: AppConfig, endpoints: dict[str, str], *, state: str, redirect_uri: str, scopes=()) -> str:
     if is_standard(app, endpoints):
-        return oauth2.authorization_url(app, authorize_url=endpoints["authorize"], state=state, redirect_uri=redirect_uri, scopes=scopes)
+        return oauth2.authorization_url(
+            app, authorize_url=endpoints["authorize"], state=state, redirect_uri=redirect_uri, scopes=scopes
+        )
     params = {"app_id": app.client_id, "state": state, "redirect_uri": redirect_uri}
     if app.extra.get("scope"):  # optional narrowing, a JSON list of permission ids
         params["scope"] = json.dumps(app.extra["scope"], separators=(",", ":"))
@@ -62,34 +65,66 @@ def _unwrap(response: requests.Response) -> requests.Response:
     if isinstance(body, dict) and "code" in body and isinstance(body.get("data"), dict) and body.get("code") == 0:
         response._content = json.dumps(body["data"]).encode()
     elif isinstance(body, dict) and body.get("code") not in (None, 0) and "error" not in body:
-        response._content = json.dumps({"error": "invalid_grant", "error_description": str(body.get("message", ""))}).encode()
+        response._content = json.dumps(
+            {"error": "invalid_grant", "error_description": str(body.get("message", ""))}
+        ).encode()
     return response
 
 
-def exchange_code(http: HttpClient, app: AppConfig, endpoints: dict[str, str], *, code: str, redirect_uri: str) -> TokenSet:
+def exchange_code(
+    http: HttpClient, app: AppConfig, endpoints: dict[str, str], *, code: str, redirect_uri: str
+) -> TokenSet:
     if is_standard(app, endpoints):
-        return oauth2.exchange_code(http, app, token_url=endpoints["token"], code=code, redirect_uri=redirect_uri, response_hooks=(_unwrap,))
+        return oauth2.exchange_code(
+            http, app, token_url=endpoints["token"], code=code, redirect_uri=redirect_uri, response_hooks=(_unwrap,)
+        )
     if not code:
         raise AuthorizationFailed("the callback has no auth_code", platform=PLATFORM, endpoint="oauth2/access_token")
-    return _native(http, endpoints["token"], "oauth2/access_token", {
-        "app_id": _app_id(app), "secret": app.client_secret, "grant_type": "auth_code", "auth_code": code,
-    }, failed=AuthorizationFailed)
+    return _native(
+        http,
+        endpoints["token"],
+        "oauth2/access_token",
+        {
+            "app_id": _app_id(app),
+            "secret": app.client_secret,
+            "grant_type": "auth_code",
+            "auth_code": code,
+        },
+        failed=AuthorizationFailed,
+    )
 
 
 def refresh(http: HttpClient, app: AppConfig, endpoints: dict[str, str], token: TokenSet) -> TokenSet:
     if not token.refresh_token:
         raise AuthorizationRevoked("no refresh token is stored; re-authorize the account", platform=PLATFORM)
     if is_standard(app, endpoints):
-        fresh = oauth2.refresh_token(http, app, token_url=endpoints["refresh"], refresh_token=token.refresh_token, response_hooks=(_unwrap,))
+        fresh = oauth2.refresh_token(
+            http, app, token_url=endpoints["refresh"], refresh_token=token.refresh_token, response_hooks=(_unwrap,)
+        )
     else:
-        fresh = _native(http, endpoints["refresh"], "oauth2/refresh_token", {
-            "app_id": _app_id(app), "secret": app.client_secret, "grant_type": "refresh_token", "refresh_token": token.refresh_token,
-        }, failed=AuthorizationRevoked)
+        fresh = _native(
+            http,
+            endpoints["refresh"],
+            "oauth2/refresh_token",
+            {
+                "app_id": _app_id(app),
+                "secret": app.client_secret,
+                "grant_type": "refresh_token",
+                "refresh_token": token.refresh_token,
+            },
+            failed=AuthorizationRevoked,
+        )
     # The refresh answer does not repeat the advertisers of the grant; keep them.
     if not fresh.account_ids and token.account_ids:
-        fresh = TokenSet(access_token=fresh.access_token, refresh_token=fresh.refresh_token, expires_at=fresh.expires_at,
-                         refresh_expires_at=fresh.refresh_expires_at or token.refresh_expires_at, scopes=fresh.scopes or token.scopes,
-                         account_ids=token.account_ids, raw=fresh.raw)
+        fresh = TokenSet(
+            access_token=fresh.access_token,
+            refresh_token=fresh.refresh_token,
+            expires_at=fresh.expires_at,
+            refresh_expires_at=fresh.refresh_expires_at or token.refresh_expires_at,
+            scopes=fresh.scopes or token.scopes,
+            account_ids=token.account_ids,
+            raw=fresh.raw,
+        )
     return fresh
 
 
@@ -110,4 +145,4 @@ def _native(http: HttpClient, url: str, endpoint: str, payload: dict, *, failed:
     data = field(body, "data", dict, **where)
     field(data, "access_token", str, at="data", **where)
     field(data, "expires_in", (int, float), at="data", **where)
-    return oauth2.token_set(data, now=datetime.now(timezone.utc))
+    return oauth2.token_set(data, now=datetime.now(UTC))

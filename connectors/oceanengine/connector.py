@@ -10,6 +10,7 @@ App `extra` options: `api_versions` (default ["2.0", "1.0"]: which hierarchies t
 advertiser created after the 1.0 retirement has only 2.0), `oauth` ("standard" / "native"),
 `rate_limit` ([requests, seconds], when the platform granted the app more QPS).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -34,8 +35,13 @@ SPEC = PlatformSpec(
     refresh_rotates=True,
     supports_pkce=False,
     supports_revoke=False,  # no revocation API: the advertiser cancels the grant in the UI
-    levels={"account": "advertiser", "campaign": "project (2.0) / campaign 广告组 (1.0)", "ad_group": "ad 计划 (1.0)",
-            "ad": "promotion (2.0)", "creative": "creative (1.0)"},
+    levels={
+        "account": "advertiser",
+        "campaign": "project (2.0) / campaign 广告组 (1.0)",
+        "ad_group": "ad 计划 (1.0)",
+        "ad": "promotion (2.0)",
+        "creative": "creative (1.0)",
+    },
     granularities=("hour", "day"),
     core_metrics=mapping.CORE_METRICS,
     extra_metrics=mapping.EXTRA_METRICS,
@@ -61,17 +67,43 @@ METADATA = {
     ("campaign", "2.0"): ("v3.0/project/list/", "project_id", "name", None, "status", {}),
     ("ad", "2.0"): ("v3.0/promotion/list/", "promotion_id", "promotion_name", "project_id", "status", {}),
     # 1.0 lists hide deleted objects unless asked for every status.
-    ("campaign", "1.0"): ("2/campaign/get/", "id", "name", None, "status", {"filtering": {"status": "CAMPAIGN_STATUS_ALL"}}),
-    ("ad_group", "1.0"): ("2/ad/get/", "id", "name", "campaign_id", "status", {"filtering": {"status": "AD_STATUS_ALL"}}),
-    ("creative", "1.0"): ("2/creative/get/", "creative_id", "title", "ad_id", "status", {"filtering": {"status": "CREATIVE_STATUS_ALL"}}),
+    ("campaign", "1.0"): (
+        "2/campaign/get/",
+        "id",
+        "name",
+        None,
+        "status",
+        {"filtering": {"status": "CAMPAIGN_STATUS_ALL"}},
+    ),
+    ("ad_group", "1.0"): (
+        "2/ad/get/",
+        "id",
+        "name",
+        "campaign_id",
+        "status",
+        {"filtering": {"status": "AD_STATUS_ALL"}},
+    ),
+    ("creative", "1.0"): (
+        "2/creative/get/",
+        "creative_id",
+        "title",
+        "ad_id",
+        "status",
+        {"filtering": {"status": "CREATIVE_STATUS_ALL"}},
+    ),
 }
 # 2.0 custom report dimension of each level (None = the whole advertiser)
 V2_REPORT_DIMENSION = {"account": None, "campaign": "cdp_project_id", "ad": "cdp_promotion_id"}
-V1_REPORT = {"campaign": ("2/report/campaign/get/", "campaign_id"), "ad_group": ("2/report/ad/get/", "ad_id"),
-             "creative": ("2/report/creative/get/", "creative_id")}
+V1_REPORT = {
+    "campaign": ("2/report/campaign/get/", "campaign_id"),
+    "ad_group": ("2/report/ad/get/", "ad_id"),
+    "creative": ("2/report/creative/get/", "creative_id"),
+}
 GRANULARITY = {"hour": "STAT_TIME_GRANULARITY_HOURLY", "day": "STAT_TIME_GRANULARITY_DAILY"}
 V2_TIME_DIMENSION = {"hour": "stat_time_hour", "day": "stat_time_day"}
-REPORT_SPAN_DAYS = 30  # documented: "时间跨度不能超过30天"; hourly requests go one day each (span limit for hourly unconfirmed)
+REPORT_SPAN_DAYS = (
+    30  # documented: "时间跨度不能超过30天"; hourly requests go one day each (span limit for hourly unconfirmed)
+)
 ADVERTISER_FIELDS = ["id", "name", "status", "company", "role", "reason", "address"]
 
 
@@ -83,7 +115,7 @@ class OceanEngineConnector(Connector):
         versions = app.extra.get("api_versions") or ["2.0", "1.0"]
         unknown = set(versions) - {"2.0", "1.0"}
         if unknown:
-            raise ValueError(f"oceanengine app extra.api_versions: unknown {sorted(unknown)}; use \"2.0\" and/or \"1.0\"")
+            raise ValueError(f'oceanengine app extra.api_versions: unknown {sorted(unknown)}; use "2.0" and/or "1.0"')
         self.versions = tuple(versions)
 
     @property
@@ -95,7 +127,9 @@ class OceanEngineConnector(Connector):
 
     # --- authorization ---
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
-        return auth.authorization_url(self.app, self.endpoints, state=state, redirect_uri=redirect_uri, scopes=self.spec.scopes)
+        return auth.authorization_url(
+            self.app, self.endpoints, state=state, redirect_uri=redirect_uri, scopes=self.spec.scopes
+        )
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         return auth.exchange_code(self.http, self.app, self.endpoints, code=code, redirect_uri=redirect_uri)
@@ -118,9 +152,17 @@ class OceanEngineConnector(Connector):
         巨量引擎工作台) reach their sub-advertisers, which are listed too."""
         endpoint = "oauth2/advertiser/get"
         where = self._where(endpoint)
-        data = self.api.call("GET", "oauth2/advertiser/get/", token=token.access_token, endpoint=endpoint, params={
-            "access_token": token.access_token, "app_id": self.app.client_id, "secret": self.app.client_secret,
-        })
+        data = self.api.call(
+            "GET",
+            "oauth2/advertiser/get/",
+            token=token.access_token,
+            endpoint=endpoint,
+            params={
+                "access_token": token.access_token,
+                "app_id": self.app.client_id,
+                "secret": self.app.client_secret,
+            },
+        )
         seen: set[str] = set()
         for n, item in enumerate(field(data, "list", list, at="data", **where)):
             at = f"data.list.{n}"
@@ -135,7 +177,14 @@ class OceanEngineConnector(Connector):
                 yield self._account(adv_id, field(item, "advertiser_name", str, at=at, **where), "active", item)
 
     def _account(self, adv_id: str, name: str, status: str, raw: dict) -> AccountInfo:
-        return AccountInfo(external_id=adv_id, name=name, currency=mapping.CURRENCY, timezone=str(mapping.PLATFORM_TZ), status=status, raw=raw)
+        return AccountInfo(
+            external_id=adv_id,
+            name=name,
+            currency=mapping.CURRENCY,
+            timezone=str(mapping.PLATFORM_TZ),
+            status=status,
+            raw=raw,
+        )
 
     def _children(self, token: TokenSet, parent: str, seen: set[str], path: str) -> Iterator[AccountInfo]:
         endpoint = path.strip("/")
@@ -164,12 +213,20 @@ class OceanEngineConnector(Connector):
         where = self._where(endpoint, parent)
         page = 1
         while True:
-            data = self.api.call("GET", path, token=token.access_token, endpoint=endpoint, account=parent,
-                                 params={"advertiser_id": parent, "page": page, "page_size": 100})
+            data = self.api.call(
+                "GET",
+                path,
+                token=token.access_token,
+                endpoint=endpoint,
+                account=parent,
+                params={"advertiser_id": parent, "page": page, "page_size": 100},
+            )
             items = field(data, "list", list, at="data", **where)
             for n, item in enumerate(items):
                 if not isinstance(item, (dict, int, str)):
-                    raise MalformedResponse(f"data.list.{n} should be an id or an object", field=f"data.list.{n}", **where)
+                    raise MalformedResponse(
+                        f"data.list.{n} should be an id or an object", field=f"data.list.{n}", **where
+                    )
                 yield f"data.list.{n}", item
             total_page = field(data, "page_info.total_page", int, default=1, at="data", **where)
             if page >= total_page or not items:
@@ -180,12 +237,21 @@ class OceanEngineConnector(Connector):
     def _infos(self, token: TokenSet, ids: list[str]) -> Iterator[AccountInfo]:
         endpoint = "2/advertiser/info"
         where = self._where(endpoint)
-        data = self.api.call("GET", "2/advertiser/info/", token=token.access_token, endpoint=endpoint,
-                             params={"advertiser_ids": [int(i) if i.isdigit() else i for i in ids], "fields": ADVERTISER_FIELDS})
+        data = self.api.call(
+            "GET",
+            "2/advertiser/info/",
+            token=token.access_token,
+            endpoint=endpoint,
+            params={"advertiser_ids": [int(i) if i.isdigit() else i for i in ids], "fields": ADVERTISER_FIELDS},
+        )
         for n, item in enumerate(field(data, "list", list, at="data", **where)):
             at = f"data.list.{n}"
-            yield self._account(str(field(item, "id", (int, str), at=at, **where)), field(item, "name", str, at=at, **where),
-                                mapping.status(item.get("status")), item)
+            yield self._account(
+                str(field(item, "id", (int, str), at=at, **where)),
+                field(item, "name", str, at=at, **where),
+                mapping.status(item.get("status")),
+                item,
+            )
 
     # --- metadata ---
     def fetch_metadata(self, token: TokenSet, account: AccountRef, level: str) -> Iterator[Entity]:
@@ -195,35 +261,58 @@ class OceanEngineConnector(Connector):
             return
         kinds = [(lvl, v) for (lvl, v) in METADATA if lvl == level and v in self.versions]
         if level not in self.spec.levels:
-            raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv))
+            raise PermanentError(
+                f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv)
+            )
         for _, version in kinds:
             path, id_key, name_key, parent_key, status_key, extra = METADATA[(level, version)]
             endpoint = path.strip("/")
             where = self._where(endpoint, adv)
-            for at, item in self.api.pages(path, token=token.access_token, endpoint=endpoint, account=adv,
-                                               params={"advertiser_id": adv, **extra}):
+            for at, item in self.api.pages(
+                path, token=token.access_token, endpoint=endpoint, account=adv, params={"advertiser_id": adv, **extra}
+            ):
                 entity_id = str(field(item, id_key, (int, str), at=at, **where))
                 parent = str(field(item, parent_key, (int, str), at=at, **where)) if parent_key else adv
                 state = mapping.status(item.get(status_key) or item.get("opt_status"))
-                yield Entity(level=level, external_id=entity_id, parent_external_id=parent,
-                             name=str(item.get(name_key) or ""), status=state, raw={**item, "_api_version": version},
-                             deleted=state == "deleted")
+                yield Entity(
+                    level=level,
+                    external_id=entity_id,
+                    parent_external_id=parent,
+                    name=str(item.get(name_key) or ""),
+                    status=state,
+                    raw={**item, "_api_version": version},
+                    deleted=state == "deleted",
+                )
 
     def _advertiser(self, token: TokenSet, adv: str) -> Iterator[Entity]:
         endpoint = "2/advertiser/info"
         where = self._where(endpoint, adv)
-        data = self.api.call("GET", "2/advertiser/info/", token=token.access_token, endpoint=endpoint, account=adv,
-                             params={"advertiser_ids": [int(adv) if adv.isdigit() else adv], "fields": ADVERTISER_FIELDS})
+        data = self.api.call(
+            "GET",
+            "2/advertiser/info/",
+            token=token.access_token,
+            endpoint=endpoint,
+            account=adv,
+            params={"advertiser_ids": [int(adv) if adv.isdigit() else adv], "fields": ADVERTISER_FIELDS},
+        )
         items = field(data, "list", list, at="data", **where)
         if not items:
             raise PermanentError("the advertiser is not visible to this grant", **where)
         item = items[0]
         state = mapping.status(field(item, "status", str, at="data.list.0", default="", **where))
-        yield Entity(level="account", external_id=str(field(item, "id", (int, str), at="data.list.0", **where)), parent_external_id=None,
-                     name=field(item, "name", str, at="data.list.0", **where), status=state, raw=item)
+        yield Entity(
+            level="account",
+            external_id=str(field(item, "id", (int, str), at="data.list.0", **where)),
+            parent_external_id=None,
+            name=field(item, "name", str, at="data.list.0", **where),
+            status=state,
+            raw=item,
+        )
 
     # --- reports ---
-    def fetch_report(self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date) -> Iterator[ReportRow]:
+    def fetch_report(
+        self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date
+    ) -> Iterator[ReportRow]:
         adv = account.external_id
         where = self._where("report", adv)
         if level not in self.spec.levels:
@@ -247,37 +336,98 @@ class OceanEngineConnector(Connector):
         entity_dim = V2_REPORT_DIMENSION[level]
         dims = [d for d in (entity_dim, time_dim) if d]
         metrics = list(mapping.CORE_V2) + list(mapping.EXTRA_V2)
-        for at, row in self.api.pages(path, token=token.access_token, endpoint=endpoint, account=adv, list_key="rows",
-                                          page_size=1000, params={
-            "advertiser_id": adv, "dimensions": dims, "metrics": metrics, "filters": [], "order_by": [],
-            "start_time": start.isoformat(), "end_time": end.isoformat(),
-        }):
+        for at, row in self.api.pages(
+            path,
+            token=token.access_token,
+            endpoint=endpoint,
+            account=adv,
+            list_key="rows",
+            page_size=1000,
+            params={
+                "advertiser_id": adv,
+                "dimensions": dims,
+                "metrics": metrics,
+                "filters": [],
+                "order_by": [],
+                "start_time": start.isoformat(),
+                "end_time": end.isoformat(),
+            },
+        ):
             dimensions = field(row, "dimensions", dict, at=at, **where)
             values = field(row, "metrics", dict, at=at, **where)
-            when = mapping.stat_time(field(dimensions, time_dim, str, at=f"{at}.dimensions", **where), f"{at}.dimensions.{time_dim}", where, tz)
+            when = mapping.stat_time(
+                field(dimensions, time_dim, str, at=f"{at}.dimensions", **where),
+                f"{at}.dimensions.{time_dim}",
+                where,
+                tz,
+            )
             if not first <= when.date() <= last:
                 continue
-            entity = str(field(dimensions, entity_dim, (int, str), at=f"{at}.dimensions", **where)) if entity_dim else adv
-            yield mapping.report_row(values, path=f"{at}.metrics", level=level, granularity=granularity, entity_id=entity, when=when,
-                                     core=mapping.CORE_V2, skip=frozenset(), where=where)
+            entity = (
+                str(field(dimensions, entity_dim, (int, str), at=f"{at}.dimensions", **where)) if entity_dim else adv
+            )
+            yield mapping.report_row(
+                values,
+                path=f"{at}.metrics",
+                level=level,
+                granularity=granularity,
+                entity_id=entity,
+                when=when,
+                core=mapping.CORE_V2,
+                skip=frozenset(),
+                where=where,
+            )
 
     def _v1_report(self, token, adv, level, granularity, start, end, tz, first, last) -> Iterator[ReportRow]:
         path, id_key = V1_REPORT[level]
         endpoint = path.strip("/")
         where = self._where(endpoint, adv)
-        skip = frozenset({"stat_datetime", "advertiser_id", "campaign_id", "ad_id", "creative_id", "campaign_name", "ad_name",
-                          "creative_name", "inventory", "pricing", "image_mode", "landing_type", "external_action"})
-        for at, row in self.api.pages(path, token=token.access_token, endpoint=endpoint, account=adv, page_size=1000, params={
-            "advertiser_id": adv, "start_date": start.isoformat(), "end_date": end.isoformat(),
-            "time_granularity": GRANULARITY[granularity],
-            "group_by": ["STAT_GROUP_BY_FIELD_ID", "STAT_GROUP_BY_FIELD_STAT_TIME"],
-        }):
+        skip = frozenset(
+            {
+                "stat_datetime",
+                "advertiser_id",
+                "campaign_id",
+                "ad_id",
+                "creative_id",
+                "campaign_name",
+                "ad_name",
+                "creative_name",
+                "inventory",
+                "pricing",
+                "image_mode",
+                "landing_type",
+                "external_action",
+            }
+        )
+        for at, row in self.api.pages(
+            path,
+            token=token.access_token,
+            endpoint=endpoint,
+            account=adv,
+            page_size=1000,
+            params={
+                "advertiser_id": adv,
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "time_granularity": GRANULARITY[granularity],
+                "group_by": ["STAT_GROUP_BY_FIELD_ID", "STAT_GROUP_BY_FIELD_STAT_TIME"],
+            },
+        ):
             when = mapping.stat_time(field(row, "stat_datetime", str, at=at, **where), f"{at}.stat_datetime", where, tz)
             if not first <= when.date() <= last:
                 continue
             entity = str(field(row, id_key, (int, str), at=at, **where))
-            yield mapping.report_row(row, path=at, level=level, granularity=granularity, entity_id=entity, when=when,
-                                     core=mapping.CORE_V1, skip=skip, where=where)
+            yield mapping.report_row(
+                row,
+                path=at,
+                level=level,
+                granularity=granularity,
+                entity_id=entity,
+                when=when,
+                core=mapping.CORE_V1,
+                skip=skip,
+                where=where,
+            )
 
 
 def _chunks(start: date, end: date, days: int):

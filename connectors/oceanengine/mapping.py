@@ -17,6 +17,7 @@ with no `fields` given, every other default metric; the 2.0 custom report
 Times. Reports are in Beijing time (the platform has no per-account time zone); rows are
 stamped Asia/Shanghai and converted to the account's zone.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -35,30 +36,92 @@ CORE_METRICS = {**CORE_V1, **CORE_V2}
 
 # 1.0 report default metrics besides the core ones (/2/report/*/get/ without `fields`).
 EXTRA_V1 = (
-    "avg_show_cost", "avg_click_cost", "ctr", "convert_cost", "convert_rate", "deep_convert", "deep_convert_cost",
-    "deep_convert_rate", "attribution_convert", "attribution_convert_cost", "attribution_deep_convert",
-    "attribution_deep_convert_cost", "total_play", "valid_play", "valid_play_cost", "valid_play_rate",
-    "play_25_feed_break", "play_50_feed_break", "play_75_feed_break", "play_100_feed_break", "average_play_time_per_play",
-    "play_over_rate", "wifi_play", "wifi_play_rate", "share", "comment", "like", "follow", "home_visited",
-    "message_action", "click_landing_page", "click_install", "active", "active_cost", "active_rate",
-    "download_finish", "install_finish", "next_day_open", "pay_count", "in_app_pay",
+    "avg_show_cost",
+    "avg_click_cost",
+    "ctr",
+    "convert_cost",
+    "convert_rate",
+    "deep_convert",
+    "deep_convert_cost",
+    "deep_convert_rate",
+    "attribution_convert",
+    "attribution_convert_cost",
+    "attribution_deep_convert",
+    "attribution_deep_convert_cost",
+    "total_play",
+    "valid_play",
+    "valid_play_cost",
+    "valid_play_rate",
+    "play_25_feed_break",
+    "play_50_feed_break",
+    "play_75_feed_break",
+    "play_100_feed_break",
+    "average_play_time_per_play",
+    "play_over_rate",
+    "wifi_play",
+    "wifi_play_rate",
+    "share",
+    "comment",
+    "like",
+    "follow",
+    "home_visited",
+    "message_action",
+    "click_landing_page",
+    "click_install",
+    "active",
+    "active_cost",
+    "active_rate",
+    "download_finish",
+    "install_finish",
+    "next_day_open",
+    "pay_count",
+    "in_app_pay",
 )
 # 2.0 custom-report metrics we request besides the core ones (each is a documented
 # custom-report metric name; the list a given app may use depends on its permission group).
 EXTRA_V2 = (
-    "cpm_platform", "cpc_platform", "ctr", "conversion_cost", "conversion_rate", "deep_convert_cnt",
-    "deep_convert_cost", "deep_convert_rate", "attribution_convert_cnt", "attribution_convert_cost",
-    "total_play", "valid_play", "play_duration_3s", "play_over_rate", "dy_like", "dy_comment", "dy_share", "dy_follow",
+    "cpm_platform",
+    "cpc_platform",
+    "ctr",
+    "conversion_cost",
+    "conversion_rate",
+    "deep_convert_cnt",
+    "deep_convert_cost",
+    "deep_convert_rate",
+    "attribution_convert_cnt",
+    "attribution_convert_cost",
+    "total_play",
+    "valid_play",
+    "play_duration_3s",
+    "play_over_rate",
+    "dy_like",
+    "dy_comment",
+    "dy_share",
+    "dy_follow",
 )
 EXTRA_METRICS = tuple(dict.fromkeys(m for m in EXTRA_V1 + EXTRA_V2 if m not in CORE_METRICS))
 
 # Normalized statuses (active, paused, deleted, pending, ended, ...); unknown ones pass through lower-cased.
 STATUS_WORDS = (
-    ("DELETE", "deleted"), ("DISABLE", "paused"), ("PAUSE", "paused"), ("STOP", "paused"),
-    ("AUDIT_DENY", "rejected"), ("REJECT", "rejected"), ("AUDIT", "pending"), ("REAUDIT", "pending"),
-    ("CREATE", "pending"), ("BUDGET", "limited"), ("BALANCE", "limited"), ("NO_SCHEDULE", "ended"),
-    ("TIME_DONE", "ended"), ("DONE", "ended"), ("FROZEN", "paused"), ("ENABLE", "active"), ("DELIVERY_OK", "active"),
-    ("OK", "active"), ("ACTIVE", "active"),
+    ("DELETE", "deleted"),
+    ("DISABLE", "paused"),
+    ("PAUSE", "paused"),
+    ("STOP", "paused"),
+    ("AUDIT_DENY", "rejected"),
+    ("REJECT", "rejected"),
+    ("AUDIT", "pending"),
+    ("REAUDIT", "pending"),
+    ("CREATE", "pending"),
+    ("BUDGET", "limited"),
+    ("BALANCE", "limited"),
+    ("NO_SCHEDULE", "ended"),
+    ("TIME_DONE", "ended"),
+    ("DONE", "ended"),
+    ("FROZEN", "paused"),
+    ("ENABLE", "active"),
+    ("DELIVERY_OK", "active"),
+    ("OK", "active"),
+    ("ACTIVE", "active"),
 )
 
 
@@ -86,7 +149,9 @@ def number(value, path: str, where: dict) -> float:
             return float(text)
         except ValueError:
             pass
-    raise MalformedResponse(f"{path} should be a number, got {type(value).__name__} {str(value)[:40]!r}", field=path, **where)
+    raise MalformedResponse(
+        f"{path} should be a number, got {type(value).__name__} {str(value)[:40]!r}", field=path, **where
+    )
 
 
 def money(value, path: str, where: dict) -> Decimal:
@@ -118,8 +183,18 @@ def stat_time(value, path: str, where: dict, account_tz: ZoneInfo) -> datetime:
     return parsed.replace(tzinfo=PLATFORM_TZ).astimezone(account_tz)
 
 
-def report_row(metrics: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime,
-               core: dict[str, str], skip: frozenset[str], where: dict) -> ReportRow:
+def report_row(
+    metrics: dict,
+    *,
+    path: str,
+    level: str,
+    granularity: str,
+    entity_id: str,
+    when: datetime,
+    core: dict[str, str],
+    skip: frozenset[str],
+    where: dict,
+) -> ReportRow:
     """A ReportRow from a flat dict of metrics: `core` names ours, every other numeric one goes to extra."""
     values: dict[str, object] = {}
     for name, ours in core.items():
@@ -140,11 +215,16 @@ def report_row(metrics: dict, *, path: str, level: str, granularity: str, entity
     impressions = number(values["impressions"], f"{path}.{_key(core, 'impressions')}", where)
     clicks = number(values["clicks"], f"{path}.{_key(core, 'clicks')}", where)
     return ReportRow(
-        level=level, granularity=granularity, entity_id=entity_id, stat_time=when,
-        impressions=int(impressions), clicks=int(clicks),
+        level=level,
+        granularity=granularity,
+        entity_id=entity_id,
+        stat_time=when,
+        impressions=int(impressions),
+        clicks=int(clicks),
         cost=money(values["cost"], f"{path}.{_key(core, 'cost')}", where),
         conversions=number(values["conversions"], f"{path}.{_key(core, 'conversions')}", where),
-        currency=CURRENCY, extra=extra,
+        currency=CURRENCY,
+        extra=extra,
     )
 
 

@@ -11,6 +11,7 @@ Clients: any client id is registered; its secret is `<client_id>-secret` (docume
 so a demo app can be created without a console). PKCE S256 is verified when the
 authorization request carried a challenge.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,7 +20,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core import signing
 
@@ -48,7 +49,9 @@ def check_client(client_id: str, client_secret: str) -> None:
     if not client_id:
         raise OAuthError("invalid_client", "client_id is required", 401)
     if not hmac.compare_digest(client_secret or "", client_secret_for(client_id)):
-        raise OAuthError("invalid_client", "client authentication failed (the sandbox secret is '<client_id>-secret')", 401)
+        raise OAuthError(
+            "invalid_client", "client authentication failed (the sandbox secret is '<client_id>-secret')", 401
+        )
 
 
 def _ts(dt: datetime) -> int:
@@ -64,20 +67,29 @@ def _unsign(kind: str, token: str) -> dict | None:
     if not token or not token.startswith(prefix):
         return None
     try:
-        return signing.loads(token[len(prefix):], salt=f"{SALT}.{kind}")
+        return signing.loads(token[len(prefix) :], salt=f"{SALT}.{kind}")
     except signing.BadSignature:
         return None
 
 
-def issue_code(*, client_id: str, redirect_uri: str, profile: Profile, scope: str, code_challenge: str | None, method: str | None) -> str:
+def issue_code(
+    *, client_id: str, redirect_uri: str, profile: Profile, scope: str, code_challenge: str | None, method: str | None
+) -> str:
     if code_challenge and (method or "plain") != "S256":
         raise OAuthError("invalid_request", "code_challenge_method must be S256")
     now = sandbox.now()
-    return _sign("code", {
-        "cid": client_id, "ruri": redirect_uri, "prof": str(profile), "scope": scope,
-        "chal": code_challenge or "", "jti": secrets.token_hex(8),
-        "exp": _ts(now + sandbox.settings.code_lifetime),
-    })
+    return _sign(
+        "code",
+        {
+            "cid": client_id,
+            "ruri": redirect_uri,
+            "prof": str(profile),
+            "scope": scope,
+            "chal": code_challenge or "",
+            "jti": secrets.token_hex(8),
+            "exp": _ts(now + sandbox.settings.code_lifetime),
+        },
+    )
 
 
 def exchange_code(*, client_id: str, code: str, redirect_uri: str, code_verifier: str | None) -> dict:
@@ -99,7 +111,9 @@ def exchange_code(*, client_id: str, code: str, redirect_uri: str, code_verifier
     if not sandbox.store.add(f"code:{data['jti']}", sandbox.settings.code_lifetime.total_seconds() + 60):
         raise OAuthError("invalid_grant", "the authorization code was already used")
     sandbox.count("token_authorization_code")
-    return _tokens(client_id=client_id, grant=secrets.token_hex(12), profile=data["prof"], scope=data["scope"], generation=0)
+    return _tokens(
+        client_id=client_id, grant=secrets.token_hex(12), profile=data["prof"], scope=data["scope"], generation=0
+    )
 
 
 def password_grant(*, client_id: str, username: str, password: str, scope: str) -> dict:
@@ -134,7 +148,9 @@ def refresh(*, client_id: str, refresh_token: str) -> dict:
         revoke_grant(data["g"])
         raise OAuthError("invalid_grant", "the refresh token was already used (rotated); the grant is revoked")
     sandbox.count("token_refresh")
-    return _tokens(client_id=client_id, grant=data["g"], profile=data["prof"], scope=data["scope"], generation=data["gen"] + 1)
+    return _tokens(
+        client_id=client_id, grant=data["g"], profile=data["prof"], scope=data["scope"], generation=data["gen"] + 1
+    )
 
 
 def _tokens(*, client_id: str, grant: str, profile: str, scope: str, generation: int) -> dict:
@@ -198,7 +214,7 @@ def authenticate(access_token: str) -> Access:
         raise TokenProblem("invalid_token", "the access token is unknown or malformed")
     if is_revoked(data["g"]):
         raise TokenProblem("token_revoked", "the authorization was revoked; authorize again")
-    expires_at = datetime.fromtimestamp(data["exp"], timezone.utc)
+    expires_at = datetime.fromtimestamp(data["exp"], UTC)
     if expires_at <= sandbox.now():
         raise TokenProblem("token_expired", "the access token expired; refresh it")
     profile = Profile.parse(data["prof"])

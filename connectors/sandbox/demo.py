@@ -5,6 +5,7 @@ the redirect flow over HTTP. `demo_grant()` issues the same signed tokens the to
 endpoint would (valid for the running platform's /sandbox/, which shares SECRET_KEY) and
 lists the advertisers they reach, ready to be stored as a credential and ad accounts.
 """
+
 from __future__ import annotations
 
 from connectors import oauth2
@@ -21,7 +22,21 @@ def demo_grant(*, profile: str = "1:3:20", client_id: str = DEMO_CLIENT_ID) -> t
     accounts = []
     for index in range(parsed.accounts):
         adv = Advertiser(parsed.seed, parsed.ads, index)
-        raw = {"advertiser_id": adv.id, "name": adv.name, "currency": adv.currency, "timezone": adv.timezone, "status": "enable"}
-        accounts.append(AccountInfo(external_id=adv.id, name=adv.name, currency=adv.currency, timezone=adv.timezone,
-                                    status=STATUSES["enable"], raw=raw))
+        raw = {
+            "advertiser_id": adv.id,
+            "name": adv.name,
+            "currency": adv.currency,
+            "timezone": adv.timezone,
+            "status": "enable",
+        }
+        accounts.append(
+            AccountInfo(
+                external_id=adv.id,
+                name=adv.name,
+                currency=adv.currency,
+                timezone=adv.timezone,
+                status=STATUSES["enable"],
+                raw=raw,
+            )
+        )
     return token, accounts

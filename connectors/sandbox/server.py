@@ -4,6 +4,7 @@ It serves our whole Django app with waitress (so /sandbox/ is exactly what `runp
 serves) and gives tests, benchmarks and `manage.py sandbox` handles on the server's state
 (faults, settings, counters) and ready clients. Needs Django set up.
 """
+
 from __future__ import annotations
 
 import threading
@@ -86,7 +87,9 @@ class SandboxServer:
         from connectors.sandbox.connector import SandboxConnector
 
         cls = cls or SandboxConnector
-        app = AppConfig(client_id=client_id, client_secret=f"{client_id}-secret", redirect_uri="http://127.0.0.1/callback")
+        app = AppConfig(
+            client_id=client_id, client_secret=f"{client_id}-secret", redirect_uri="http://127.0.0.1/callback"
+        )
         connector = cls(app, endpoints={"base": self.base}, limiter=limiter or LocalRateLimiter(), **kwargs)
         if timeout is not None:
             connector.http.timeout = timeout

@@ -8,13 +8,14 @@ otherwise. Faults, the clock, counters and added advertisers are per process: th
 for tests and benchmarks, which drive the server they started (`sandbox.configure(...)`,
 `inject(...)`, `add_accounts(...)`).
 """
+
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 FAULTS = ("429", "500", "503", "malformed", "slow", "expired", "revoked")
 
@@ -143,7 +144,7 @@ class Sandbox:
         self._store = value
 
     def now(self) -> datetime:
-        return self.settings.now or datetime.now(timezone.utc)
+        return self.settings.now or datetime.now(UTC)
 
     def count(self, event: str) -> None:
         with self._lock:

@@ -1,4 +1,5 @@
 """The sandbox ad platform's URLs, mounted at /sandbox/ by adplatform/urls.py."""
+
 from django.urls import path
 
 from connectors.sandbox import views

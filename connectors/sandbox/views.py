@@ -17,6 +17,7 @@ Each report request's first page counts the days it asks for in the stats
 Authenticated answers carry X-RateLimit-Limit / -Remaining / -Reset (seconds until the next
 slot when none remain), which clients use to slow down before they hit a 429.
 """
+
 from __future__ import annotations
 
 import base64
@@ -73,14 +74,21 @@ def token(request: HttpRequest) -> HttpResponse:
         authserver.check_client(client_id, secret)
         grant_type = request.POST.get("grant_type", "")
         if grant_type == "authorization_code":
-            body = authserver.exchange_code(client_id=client_id, code=request.POST.get("code", ""),
-                                            redirect_uri=request.POST.get("redirect_uri", ""),
-                                            code_verifier=request.POST.get("code_verifier"))
+            body = authserver.exchange_code(
+                client_id=client_id,
+                code=request.POST.get("code", ""),
+                redirect_uri=request.POST.get("redirect_uri", ""),
+                code_verifier=request.POST.get("code_verifier"),
+            )
         elif grant_type == "refresh_token":
             body = authserver.refresh(client_id=client_id, refresh_token=request.POST.get("refresh_token", ""))
         elif grant_type == "password":
-            body = authserver.password_grant(client_id=client_id, username=request.POST.get("username", ""),
-                                             password=request.POST.get("password", ""), scope=request.POST.get("scope", "reports"))
+            body = authserver.password_grant(
+                client_id=client_id,
+                username=request.POST.get("username", ""),
+                password=request.POST.get("password", ""),
+                scope=request.POST.get("scope", "reports"),
+            )
         else:
             raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
     except OAuthError as exc:
@@ -110,8 +118,11 @@ def authorize(request: HttpRequest) -> HttpResponse:
     # Without a valid client and redirect URI there is nowhere safe to send an error to.
     parts = urlsplit(redirect_uri)
     if not client_id or parts.scheme not in ("http", "https") or not parts.netloc:
-        return HttpResponse("Invalid authorization request: client_id and an absolute http(s) redirect_uri are required.",
-                            status=400, content_type="text/plain")
+        return HttpResponse(
+            "Invalid authorization request: client_id and an absolute http(s) redirect_uri are required.",
+            status=400,
+            content_type="text/plain",
+        )
     state = params.get("state", "")
 
     def back(**answer) -> HttpResponseRedirect:
@@ -123,7 +134,9 @@ def authorize(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and params.get("decision") == "deny":
         return back(error="access_denied", error_description="the user denied the authorization")
     try:
-        profile = Profile.parse(params.get("profile") or f"{params.get('seed', 1)}:{params.get('accounts', 3)}:{params.get('ads', 20)}")
+        profile = Profile.parse(
+            params.get("profile") or f"{params.get('seed', 1)}:{params.get('accounts', 3)}:{params.get('ads', 20)}"
+        )
     except ValueError as exc:
         if request.method == "GET" and not params.get("auto_approve"):
             return HttpResponse(f"Invalid sandbox profile: {exc}", status=400, content_type="text/plain")
@@ -132,8 +145,14 @@ def authorize(request: HttpRequest) -> HttpResponse:
     if not approve:
         return _consent_page(request, profile)
     try:
-        code = authserver.issue_code(client_id=client_id, redirect_uri=redirect_uri, profile=profile, scope=params.get("scope", "reports"),
-                                     code_challenge=params.get("code_challenge"), method=params.get("code_challenge_method"))
+        code = authserver.issue_code(
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            profile=profile,
+            scope=params.get("scope", "reports"),
+            code_challenge=params.get("code_challenge"),
+            method=params.get("code_challenge_method"),
+        )
     except OAuthError as exc:
         return back(error=exc.error, error_description=exc.description)
     return back(code=code)
@@ -144,8 +163,9 @@ _FORWARDED = ("client_id", "redirect_uri", "response_type", "scope", "state", "c
 
 def _consent_page(request: HttpRequest, profile: Profile) -> HttpResponse:
     params = request.GET if request.method == "GET" else request.POST
-    hidden = format_html_join("", '<input type="hidden" name="{}" value="{}">',
-                              ((k, params[k]) for k in _FORWARDED if k in params))
+    hidden = format_html_join(
+        "", '<input type="hidden" name="{}" value="{}">', ((k, params[k]) for k in _FORWARDED if k in params)
+    )
     html = format_html(
         """<!doctype html><html><head><meta charset="utf-8"><title>Sandbox ad platform: authorize</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}}
@@ -159,8 +179,13 @@ label{{display:block;margin:.5rem 0}}input[type=number]{{width:6rem}}button{{mar
 <label>Ads per advertiser <input type="number" name="ads" min="1" max="99999" value="{}"></label></fieldset>
 <p><button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button></p></form></body></html>""",
-        params.get("client_id", ""), params.get("scope", "reports"), hidden, get_token(request),
-        profile.seed, profile.accounts, profile.ads,
+        params.get("client_id", ""),
+        params.get("scope", "reports"),
+        hidden,
+        get_token(request),
+        profile.seed,
+        profile.accounts,
+        profile.ads,
     )
     return HttpResponse(html)
 
@@ -195,7 +220,9 @@ def _fault_response(request: HttpRequest) -> HttpResponse | None:
     if fault == "429":
         return _error(429, "rate_limited", "too many requests", 42900, {"Retry-After": str(s.retry_after)})
     if fault in ("500", "503"):
-        return HttpResponse(f"<html><body>{fault} upstream unavailable</body></html>", status=int(fault), content_type="text/html")
+        return HttpResponse(
+            f"<html><body>{fault} upstream unavailable</body></html>", status=int(fault), content_type="text/html"
+        )
     if fault == "expired":
         return _error(401, "token_expired", "the access token expired; refresh it", 40101)
     if fault == "revoked":
@@ -219,11 +246,22 @@ def api(view):
         try:
             access = authserver.authenticate(header[7:].strip())
         except TokenProblem as exc:
-            return _error(401, exc.kind, str(exc), {"token_expired": 40101, "invalid_token": 40102, "token_revoked": 40103}[exc.kind])
+            return _error(
+                401,
+                exc.kind,
+                str(exc),
+                {"token_expired": 40101, "invalid_token": 40102, "token_revoked": 40103}[exc.kind],
+            )
         wait, remaining, reset = sandbox.rate_limit_take(access.client_id)
         if wait > 0:
             sandbox.count("rate_limited")
-            return _error(429, "rate_limited", "too many requests for this app", 42901, {"Retry-After": str(max(1, math.ceil(wait)))})
+            return _error(
+                429,
+                "rate_limited",
+                "too many requests for this app",
+                42901,
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
         try:
             response = view(request, access, *args, **kwargs)
         except ApiError as exc:
@@ -286,7 +324,13 @@ def _advertiser(access, adv_id: str) -> Advertiser:
 
 
 def _advertiser_json(adv: Advertiser) -> dict:
-    return {"advertiser_id": adv.id, "name": adv.name, "currency": adv.currency, "timezone": adv.timezone, "status": "enable"}
+    return {
+        "advertiser_id": adv.id,
+        "name": adv.name,
+        "currency": adv.currency,
+        "timezone": adv.timezone,
+        "status": "enable",
+    }
 
 
 @api
@@ -378,10 +422,23 @@ def report(request: HttpRequest, access, adv_id: str) -> HttpResponse:
     if rows and getattr(request, "sandbox_malformed", False):
         rows[0]["show"] = "n/a"
     pages = max(1, math.ceil(total / page_size))
-    return JsonResponse({"data": {"rows": rows, "currency": adv.currency, "timezone": adv.timezone,
-                                  "page_info": {"page": page, "page_size": page_size, "total_rows": total, "total_pages": pages}}})
+    return JsonResponse(
+        {
+            "data": {
+                "rows": rows,
+                "currency": adv.currency,
+                "timezone": adv.timezone,
+                "page_info": {"page": page, "page_size": page_size, "total_rows": total, "total_pages": pages},
+            }
+        }
+    )
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"name": "adplatform sandbox ad platform", "stats": dict(sandbox.stats),
-                         "docs": "see README, section 'The sandbox ad platform'"})
+    return JsonResponse(
+        {
+            "name": "adplatform sandbox ad platform",
+            "stats": dict(sandbox.stats),
+            "docs": "see README, section 'The sandbox ad platform'",
+        }
+    )

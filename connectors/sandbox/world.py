@@ -15,11 +15,12 @@ local hour, a per-day and a per-hour jitter; CTR, CPC and CVR are per-ad constan
 Conversions of the last `restate_days` local days are preliminary (80 % of final) and
 become final once, when the day leaves that window, as real platforms restate them.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -41,8 +42,32 @@ MARKETS = [
 ]
 
 # Share of a day's impressions per local hour: quiet nights, a lunch bump, an evening peak.
-_CURVE = [0.6, 0.4, 0.3, 0.25, 0.25, 0.35, 0.6, 1.0, 1.3, 1.4, 1.45, 1.55, 1.7, 1.6, 1.45, 1.4,
-          1.45, 1.55, 1.75, 2.0, 2.1, 1.9, 1.4, 0.9]
+_CURVE = [
+    0.6,
+    0.4,
+    0.3,
+    0.25,
+    0.25,
+    0.35,
+    0.6,
+    1.0,
+    1.3,
+    1.4,
+    1.45,
+    1.55,
+    1.7,
+    1.6,
+    1.45,
+    1.4,
+    1.45,
+    1.55,
+    1.75,
+    2.0,
+    2.1,
+    1.9,
+    1.4,
+    0.9,
+]
 DIURNAL = [w / sum(_CURVE) for w in _CURVE]
 
 LEVELS = ("advertiser", "campaign", "adgroup", "ad", "creative")
@@ -81,7 +106,11 @@ class Profile:
     ads: int = 20
 
     def __post_init__(self):
-        for name, value, top in (("seed", self.seed, MAX_SEED), ("accounts", self.accounts, MAX_ACCOUNTS), ("ads", self.ads, MAX_ADS)):
+        for name, value, top in (
+            ("seed", self.seed, MAX_SEED),
+            ("accounts", self.accounts, MAX_ACCOUNTS),
+            ("ads", self.ads, MAX_ADS),
+        ):
             if not isinstance(value, int) or not 1 <= value <= top:
                 raise ValueError(f"{name} must be an integer from 1 to {top}, got {value!r}")
 
@@ -172,7 +201,13 @@ class Advertiser:
         return math.ceil(self.n_groups / GROUPS_PER_CAMPAIGN)
 
     def count(self, level: str) -> int:
-        return {"advertiser": 1, "campaign": self.n_campaigns, "adgroup": self.n_groups, "ad": self.n_ads, "creative": self.n_ads}[level]
+        return {
+            "advertiser": 1,
+            "campaign": self.n_campaigns,
+            "adgroup": self.n_groups,
+            "ad": self.n_ads,
+            "creative": self.n_ads,
+        }[level]
 
     def _status(self, level_no: int, i: int) -> str:
         r = rand(self.key, level_no, i, 17)
@@ -186,12 +221,30 @@ class Advertiser:
         if level == "campaign":
             return Entity("campaign", f"{a}0{i + 1:06d}", a, f"Campaign {i + 1}", self._status(1, i))
         if level == "adgroup":
-            return Entity("adgroup", f"{a}1{i + 1:06d}", self.entity("campaign", i // GROUPS_PER_CAMPAIGN).id, f"Ad group {i + 1}", self._status(2, i))
+            return Entity(
+                "adgroup",
+                f"{a}1{i + 1:06d}",
+                self.entity("campaign", i // GROUPS_PER_CAMPAIGN).id,
+                f"Ad group {i + 1}",
+                self._status(2, i),
+            )
         if level == "ad":
-            return Entity("ad", f"{a}2{i + 1:06d}", self.entity("adgroup", i // ADS_PER_GROUP).id, f"Ad {i + 1}", self._status(3, i))
+            return Entity(
+                "ad",
+                f"{a}2{i + 1:06d}",
+                self.entity("adgroup", i // ADS_PER_GROUP).id,
+                f"Ad {i + 1}",
+                self._status(3, i),
+            )
         if level == "creative":
             ad = self.entity("ad", i)
-            return Entity("creative", f"{a}3{i + 1:06d}", ad.id, f"Creative {i + 1} ({('video', 'image', 'carousel')[int(rand(self.key, 4, i) * 3)]})", ad.status)
+            return Entity(
+                "creative",
+                f"{a}3{i + 1:06d}",
+                ad.id,
+                f"Creative {i + 1} ({('video', 'image', 'carousel')[int(rand(self.key, 4, i) * 3)]})",
+                ad.status,
+            )
         raise ValueError(f"unknown level {level!r}")
 
     def delivering_ads(self) -> list[int]:
@@ -202,7 +255,9 @@ class Advertiser:
         return _reporting(self, level)
 
     # --- numbers ---
-    def ad_hour(self, ad: int, utc_hour: int, local_hour: int, local_day: int) -> tuple[int, int, int, int, tuple[int, int, int, int]]:
+    def ad_hour(
+        self, ad: int, utc_hour: int, local_hour: int, local_day: int
+    ) -> tuple[int, int, int, int, tuple[int, int, int, int]]:
         """(impressions, clicks, cost in cents, conversions, extras) of ad `ad` in one hour."""
         volume, ctr, cpc_cents, cvr, video_rate, follow_rate, key = _ad_constants(self, ad)
         day = 0.75 + 0.5 * rand(key, local_day)
@@ -214,8 +269,17 @@ class Advertiser:
         cost = int(clicks * cpc_cents * (0.9 + 0.2 * j3))
         conversions = int(clicks * cvr + j4)
         likes = int(clicks * 0.3 * j1)
-        return impressions, clicks, cost, conversions, (
-            int(impressions * video_rate), likes, int(likes * 0.2 + j3), int(clicks * follow_rate + j2),
+        return (
+            impressions,
+            clicks,
+            cost,
+            conversions,
+            (
+                int(impressions * video_rate),
+                likes,
+                int(likes * 0.2 + j3),
+                int(clicks * follow_rate + j2),
+            ),
         )
 
 
@@ -272,8 +336,8 @@ class Slot:
 def slots(tz_name: str, granularity: str, start: date, end: date, now: datetime) -> list[Slot]:
     """The hours or days of [start, end] (local dates) that have begun by `now`."""
     tz = ZoneInfo(tz_name)
-    first = datetime(start.year, start.month, start.day, tzinfo=tz).astimezone(timezone.utc)
-    after = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(timezone.utc)
+    first = datetime(start.year, start.month, start.day, tzinfo=tz).astimezone(UTC)
+    after = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(UTC)
     limit = min(after, now)
     out: list[Slot] = []
     t = first
@@ -289,7 +353,14 @@ def slots(tz_name: str, granularity: str, start: date, end: date, now: datetime)
                 prev = out[-1]
                 out[-1] = Slot(prev.start_local, prev.hours + ((hour_no, local.hour),), prev.local_day, frac)
             else:
-                out.append(Slot(datetime(day.year, day.month, day.day, tzinfo=tz), ((hour_no, local.hour),), day.toordinal(), frac))
+                out.append(
+                    Slot(
+                        datetime(day.year, day.month, day.day, tzinfo=tz),
+                        ((hour_no, local.hour),),
+                        day.toordinal(),
+                        frac,
+                    )
+                )
         t += timedelta(hours=1)
     return out
 
@@ -314,5 +385,10 @@ def metrics(adv: Advertiser, ads: list[int], slot: Slot, *, today: date, restate
                 extras[j] += ex[j]
     if slot.local_day > today.toordinal() - restate_days:
         conversions = int(conversions * PRELIMINARY_CONVERSIONS)
-    return {"impressions": impressions, "clicks": clicks, "cost_cents": cost, "conversions": conversions,
-            **dict(zip(EXTRA_METRICS, extras))}
+    return {
+        "impressions": impressions,
+        "clicks": clicks,
+        "cost_cents": cost,
+        "conversions": conversions,
+        **dict(zip(EXTRA_METRICS, extras)),
+    }

@@ -19,13 +19,21 @@ checked too, and a renumbered code still lands in the right class:
 | >= 50000 / "system error", "internal", "try again"      | TransientError       |
 | anything else (40002 parameter error, ...)              | PermanentError       |
 """
+
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
+from connectors.errors import (
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from connectors.http import HttpClient, field, redact
 
 PLATFORM = "tiktok"
@@ -60,7 +68,11 @@ def raise_for_code(body: Any, where: dict[str, str], http: HttpClient | None = N
 
 def encode(params: dict) -> dict:
     """Query parameters as TikTok wants them: lists and objects JSON-encoded."""
-    return {k: json.dumps(v, separators=(",", ":")) if isinstance(v, (list, dict)) else v for k, v in params.items() if v is not None}
+    return {
+        k: json.dumps(v, separators=(",", ":")) if isinstance(v, (list, dict)) else v
+        for k, v in params.items()
+        if v is not None
+    }
 
 
 class TikTokApi:
@@ -73,14 +85,21 @@ class TikTokApi:
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": account}
         if not token:
             raise TokenExpired("no access token; re-authorize the advertiser", **where)
-        body = self.http.get_json(f"{self.base}/{endpoint}/", endpoint=endpoint, account=account, params=encode(params),
-                                  headers={"Access-Token": token})
+        body = self.http.get_json(
+            f"{self.base}/{endpoint}/",
+            endpoint=endpoint,
+            account=account,
+            params=encode(params),
+            headers={"Access-Token": token},
+        )
         if not isinstance(body, dict):
             raise MalformedResponse(f"expected a JSON object, got {type(body).__name__}", field="<body>", **where)
         raise_for_code(body, where, self.http)
         return field(body, "data", dict, **where)
 
-    def pages(self, path: str, params: dict, *, token: str, account: str, page_size: int = PAGE_SIZE) -> Iterator[tuple[str, dict]]:
+    def pages(
+        self, path: str, params: dict, *, token: str, account: str, page_size: int = PAGE_SIZE
+    ) -> Iterator[tuple[str, dict]]:
         """(path, item) of `data.list` over page/page_size paging, one page in memory."""
         where = {"platform": PLATFORM, "endpoint": path.strip("/"), "account": account}
         page = 1

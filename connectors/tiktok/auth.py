@@ -12,9 +12,10 @@ Declared policy: no refresh; a token error means re-authorize. No revocation end
 advertiser removes the app in TikTok Ads Manager / Business Center (unconfirmed whether
 `oauth2/revoke_token/` applies to Marketing API tokens, so we do not call it).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from connectors.base import AppConfig, TokenSet
@@ -34,7 +35,11 @@ def exchange_code(http: HttpClient, app: AppConfig, endpoints: dict[str, str], *
     where = {"platform": PLATFORM, "endpoint": endpoint}
     if not code:
         raise AuthorizationFailed("the callback has no auth_code", **where)
-    body = http.post_json(endpoints["token"], endpoint=endpoint, json={"app_id": app.client_id, "secret": app.client_secret, "auth_code": code})
+    body = http.post_json(
+        endpoints["token"],
+        endpoint=endpoint,
+        json={"app_id": app.client_id, "secret": app.client_secret, "auth_code": code},
+    )
     if not isinstance(body, dict):
         raise MalformedResponse("expected a JSON object", field="<body>", **where)
     try:
@@ -52,6 +57,11 @@ def exchange_code(http: HttpClient, app: AppConfig, endpoints: dict[str, str], *
     expires_in = data.get("access_token_expire_in", data.get("expires_in"))
     expires_at = None
     if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
-        expires_at = datetime.now(timezone.utc) + timedelta(seconds=float(expires_in))
-    return TokenSet(access_token=token, expires_at=expires_at, scopes=tuple(str(s) for s in scope) if isinstance(scope, list) else (),
-                    account_ids=tuple(str(a) for a in ids), raw={k: v for k, v in data.items() if k not in ("access_token", "refresh_token")})
+        expires_at = datetime.now(UTC) + timedelta(seconds=float(expires_in))
+    return TokenSet(
+        access_token=token,
+        expires_at=expires_at,
+        scopes=tuple(str(s) for s in scope) if isinstance(scope, list) else (),
+        account_ids=tuple(str(a) for a in ids),
+        raw={k: v for k, v in data.items() if k not in ("access_token", "refresh_token")},
+    )

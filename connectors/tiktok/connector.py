@@ -12,6 +12,7 @@ Reports: GET report/integrated/get/ with report_type BASIC, data_level AUCTION_*
 Ranges are cut into requests of at most 30 days (daily) and 1 day (hourly), the documented
 maxima for those time dimensions (unconfirmed for every data level).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -53,15 +54,72 @@ SPEC = PlatformSpec(
 
 # our level -> (list path, fields, id key, parent key)
 METADATA = {
-    "campaign": ("campaign/get", ["campaign_id", "campaign_name", "advertiser_id", "operation_status", "secondary_status",
-                                  "objective_type", "budget", "budget_mode", "create_time", "modify_time"], "campaign_id", None),
-    "ad_group": ("adgroup/get", ["adgroup_id", "adgroup_name", "campaign_id", "operation_status", "secondary_status",
-                                 "optimization_goal", "placement_type", "budget", "schedule_start_time", "schedule_end_time",
-                                 "create_time", "modify_time"], "adgroup_id", "campaign_id"),
-    "ad": ("ad/get", ["ad_id", "ad_name", "adgroup_id", "campaign_id", "operation_status", "secondary_status", "ad_format",
-                      "call_to_action", "landing_page_url", "video_id", "create_time", "modify_time"], "ad_id", "adgroup_id"),
+    "campaign": (
+        "campaign/get",
+        [
+            "campaign_id",
+            "campaign_name",
+            "advertiser_id",
+            "operation_status",
+            "secondary_status",
+            "objective_type",
+            "budget",
+            "budget_mode",
+            "create_time",
+            "modify_time",
+        ],
+        "campaign_id",
+        None,
+    ),
+    "ad_group": (
+        "adgroup/get",
+        [
+            "adgroup_id",
+            "adgroup_name",
+            "campaign_id",
+            "operation_status",
+            "secondary_status",
+            "optimization_goal",
+            "placement_type",
+            "budget",
+            "schedule_start_time",
+            "schedule_end_time",
+            "create_time",
+            "modify_time",
+        ],
+        "adgroup_id",
+        "campaign_id",
+    ),
+    "ad": (
+        "ad/get",
+        [
+            "ad_id",
+            "ad_name",
+            "adgroup_id",
+            "campaign_id",
+            "operation_status",
+            "secondary_status",
+            "ad_format",
+            "call_to_action",
+            "landing_page_url",
+            "video_id",
+            "create_time",
+            "modify_time",
+        ],
+        "ad_id",
+        "adgroup_id",
+    ),
 }
-ADVERTISER_FIELDS = ["advertiser_id", "name", "currency", "timezone", "display_timezone", "status", "company", "country"]
+ADVERTISER_FIELDS = [
+    "advertiser_id",
+    "name",
+    "currency",
+    "timezone",
+    "display_timezone",
+    "status",
+    "company",
+    "country",
+]
 INFO_BATCH = 100  # advertiser/info takes up to 100 ids
 SPAN_DAYS = {"day": 30, "hour": 1}
 
@@ -84,8 +142,11 @@ class TikTokConnector(Connector):
         return auth.exchange_code(self.http, self.app, self.endpoints, code=code)
 
     def refresh(self, token: TokenSet) -> TokenSet:
-        raise AuthorizationRevoked("TikTok Marketing API tokens are long-term and have no refresh: re-authorize the advertiser",
-                                   platform=PLATFORM, endpoint="oauth2/access_token")
+        raise AuthorizationRevoked(
+            "TikTok Marketing API tokens are long-term and have no refresh: re-authorize the advertiser",
+            platform=PLATFORM,
+            endpoint="oauth2/access_token",
+        )
 
     def classify_error(self, response, where: dict[str, str]) -> None:
         try:
@@ -100,25 +161,37 @@ class TikTokConnector(Connector):
         """The advertisers the grant reaches (oauth2/advertiser/get), with currency and timezone."""
         endpoint = "oauth2/advertiser/get"
         where = self._where(endpoint)
-        data = self.api.get(endpoint, {"app_id": self.app.client_id, "secret": self.app.client_secret}, token=token.access_token)
+        data = self.api.get(
+            endpoint, {"app_id": self.app.client_id, "secret": self.app.client_secret}, token=token.access_token
+        )
         ids: list[str] = []
         for n, item in enumerate(field(data, "list", list, at="data", **where)):
             ident = field(item, "advertiser_id", (str, int), at=f"data.list.{n}", **where)
             if str(ident) not in ids:
                 ids.append(str(ident))
         for start in range(0, len(ids), INFO_BATCH):
-            yield from self._infos(token, ids[start:start + INFO_BATCH])
+            yield from self._infos(token, ids[start : start + INFO_BATCH])
 
     def _infos(self, token: TokenSet, ids: list[str]) -> Iterator[AccountInfo]:
         endpoint = "advertiser/info"
         where = self._where(endpoint, ids[0] if len(ids) == 1 else "")
-        data = self.api.get(endpoint, {"advertiser_ids": ids, "fields": ADVERTISER_FIELDS}, token=token.access_token, account=where["account"])
+        data = self.api.get(
+            endpoint,
+            {"advertiser_ids": ids, "fields": ADVERTISER_FIELDS},
+            token=token.access_token,
+            account=where["account"],
+        )
         for n, item in enumerate(field(data, "list", list, at="data", **where)):
             at = f"data.list.{n}"
             ident = str(field(item, "advertiser_id", (str, int), at=at, **where))
-            yield AccountInfo(external_id=ident, name=str(item.get("name") or ""), currency=field(item, "currency", str, at=at, **where),
-                              timezone=self._timezone(item, at, where), status=mapping.ADVERTISER_STATUS.get(item.get("status"), str(item.get("status")).lower()),
-                              raw=item)
+            yield AccountInfo(
+                external_id=ident,
+                name=str(item.get("name") or ""),
+                currency=field(item, "currency", str, at=at, **where),
+                timezone=self._timezone(item, at, where),
+                status=mapping.ADVERTISER_STATUS.get(item.get("status"), str(item.get("status")).lower()),
+                raw=item,
+            )
 
     @staticmethod
     def _timezone(item: dict, at: str, where: dict) -> str:
@@ -139,20 +212,39 @@ class TikTokConnector(Connector):
         adv = account.external_id
         if level == "account":
             for info in self._infos(token, [adv]):
-                yield Entity(level="account", external_id=adv, parent_external_id=None, name=info.name, status=info.status, raw=info.raw)
+                yield Entity(
+                    level="account",
+                    external_id=adv,
+                    parent_external_id=None,
+                    name=info.name,
+                    status=info.status,
+                    raw=info.raw,
+                )
             return
         if level not in METADATA:
-            raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv))
+            raise PermanentError(
+                f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv)
+            )
         path, fields, id_key, parent_key = METADATA[level]
         where = self._where(path, adv)
-        for at, item in self.api.pages(path, {"advertiser_id": adv, "fields": fields}, token=token.access_token, account=adv):
+        for at, item in self.api.pages(
+            path, {"advertiser_id": adv, "fields": fields}, token=token.access_token, account=adv
+        ):
             state = mapping.status(item)
-            yield Entity(level=level, external_id=str(field(item, id_key, (str, int), at=at, **where)),
-                         parent_external_id=str(field(item, parent_key, (str, int), at=at, **where)) if parent_key else adv,
-                         name=str(item.get(id_key.replace("_id", "_name")) or ""), status=state, raw=item, deleted=state == "deleted")
+            yield Entity(
+                level=level,
+                external_id=str(field(item, id_key, (str, int), at=at, **where)),
+                parent_external_id=str(field(item, parent_key, (str, int), at=at, **where)) if parent_key else adv,
+                name=str(item.get(id_key.replace("_id", "_name")) or ""),
+                status=state,
+                raw=item,
+                deleted=state == "deleted",
+            )
 
     # --- reports ---
-    def fetch_report(self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date) -> Iterator[ReportRow]:
+    def fetch_report(
+        self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date
+    ) -> Iterator[ReportRow]:
         adv = account.external_id
         path = "report/integrated/get"
         where = self._where(path, adv)
@@ -166,8 +258,15 @@ class TikTokConnector(Connector):
         time_key = mapping.TIME_DIMENSION[granularity]
         tz = ZoneInfo(account.timezone or "UTC")
         for first, last in mapping.chunks(start, end, SPAN_DAYS[granularity]):
-            params = {"advertiser_id": adv, "report_type": "BASIC", "data_level": data_level, "dimensions": [id_key, time_key],
-                      "metrics": mapping.metrics_for(granularity), "start_date": first.isoformat(), "end_date": last.isoformat()}
+            params = {
+                "advertiser_id": adv,
+                "report_type": "BASIC",
+                "data_level": data_level,
+                "dimensions": [id_key, time_key],
+                "metrics": mapping.metrics_for(granularity),
+                "start_date": first.isoformat(),
+                "end_date": last.isoformat(),
+            }
             for at, row in self.api.pages(path, params, token=token.access_token, account=adv):
                 dimensions = row.get("dimensions")
                 if not isinstance(dimensions, dict):
@@ -176,5 +275,13 @@ class TikTokConnector(Connector):
                 if not start <= when.date() <= end:
                     continue
                 entity = str(field(dimensions, id_key, (str, int), at=f"{at}.dimensions", **where))
-                yield mapping.report_row(row, path=at, level=level, granularity=granularity, entity_id=entity, when=when,
-                                         currency=account.currency, where=where)
+                yield mapping.report_row(
+                    row,
+                    path=at,
+                    level=level,
+                    granularity=granularity,
+                    entity_id=entity,
+                    when=when,
+                    currency=account.currency,
+                    where=where,
+                )

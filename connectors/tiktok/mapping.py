@@ -8,6 +8,7 @@ Integrated report (report_type BASIC): rows `{"dimensions": {"<level>_id", "stat
 `spend` (advertiser currency), `conversion`. Every other requested metric is kept by name.
 `stat_time_day` / `stat_time_hour` ("2024-05-01 13:00:00") are in the advertiser's timezone.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -19,10 +20,29 @@ from connectors.errors import MalformedResponse
 
 CORE_METRICS = {"impressions": "impressions", "clicks": "clicks", "spend": "cost", "conversion": "conversions"}
 EXTRA_METRICS = (
-    "ctr", "cpc", "cpm", "reach", "frequency", "conversion_rate", "cost_per_conversion", "real_time_conversion",
-    "result", "cost_per_result", "video_play_actions", "video_watched_2s", "video_watched_6s", "video_views_p25",
-    "video_views_p50", "video_views_p75", "video_views_p100", "average_video_play", "likes", "comments", "shares",
-    "follows", "profile_visits",
+    "ctr",
+    "cpc",
+    "cpm",
+    "reach",
+    "frequency",
+    "conversion_rate",
+    "cost_per_conversion",
+    "real_time_conversion",
+    "result",
+    "cost_per_result",
+    "video_play_actions",
+    "video_watched_2s",
+    "video_watched_6s",
+    "video_views_p25",
+    "video_views_p50",
+    "video_views_p75",
+    "video_views_p100",
+    "average_video_play",
+    "likes",
+    "comments",
+    "shares",
+    "follows",
+    "profile_visits",
 )
 NOT_HOURLY = frozenset({"reach", "frequency"})  # unique-user metrics are not offered by the hour (unconfirmed)
 # our level -> (data_level, id dimension)
@@ -34,9 +54,15 @@ REPORTS = {
 }
 TIME_DIMENSION = {"day": "stat_time_day", "hour": "stat_time_hour"}
 OPERATION_STATUS = {"ENABLE": "active", "DISABLE": "paused", "DELETE": "deleted", "FROZEN": "frozen"}
-ADVERTISER_STATUS = {"STATUS_ENABLE": "active", "STATUS_DISABLE": "disabled", "STATUS_PENDING_CONFIRM": "pending",
-                     "STATUS_PENDING_VERIFIED": "pending", "STATUS_CONFIRM_FAIL": "rejected", "STATUS_LIMIT": "limited",
-                     "STATUS_SELF_SERVICE_UNAUDITED": "pending"}
+ADVERTISER_STATUS = {
+    "STATUS_ENABLE": "active",
+    "STATUS_DISABLE": "disabled",
+    "STATUS_PENDING_CONFIRM": "pending",
+    "STATUS_PENDING_VERIFIED": "pending",
+    "STATUS_CONFIRM_FAIL": "rejected",
+    "STATUS_LIMIT": "limited",
+    "STATUS_SELF_SERVICE_UNAUDITED": "pending",
+}
 
 
 def metrics_for(granularity: str) -> list[str]:
@@ -70,12 +96,17 @@ def stat_time(dimensions: dict, path: str, granularity: str, where: dict, tz: Zo
     except ValueError:
         when = None
     if when is None or when.minute or when.second or (granularity == "day" and when.hour):
-        raise MalformedResponse(f"{path}.dimensions.{key} should be 'YYYY-MM-DD HH:00:00', got {text!r}"[:200],
-                                field=f"{path}.dimensions.{key}", **where)
+        raise MalformedResponse(
+            f"{path}.dimensions.{key} should be 'YYYY-MM-DD HH:00:00', got {text!r}"[:200],
+            field=f"{path}.dimensions.{key}",
+            **where,
+        )
     return when.replace(tzinfo=tz)
 
 
-def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, currency: str, where: dict) -> ReportRow:
+def report_row(
+    row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, currency: str, where: dict
+) -> ReportRow:
     metrics = row.get("metrics")
     if not isinstance(metrics, dict):
         raise MalformedResponse(f"{path}.metrics should be an object", field=f"{path}.metrics", **where)
@@ -90,15 +121,25 @@ def report_row(row: dict, *, path: str, level: str, granularity: str, entity_id:
         if not cost.is_finite():
             raise InvalidOperation
     except InvalidOperation:
-        raise MalformedResponse(f"{path}.metrics.spend is not an amount: {str(spend)[:40]!r}", field=f"{path}.metrics.spend", **where) from None
-    extra = {name: number(value, f"{path}.metrics.{name}", where) for name, value in metrics.items()
-             if name not in CORE_METRICS and value not in (None, "", "-")}
+        raise MalformedResponse(
+            f"{path}.metrics.spend is not an amount: {str(spend)[:40]!r}", field=f"{path}.metrics.spend", **where
+        ) from None
+    extra = {
+        name: number(value, f"{path}.metrics.{name}", where)
+        for name, value in metrics.items()
+        if name not in CORE_METRICS and value not in (None, "", "-")
+    }
     return ReportRow(
-        level=level, granularity=granularity, entity_id=entity_id, stat_time=when,
+        level=level,
+        granularity=granularity,
+        entity_id=entity_id,
+        stat_time=when,
         impressions=int(number(metrics["impressions"], f"{path}.metrics.impressions", where)),
         clicks=int(number(metrics.get("clicks"), f"{path}.metrics.clicks", where)),
-        cost=cost, conversions=number(metrics.get("conversion"), f"{path}.metrics.conversion", where),
-        currency=currency, extra=extra,
+        cost=cost,
+        conversions=number(metrics.get("conversion"), f"{path}.metrics.conversion", where),
+        currency=currency,
+        extra=extra,
     )
 
 

@@ -5,20 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ingestion', '0001_initial'),
+        ("ingestion", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='dagrun',
-            name='dag',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='ingestion.dag'),
+            model_name="dagrun",
+            name="dag",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="runs", to="ingestion.dag"
+            ),
         ),
         migrations.AlterField(
-            model_name='taskinstance',
-            name='run',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='task_instances', to='ingestion.dagrun'),
+            model_name="taskinstance",
+            name="run",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="task_instances",
+                to="ingestion.dagrun",
+            ),
         ),
     ]

@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ingestion', '0002_drop_redundant_fk_indexes'),
+        ("ingestion", "0002_drop_redundant_fk_indexes"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='taskinstance',
-            name='ti_state_next_try',
+            model_name="taskinstance",
+            name="ti_state_next_try",
         ),
         migrations.RemoveIndex(
-            model_name='taskinstance',
-            name='ti_state_heartbeat',
+            model_name="taskinstance",
+            name="ti_state_heartbeat",
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ingestion', '0003_task_instance_one_state_index'),
+        ("ingestion", "0003_task_instance_one_state_index"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SchedulerHeartbeat',
+            name="SchedulerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='host:pid:loop', max_length=200, unique=True)),
-                ('hostname', models.CharField(max_length=200)),
-                ('pid', models.IntegerField()),
-                ('started_at', models.DateTimeField()),
-                ('heartbeat_at', models.DateTimeField(db_index=True)),
-                ('dags', models.PositiveIntegerField(default=0, help_text='active DAGs in its timing wheel')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(help_text="host:pid:loop", max_length=200, unique=True)),
+                ("hostname", models.CharField(max_length=200)),
+                ("pid", models.IntegerField()),
+                ("started_at", models.DateTimeField()),
+                ("heartbeat_at", models.DateTimeField(db_index=True)),
+                ("dags", models.PositiveIntegerField(default=0, help_text="active DAGs in its timing wheel")),
             ],
             options={
-                'ordering': ['-heartbeat_at'],
+                "ordering": ["-heartbeat_at"],
             },
         ),
     ]

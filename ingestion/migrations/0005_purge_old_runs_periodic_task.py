@@ -4,6 +4,7 @@ PeriodicTask, at 03:17 UTC (a quiet hour, off the full hour most DAGs fire at).
 Idempotent: a task of that name that already exists (perhaps edited in the admin) is
 left as it is. Reversing removes the task and its schedule if nothing else uses it.
 """
+
 from django.db import migrations
 from django.utils import timezone
 
@@ -20,9 +21,13 @@ def create_periodic_task(apps, schema_editor):
         return
     daily = CrontabSchedule.objects.filter(**CRON).order_by("pk").first() or CrontabSchedule.objects.create(**CRON)
     PeriodicTask.objects.create(
-        name=TASK_NAME, task=TASK, crontab=daily, enabled=True,
+        name=TASK_NAME,
+        task=TASK,
+        crontab=daily,
+        enabled=True,
         description="Deletes finished runs older than INGESTION_RUN_RETENTION_DAYS with their task instances "
-                    "and logs (each DAG's latest run is kept).")
+        "and logs (each DAG's latest run is kept).",
+    )
     # Historical models send no signals: tell running beat schedulers to reload.
     PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
 

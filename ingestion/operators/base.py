@@ -7,6 +7,7 @@ RateLimited(retry_after) retries no sooner than the platform asked, Authorizatio
 and PermanentError fail without retry, anything else retries with backoff while tries remain.
 Operators must be idempotent: a try may run again after a worker died mid-task.
 """
+
 from __future__ import annotations
 
 import logging

@@ -16,6 +16,7 @@ operators keep working, and templates that use the missing one are refused as na
 unknown operator, which is what they are in this process. A plugin never replaces an
 operator registered before it (a typo in a package must not swap out `insight_operator`).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -48,7 +49,9 @@ def register_operator(name: str, cls: type | None = None, *, replace: bool = Fal
             raise TypeError(f"operator {name!r}: {klass!r} has no execute(context) method")
         existing = _registry.get(name)
         if existing is not None and existing is not klass and not replace:
-            raise ValueError(f"operator {name!r} is already registered as {existing.__module__}.{existing.__qualname__}")
+            raise ValueError(
+                f"operator {name!r} is already registered as {existing.__module__}.{existing.__qualname__}"
+            )
         _registry[name] = klass
         if not getattr(klass, "name", ""):
             klass.name = name
@@ -104,10 +107,17 @@ def _load_plugin(ep) -> None:
         register_operator(ep.name, target)
     except Exception as exc:  # anything a third-party import can raise; the others must still load
         plugin_errors[ep.name] = f"operator plugin {ep.name!r} ({origin}) failed to load: {type(exc).__name__}: {exc}"
-        effect = (f"{ep.name!r} stays the operator registered before" if taken else
-                  f"templates using {ep.name!r} are refused until the plugin is fixed")
-        logger.error("%s. Skipped; the other operators are unaffected, %s.", plugin_errors[ep.name], effect,
-                     exc_info=not isinstance(exc, (TypeError, ValueError)))
+        effect = (
+            f"{ep.name!r} stays the operator registered before"
+            if taken
+            else f"templates using {ep.name!r} are refused until the plugin is fixed"
+        )
+        logger.error(
+            "%s. Skipped; the other operators are unaffected, %s.",
+            plugin_errors[ep.name],
+            effect,
+            exc_info=not isinstance(exc, (TypeError, ValueError)),
+        )
 
 
 def operator_names() -> set[str]:

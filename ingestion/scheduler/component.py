@@ -1,5 +1,6 @@
 """The runplatform component (embedded mode): the scheduler loop in a thread, running
 tasks on an in-process thread pool. Listed in settings.EMBEDDED_COMPONENTS."""
+
 from __future__ import annotations
 
 import threading

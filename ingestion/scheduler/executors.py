@@ -7,6 +7,7 @@
   are acks_late and the task state lives in our database, so a redelivered message for a
   try that already ran claims nothing.
 """
+
 from __future__ import annotations
 
 import logging

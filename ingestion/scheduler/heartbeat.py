@@ -7,6 +7,7 @@ Why a row and not a process check: schedulers run anywhere (a thread of runplatf
 the metadata database. Like Airflow's scheduler heartbeat, it tells "the stores are up but
 nothing is being scheduled", which no store check can.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,14 @@ def heartbeat_beat(*, name: str, started_at: datetime, dags: int, now: datetime 
     now = now or timezone.now()
     updated = SchedulerHeartbeat.objects.filter(name=name).update(heartbeat_at=now, dags=dags)
     if not updated:  # its first beat: the name holds this host and process, no other writes it
-        SchedulerHeartbeat.objects.create(name=name, hostname=socket.gethostname(), pid=os.getpid(),
-                                          started_at=started_at, heartbeat_at=now, dags=dags)
+        SchedulerHeartbeat.objects.create(
+            name=name,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            started_at=started_at,
+            heartbeat_at=now,
+            dags=dags,
+        )
         SchedulerHeartbeat.objects.filter(heartbeat_at__lt=now - FORGET_AFTER).delete()
 
 

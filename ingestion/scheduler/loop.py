@@ -19,6 +19,7 @@ One tick:
 Several schedulers may run this loop at once (MySQL/MariaDB): runs are unique per DAG
 and logical time, dispatch locks rows with SKIP LOCKED (see services.dispatch).
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,8 +78,11 @@ class SchedulerLoop:
         now = self.clock()
         self.wheel = self.wheel_factory(now, self.tick_seconds)
         self._feed_since = timezone.now() - FEED_MARGIN
-        rows = Dag.objects.filter(is_paused=False, account_paused=False, next_run_at__isnull=False).order_by().values_list(
-            "pk", "next_run_at")
+        rows = (
+            Dag.objects.filter(is_paused=False, account_paused=False, next_run_at__isnull=False)
+            .order_by()
+            .values_list("pk", "next_run_at")
+        )
         for pk, next_run_at in rows.iterator(chunk_size=5000):
             self.wheel.schedule(pk, next_run_at.timestamp())
         logger.info("%s: wheel loaded with %d DAGs", self.name, len(self.wheel))
@@ -88,8 +92,11 @@ class SchedulerLoop:
         started = timezone.now()
         # order_by(): Dag's default ordering (dag_id) would make the database walk the dag_id
         # index over every DAG each tick instead of range-scanning the updated_at index.
-        rows = list(Dag.objects.filter(updated_at__gte=self._feed_since).order_by().values_list(
-            "pk", "is_paused", "account_paused", "next_run_at", "updated_at"))
+        rows = list(
+            Dag.objects.filter(updated_at__gte=self._feed_since)
+            .order_by()
+            .values_list("pk", "is_paused", "account_paused", "next_run_at", "updated_at")
+        )
         newest = self._feed_since + FEED_MARGIN
         for pk, paused, account_paused, next_run_at, updated_at in rows:
             if paused or account_paused or next_run_at is None:
@@ -144,7 +151,8 @@ class SchedulerLoop:
                 # without waiting for thousands of rows (and their specs) to load.
                 # Without the timestamps the wheel already holds: fewer values to convert.
                 dags = Dag.objects.defer("created_at", "updated_at", "next_run_at").in_bulk(
-                    [key for key, _ in due[index:index + batch]])
+                    [key for key, _ in due[index : index + batch]]
+                )
             dag = dags.get(pk)
             if dag is None or not dag.is_active:
                 continue  # deleted or paused since it was scheduled
@@ -170,11 +178,13 @@ class SchedulerLoop:
         # fire the same DAGs from their own wheels). One statement per distinct next time.
         for following, pks in moved.items():
             for i in range(0, len(pks), 1000):
-                Dag.objects.filter(pk__in=pks[i:i + 1000]).update(next_run_at=following)
+                Dag.objects.filter(pk__in=pks[i : i + 1000]).update(next_run_at=following)
         return created, dispatched
 
     @staticmethod
-    def _ticks(schedule: CronSchedule, first: datetime, now_dt: datetime, catchup: bool) -> tuple[list[datetime], datetime]:
+    def _ticks(
+        schedule: CronSchedule, first: datetime, now_dt: datetime, catchup: bool
+    ) -> tuple[list[datetime], datetime]:
         """The logical times to run now and the next fire time after them."""
         if catchup:
             ticks, t = [], first
@@ -234,6 +244,6 @@ class SchedulerLoop:
             stop.wait(max(0.0, wake - self.clock()))
         try:
             heartbeat_remove(name=beat_name)
-        except Exception:  # noqa: BLE001 - stopping goes on; the row times out instead
+        except Exception:
             logger.warning("%s: could not remove its heartbeat row", self.name, exc_info=True)
         logger.info("%s: stopped", self.name)

@@ -19,6 +19,7 @@ Cost: advance() touches the slots between the old and the new cursor that hold e
 cascaded, never the whole wheel. next_due() is a cached minimum, recomputed after the
 minimum left by looking at the lowest non-empty level only.
 """
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ cleared and runs again, a missing one is created (run_type backfill). Runs start
 logical-time order within the DAG's max_active_runs; tasks run in this process, one at a
 time, and retries wait out their backoff.
 """
+
 from __future__ import annotations
 
 import time
@@ -27,7 +28,11 @@ def backfill_plan(*, dag: Dag, start: datetime, end: datetime) -> list[datetime]
 
 
 def dag_backfill(
-    *, dag_id: str, start: datetime, end: datetime, on_run_done: Callable[[DagRun], None] | None = None,
+    *,
+    dag_id: str,
+    start: datetime,
+    end: datetime,
+    on_run_done: Callable[[DagRun], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, int]:
     dag = Dag.objects.get(dag_id=dag_id)
@@ -49,11 +54,15 @@ def dag_backfill(
     while pending:
         runs_start_queued(dag_ids=[dag.pk])
         retries_promote()
-        ready = list(TaskInstance.objects.filter(run_id__in=pending, state=TI.SCHEDULED).order_by("run__logical_time", "id")
-                     .values_list("pk", "try_number"))
+        ready = list(
+            TaskInstance.objects.filter(run_id__in=pending, state=TI.SCHEDULED)
+            .order_by("run__logical_time", "id")
+            .values_list("pk", "try_number")
+        )
         for pk, try_number in ready:
             if TaskInstance.objects.filter(pk=pk, state=TI.SCHEDULED, try_number=try_number).update(
-                    state=TI.QUEUED, try_number=F("try_number") + 1, queued_at=timezone.now()):
+                state=TI.QUEUED, try_number=F("try_number") + 1, queued_at=timezone.now()
+            ):
                 task_instance_execute(task_instance_id=pk, try_number=try_number + 1)
         for run in DagRun.objects.filter(pk__in=pending, state__in=[DagRun.State.SUCCESS, DagRun.State.FAILED]):
             pending.discard(run.pk)
@@ -61,8 +70,13 @@ def dag_backfill(
             if on_run_done:
                 on_run_done(run)
         if pending and not ready:
-            waits = [t for t in TaskInstance.objects.filter(run_id__in=pending, state=TI.UP_FOR_RETRY)
-                     .values_list("next_try_at", flat=True) if t]
+            waits = [
+                t
+                for t in TaskInstance.objects.filter(run_id__in=pending, state=TI.UP_FOR_RETRY).values_list(
+                    "next_try_at", flat=True
+                )
+                if t
+            ]
             delay = min((w - timezone.now()).total_seconds() for w in waits) if waits else 0.5
             sleep(min(max(delay, 0.05), 5.0))
     return counts

@@ -8,6 +8,7 @@ commit hand (id, try_number) to the executor (callers hold no transaction). A ta
 once per try even with several schedulers, and a pool never exceeds its slots.
 On SQLite select_for_update is a no-op; the embedded mode runs one scheduler.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,12 +65,16 @@ def _claim_pool(name: str, limit: int, now: datetime) -> list[tuple[int, int]]:
             return []
         claimed = list(
             TaskInstance.objects.select_for_update(skip_locked=skip_locked)
-            .filter(pool=name, state=TI.SCHEDULED).order_by("id").values_list("pk", "try_number")[:free])
+            .filter(pool=name, state=TI.SCHEDULED)
+            .order_by("id")
+            .values_list("pk", "try_number")[:free]
+        )
         if not claimed:
             return []
         ids = [pk for pk, _ in claimed]
         updated = TaskInstance.objects.filter(pk__in=ids, state=TI.SCHEDULED).update(
-            state=TI.QUEUED, try_number=F("try_number") + 1, queued_at=now, hostname="", pid=None, heartbeat_at=None)
+            state=TI.QUEUED, try_number=F("try_number") + 1, queued_at=now, hostname="", pid=None, heartbeat_at=None
+        )
         if updated == len(claimed):
             # Every row we read was still ours to update (locked, or SQLite's one writer):
             # the new try numbers are known without reading thousands of rows back.

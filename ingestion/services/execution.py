@@ -11,6 +11,7 @@ the in-process thread pool both call:
 A worker that dies mid-task stops heartbeating; `zombies_reap` (run by the scheduler)
 treats that try as failed and retries it.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -33,8 +34,8 @@ from ingestion.operators.base import OperatorContext
 from ingestion.operators.registry import operator_class
 from ingestion.retry import retry_decision
 from ingestion.services.runs import run_evaluate
-from ingestion.signals import task_failed
 from ingestion.services.tasklog import TryLog, task_log_append_final
+from ingestion.signals import task_failed
 
 logger = logging.getLogger(__name__)
 task_logger = logging.getLogger("ingestion.task")
@@ -64,10 +65,17 @@ def queued_timeout() -> float:
 def task_instance_execute(*, task_instance_id: int, try_number: int, hostname: str | None = None) -> str | None:
     """Run the given try if it is still queued; returns the state it ended in, None if not claimed."""
     now = timezone.now()
-    claimed = retry_on_lock(lambda: TaskInstance.objects.filter(
-        pk=task_instance_id, try_number=try_number, state=TI.QUEUED).update(
-        state=TI.RUNNING, started_at=now, heartbeat_at=now, ended_at=None, error="",
-        hostname=(hostname or socket.gethostname())[:200], pid=os.getpid()))
+    claimed = retry_on_lock(
+        lambda: TaskInstance.objects.filter(pk=task_instance_id, try_number=try_number, state=TI.QUEUED).update(
+            state=TI.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            ended_at=None,
+            error="",
+            hostname=(hostname or socket.gethostname())[:200],
+            pid=os.getpid(),
+        )
+    )
     if not claimed:
         logger.info("task instance %s try %s is no longer queued; not running it", task_instance_id, try_number)
         return None
@@ -79,12 +87,20 @@ def task_instance_execute(*, task_instance_id: int, try_number: int, hostname: s
     beat.start()
     error: BaseException | None = None
     try:
-        task_logger.info("%s.%s @ %s: try %s of %s on %s (pid %s)", ti.run.dag.dag_id, ti.task_id,
-                         ti.run.logical_time.isoformat(), try_number, ti.max_tries, socket.gethostname(), os.getpid())
+        task_logger.info(
+            "%s.%s @ %s: try %s of %s on %s (pid %s)",
+            ti.run.dag.dag_id,
+            ti.task_id,
+            ti.run.logical_time.isoformat(),
+            try_number,
+            ti.max_tries,
+            socket.gethostname(),
+            os.getpid(),
+        )
         deadline = time.monotonic() + ti.timeout if ti.timeout else None
         context = _context(ti, try_number, deadline)
         _run_with_timeout(operator_class(ti.operator)().execute, context, ti.timeout, log)
-    except BaseException as exc:  # noqa: BLE001 - every failure of an operator is a failed try
+    except BaseException as exc:
         error = exc
         log.write("".join(traceback.format_exception(exc)))
     finally:
@@ -100,9 +116,20 @@ def task_instance_execute(*, task_instance_id: int, try_number: int, hostname: s
 def _context(ti: TaskInstance, try_number: int, deadline: float | None) -> OperatorContext:
     dag = ti.run.dag
     return OperatorContext(
-        dag_id=dag.dag_id, task_id=ti.task_id, run_id=ti.run_id, logical_time=ti.run.logical_time,
-        timezone=dag.timezone, params=dict(ti.params), ad_account_id=dag.ad_account_id, platform=dag.platform,
-        try_number=try_number, max_tries=ti.max_tries, task_instance=ti, log=task_logger, deadline=deadline)
+        dag_id=dag.dag_id,
+        task_id=ti.task_id,
+        run_id=ti.run_id,
+        logical_time=ti.run.logical_time,
+        timezone=dag.timezone,
+        params=dict(ti.params),
+        ad_account_id=dag.ad_account_id,
+        platform=dag.platform,
+        try_number=try_number,
+        max_tries=ti.max_tries,
+        task_instance=ti,
+        log=task_logger,
+        deadline=deadline,
+    )
 
 
 def _heartbeat(ti_id: int, try_number: int, log: TryLog, stop: threading.Event) -> None:
@@ -110,7 +137,8 @@ def _heartbeat(ti_id: int, try_number: int, log: TryLog, stop: threading.Event) 
         while not stop.wait(heartbeat_interval()):
             try:
                 TaskInstance.objects.filter(pk=ti_id, try_number=try_number, state=TI.RUNNING).update(
-                    heartbeat_at=timezone.now())
+                    heartbeat_at=timezone.now()
+                )
                 log.flush()
             except Exception:  # a missed beat is survivable; a dead heartbeat thread is not
                 logger.exception("heartbeat of task instance %s failed", ti_id)
@@ -128,7 +156,7 @@ def _run_with_timeout(fn, context: OperatorContext, timeout: float | None, log: 
         log.attach()
         try:
             fn(context)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             outcome["error"] = exc
         finally:
             log.detach()
@@ -212,14 +240,19 @@ def zombies_reap(*, now: datetime | None = None) -> int:
         message = f"no heartbeat since {beat.isoformat()} from {host or '?'} pid {pid or '?'}: the worker died"
         state = task_instance_finish(task_instance_id=pk, try_number=try_number, error=ZombieTask(message), now=now)
         if state is not None:
-            task_log_append_final(task_instance_id=pk, try_number=try_number, text=f"--- zombie: {message}; now {state}\n")
+            task_log_append_final(
+                task_instance_id=pk, try_number=try_number, text=f"--- zombie: {message}; now {state}\n"
+            )
             logger.warning("task instance %s try %s: %s -> %s", pk, try_number, message, state)
             reaped += 1
     lost = TaskInstance.objects.filter(state=TI.QUEUED, queued_at__lt=now - timedelta(seconds=queued_timeout()))
     for pk, try_number in lost.values_list("pk", "try_number"):
         # The try never started: hand it out again under the same number.
         if TaskInstance.objects.filter(pk=pk, state=TI.QUEUED, try_number=try_number).update(
-                state=TI.SCHEDULED, try_number=try_number - 1):
-            logger.warning("task instance %s try %s was queued for over %ss; re-dispatching", pk, try_number, queued_timeout())
+            state=TI.SCHEDULED, try_number=try_number - 1
+        ):
+            logger.warning(
+                "task instance %s try %s was queued for over %ss; re-dispatching", pk, try_number, queued_timeout()
+            )
             reaped += 1
     return reaped

@@ -18,6 +18,7 @@ a run whose window might not cover the day asked for. A run that exists already 
 logical time (from an earlier fetch, or a trigger from the DAG page, whose window covers D
 and its look-back) is returned as it is.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -54,12 +55,16 @@ def runs_fetch_days(*, dag_id: str, start: date, end: date) -> list[DagRun]:
         # Run and window in one transaction: a scheduler never sees the run's tasks with
         # the look-back window they were created with.
         with transaction.atomic():
-            run, created = run_create(dag=dag, logical_time=fetch_logical_time(dag=dag, day=day),
-                                      run_type=DagRun.RunType.BACKFILL)
+            run, created = run_create(
+                dag=dag, logical_time=fetch_logical_time(dag=dag, day=day), run_type=DagRun.RunType.BACKFILL
+            )
             if created:
                 window = {"start_date": day.isoformat(), "end_date": day.isoformat()}
-                tis = [ti for ti in TaskInstance.objects.select_for_update().filter(run=run, is_dummy=False)
-                       if _takes_window(ti.operator)]
+                tis = [
+                    ti
+                    for ti in TaskInstance.objects.select_for_update().filter(run=run, is_dummy=False)
+                    if _takes_window(ti.operator)
+                ]
                 for ti in tis:
                     ti.params = {**ti.params, **window}
                 TaskInstance.objects.bulk_update(tis, ["params"])

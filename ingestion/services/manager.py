@@ -20,6 +20,7 @@ anything is written (`DagIdConflict`, a TemplateInvalid at `dag_id`).
 Every write a scheduler must notice goes through `save()` or sets `updated_at`, which is
 the scheduler's change feed; next_run_at bookkeeping by the scheduler itself does not.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,12 +54,21 @@ class DagIdConflict(TemplateInvalid):
     def __init__(self, clashes: list[str]):
         self.clashes = clashes
         shown = "; ".join(clashes[:10]) + (f"; and {len(clashes) - 10} more" if len(clashes) > 10 else "")
-        super().__init__([SpecIssue("dag_id", f"the rendered dag_id is already taken: {shown}. Make the pattern "
-                                              "unique, e.g. start it with ${platform}_${account_id}_")])
+        super().__init__(
+            [
+                SpecIssue(
+                    "dag_id",
+                    f"the rendered dag_id is already taken: {shown}. Make the pattern "
+                    "unique, e.g. start it with ${platform}_${account_id}_",
+                )
+            ]
+        )
 
 
 def pool_ensure(name: str) -> Pool:
-    slots = getattr(settings, "INGESTION_POOL_SLOTS", {}).get(name, getattr(settings, "INGESTION_DEFAULT_POOL_SLOTS", 32))
+    slots = getattr(settings, "INGESTION_POOL_SLOTS", {}).get(
+        name, getattr(settings, "INGESTION_DEFAULT_POOL_SLOTS", 32)
+    )
     pool, _ = Pool.objects.get_or_create(name=name, defaults={"slots": slots})
     return pool
 
@@ -99,7 +109,7 @@ def _taken_dag_ids(dag_ids: dict[str, int | None], template: DagTemplate) -> lis
     clashes = []
     wanted = list(dag_ids)
     for start in range(0, len(wanted), BULK_BATCH):
-        chunk = wanted[start:start + BULK_BATCH]
+        chunk = wanted[start : start + BULK_BATCH]
         for dag in Dag.objects.filter(dag_id__in=chunk).select_related("template").order_by("dag_id"):
             if dag.pk != dag_ids[dag.dag_id]:
                 clashes.append(_describe_owner(dag))
@@ -152,8 +162,13 @@ def dag_upsert(*, template: DagTemplate, ad_account=None, now: datetime | None =
         if task.pool:
             pool_ensure(task.pool)
     if dag is None:
-        dag = Dag(template=template, ad_account=ad_account, is_paused=not template.is_active,
-                  account_paused=_account_is_paused(ad_account), **fields)
+        dag = Dag(
+            template=template,
+            ad_account=ad_account,
+            is_paused=not template.is_active,
+            account_paused=_account_is_paused(ad_account),
+            **fields,
+        )
         dag.next_run_at = next_fire_after(dag, now)
         dag.save()
         return dag, True
@@ -185,8 +200,15 @@ def dags_materialize_for_account(*, ad_account_id: int) -> list[Dag]:
         except DagIdConflict as exc:
             # One template whose pattern meets another DAG must not keep the account from
             # its other DAGs (the import goes on); the operator fixes the template.
-            logger.error("ad account %s (%s %s): no DAG from template %s/%s: %s", account.pk, account.platform,
-                         account.external_id, template.platform, template.name, exc)
+            logger.error(
+                "ad account %s (%s %s): no DAG from template %s/%s: %s",
+                account.pk,
+                account.platform,
+                account.external_id,
+                template.platform,
+                template.name,
+                exc,
+            )
     return dags
 
 
@@ -203,8 +225,9 @@ class MaterializePlan:
         return [*self.create, *self.update]
 
 
-def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = True,
-                           now: datetime | None = None, lock: bool = False) -> MaterializePlan:
+def dags_plan_for_template(
+    *, template: DagTemplate, rerender_existing: bool = True, now: datetime | None = None, lock: bool = False
+) -> MaterializePlan:
     """Render `template` (saved or not) for every account of its platform, in memory.
 
     Active template: one DAG per account of the platform (accounts that have one get it
@@ -217,7 +240,7 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
     existing: dict[int | None, Dag] = {}
     if template.pk is not None:
         rows = Dag.objects.filter(template=template)
-        for dag in (rows.select_for_update() if lock else rows):
+        for dag in rows.select_for_update() if lock else rows:
             existing[dag.ad_account_id] = dag
     accounts: dict[int | None, object] = {None: None} if None in existing else {}
     # A subquery, not a list of ids: a platform's accounts can outnumber SQLite's bound
@@ -242,8 +265,14 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
         if key not in next_fire:
             next_fire[key] = CronSchedule(*key).next_after(now)
         if dag is None:
-            dag = Dag(template=template, ad_account=account, is_paused=not template.is_active,
-                      account_paused=_account_is_paused(account, paused_accounts), updated_at=now, **fields)
+            dag = Dag(
+                template=template,
+                ad_account=account,
+                is_paused=not template.is_active,
+                account_paused=_account_is_paused(account, paused_accounts),
+                updated_at=now,
+                **fields,
+            )
             dag.next_run_at = next_fire[key]
             plan.create.append(dag)
             continue
@@ -265,8 +294,10 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
     clashes = []
     for dag in plan.dags:
         if dag.dag_id in seen:
-            clashes.append(f"{dag.dag_id!r} is rendered for two accounts of this template (the pattern needs "
-                           "${account_id} or ${account_pk})")
+            clashes.append(
+                f"{dag.dag_id!r} is rendered for two accounts of this template (the pattern needs "
+                "${account_id} or ${account_pk})"
+            )
         seen.add(dag.dag_id)
     # Only ids new to their DAG can be taken by another: an id a DAG keeps is its own.
     clashes += _taken_dag_ids({d.dag_id: d.pk for d in plan.dags if d.pk is None or d.pk in renamed}, template)
@@ -277,13 +308,17 @@ def dags_plan_for_template(*, template: DagTemplate, rerender_existing: bool = T
 
 def _paused_account_ids(platform: str) -> set[int]:
     # A new DAG joins its account's state (see _account_is_paused), for all accounts at once.
-    return set(Dag.objects.filter(ad_account__platform=platform, account_paused=True)
-               .values_list("ad_account_id", flat=True).distinct())
+    return set(
+        Dag.objects.filter(ad_account__platform=platform, account_paused=True)
+        .values_list("ad_account_id", flat=True)
+        .distinct()
+    )
 
 
 @transaction.atomic
-def dags_materialize_for_template(*, template: DagTemplate, rerender_existing: bool = True,
-                                  now: datetime | None = None) -> MaterializePlan:
+def dags_materialize_for_template(
+    *, template: DagTemplate, rerender_existing: bool = True, now: datetime | None = None
+) -> MaterializePlan:
     """Create the DAGs `template` lacks for accounts of its platform and re-render those it
     has, in one pass: bulk inserts and updates of BULK_BATCH rows. Idempotent: a second
     call finds nothing to do and touches no row."""
@@ -298,8 +333,11 @@ def dags_materialize_for_template(*, template: DagTemplate, rerender_existing: b
         ids: dict[str, int] = {}
         wanted = [d.dag_id for d in plan.create]
         for start in range(0, len(wanted), BULK_BATCH):  # ignore_conflicts returns no ids
-            ids.update(Dag.objects.filter(template=template, dag_id__in=wanted[start:start + BULK_BATCH])
-                       .values_list("dag_id", "pk"))
+            ids.update(
+                Dag.objects.filter(template=template, dag_id__in=wanted[start : start + BULK_BATCH]).values_list(
+                    "dag_id", "pk"
+                )
+            )
         for dag in plan.create:
             dag.pk = ids.get(dag.dag_id)
         plan.create = [dag for dag in plan.create if dag.pk is not None]
@@ -317,7 +355,7 @@ def dags_materialize_for_template(*, template: DagTemplate, rerender_existing: b
         pks = [dag.pk for dag in plan.update]
         for start in range(0, len(pks), BULK_BATCH):
             if common:
-                Dag.objects.filter(pk__in=pks[start:start + BULK_BATCH]).update(**common)
+                Dag.objects.filter(pk__in=pks[start : start + BULK_BATCH]).update(**common)
         if varying:
             Dag.objects.bulk_update(plan.update, varying, batch_size=UPDATE_BATCH)
     return plan

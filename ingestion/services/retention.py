@@ -12,6 +12,7 @@ run, which the DAG list shows as its last state. Deletion goes in batches (child
 one short transaction per batch), so a large first clean-up never holds long locks that
 would stall the scheduler.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -42,13 +43,20 @@ def runs_purge(*, older_than: datetime, dry_run: bool = False, batch: int = BATC
     counts = {"runs": 0, "task_instances": 0, "log_chunks": 0}
     after = 0  # primary-key cursor: kept runs are never looked at twice
     while True:
-        candidates = list(DagRun.objects.filter(pk__gt=after, state__in=FINISHED, logical_time__lt=older_than)
-                          .order_by("pk").values_list("pk", "dag_id", "logical_time")[:batch])
+        candidates = list(
+            DagRun.objects.filter(pk__gt=after, state__in=FINISHED, logical_time__lt=older_than)
+            .order_by("pk")
+            .values_list("pk", "dag_id", "logical_time")[:batch]
+        )
         if not candidates:
             return counts
         after = candidates[-1][0]
-        latest = dict(DagRun.objects.filter(dag_id__in={dag_id for _, dag_id, _ in candidates})
-                      .values_list("dag_id").annotate(latest=Max("logical_time")).order_by())
+        latest = dict(
+            DagRun.objects.filter(dag_id__in={dag_id for _, dag_id, _ in candidates})
+            .values_list("dag_id")
+            .annotate(latest=Max("logical_time"))
+            .order_by()
+        )
         ids = [pk for pk, dag_id, logical_time in candidates if logical_time != latest.get(dag_id)]
         if not ids:
             continue

@@ -12,6 +12,7 @@ both miss that their common downstream task became ready:
   none -> upstream_failed when an upstream task failed or was upstream_failed
   run  -> success/failed  when every task instance finished (failed if any did not succeed)
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -35,10 +36,17 @@ def _task_values(dag: Dag) -> list[dict]:
     """The columns of a new run's task instances that come from the DAG's spec."""
     spec_pool = dag.pool
     return [
-        dict(task_id=t["task_id"], operator=t["operator_name"], is_dummy=t["is_dummy"],
-             params=t.get("params") or {}, upstream_task_ids=list(t["upstream_task_ids"]),
-             max_tries=int(t.get("retries", 0)) + 1, retry_delay=float(t.get("retry_delay", 60.0)),
-             timeout=t.get("timeout"), pool=t.get("pool") or spec_pool)
+        dict(
+            task_id=t["task_id"],
+            operator=t["operator_name"],
+            is_dummy=t["is_dummy"],
+            params=t.get("params") or {},
+            upstream_task_ids=list(t["upstream_task_ids"]),
+            max_tries=int(t.get("retries", 0)) + 1,
+            retry_delay=float(t.get("retry_delay", 60.0)),
+            timeout=t.get("timeout"),
+            pool=t.get("pool") or spec_pool,
+        )
         for t in dag.spec["tasks"]
     ]
 
@@ -77,11 +85,18 @@ def run_create(
                 return existing, False
             running = DagRun.objects.filter(dag=dag, state=DagRun.State.RUNNING).count() if start else 0
             now = timezone.now()
-            room = start and running < dag.max_active_runs and not DagRun.objects.filter(
-                dag=dag, state=DagRun.State.QUEUED).exists()
+            room = (
+                start
+                and running < dag.max_active_runs
+                and not DagRun.objects.filter(dag=dag, state=DagRun.State.QUEUED).exists()
+            )
             run = DagRun.objects.create(
-                dag=dag, logical_time=logical_time, run_type=run_type,
-                state=DagRun.State.RUNNING if room else DagRun.State.QUEUED, started_at=now if room else None)
+                dag=dag,
+                logical_time=logical_time,
+                run_type=run_type,
+                state=DagRun.State.RUNNING if room else DagRun.State.QUEUED,
+                started_at=now if room else None,
+            )
             TaskInstance.objects.bulk_create(_task_instances_for(dag, run))
             if room:
                 run = run_evaluate(run_id=run.pk, now=now)
@@ -108,7 +123,8 @@ def runs_start_queued(*, dag_ids: list[int] | None = None, now: datetime | None 
                 continue
             counts = dict(
                 DagRun.objects.filter(dag=dag, state__in=[DagRun.State.QUEUED, DagRun.State.RUNNING])
-                .values_list("state").annotate(n=Count("id"))
+                .values_list("state")
+                .annotate(n=Count("id"))
             )
             room = dag.max_active_runs - counts.get(DagRun.State.RUNNING, 0)
             if room <= 0:
@@ -189,9 +205,11 @@ def runs_create_batch(items: list[tuple[Dag, datetime]], *, run_type: str = DagR
         # One read for both: which of these runs exist, and the DAGs' active runs per state.
         existing, counts = set(), {}
         for dag_id, logical_time, state in (
-                DagRun.objects.filter(dag_id__in=dag_pks)
-                .filter(Q(logical_time__in=times) | Q(state__in=[DagRun.State.QUEUED, DagRun.State.RUNNING]))
-                .order_by().values_list("dag_id", "logical_time", "state")):
+            DagRun.objects.filter(dag_id__in=dag_pks)
+            .filter(Q(logical_time__in=times) | Q(state__in=[DagRun.State.QUEUED, DagRun.State.RUNNING]))
+            .order_by()
+            .values_list("dag_id", "logical_time", "state")
+        ):
             if logical_time in times:
                 existing.add((dag_id, logical_time))
             if state in (DagRun.State.QUEUED, DagRun.State.RUNNING):
@@ -206,8 +224,12 @@ def runs_create_batch(items: list[tuple[Dag, datetime]], *, run_type: str = DagR
             room = c.get(DagRun.State.RUNNING, 0) < dag.max_active_runs and not c.get(DagRun.State.QUEUED, 0)
             state = DagRun.State.RUNNING if room else DagRun.State.QUEUED
             c[state] = c.get(state, 0) + 1
-            runs[key] = (dag, DagRun(dag=dag, logical_time=logical_time, run_type=run_type, state=state,
-                                     started_at=now if room else None))
+            runs[key] = (
+                dag,
+                DagRun(
+                    dag=dag, logical_time=logical_time, run_type=run_type, state=state, started_at=now if room else None
+                ),
+            )
         if not runs:
             return 0
         for _, run in runs.values():
@@ -217,8 +239,10 @@ def runs_create_batch(items: list[tuple[Dag, datetime]], *, run_type: str = DagR
         # and our write) has another created_at than the object we built.
         ours = []
         for pk, dag_id, logical_time, created_at in (
-                DagRun.objects.filter(dag_id__in=dag_pks, logical_time__in={lt for _, lt in runs})
-                .order_by().values_list("pk", "dag_id", "logical_time", "created_at")):
+            DagRun.objects.filter(dag_id__in=dag_pks, logical_time__in={lt for _, lt in runs})
+            .order_by()
+            .values_list("pk", "dag_id", "logical_time", "created_at")
+        ):
             entry = runs.get((dag_id, logical_time))
             if entry is not None and entry[1].created_at == created_at:
                 entry[1].pk = pk
@@ -238,7 +262,9 @@ def runs_create_batch(items: list[tuple[Dag, datetime]], *, run_type: str = DagR
     return len(ours)
 
 
-def run_trigger(*, dag_id: str, logical_time: datetime | None = None, run_type: str = DagRun.RunType.MANUAL) -> tuple[DagRun, bool]:
+def run_trigger(
+    *, dag_id: str, logical_time: datetime | None = None, run_type: str = DagRun.RunType.MANUAL
+) -> tuple[DagRun, bool]:
     """Trigger a run now (the real-time API, `dags trigger`). A second trigger for the same
     DAG and logical time returns the existing run (created=False). Paused DAGs may be
     triggered by hand; the scheduler dispatches the tasks on its next tick."""
@@ -252,7 +278,11 @@ def run_clear_failed(*, run_id: int) -> DagRun:
     """Give a failed run's failed and upstream_failed tasks a fresh set of tries and run it
     again (backfill resume). Succeeded tasks are kept."""
     run = DagRun.objects.select_for_update().get(pk=run_id)
-    tis = TaskInstance.objects.select_for_update().filter(run=run).filter(Q(state=TI.FAILED) | Q(state=TI.UPSTREAM_FAILED))
+    tis = (
+        TaskInstance.objects.select_for_update()
+        .filter(run=run)
+        .filter(Q(state=TI.FAILED) | Q(state=TI.UPSTREAM_FAILED))
+    )
     for ti in tis:
         retries = ti.max_tries - 1
         ti.state = TI.NONE
@@ -339,7 +369,12 @@ def task_instance_retry(*, task_instance_id: int) -> TaskInstance:
     run, tis, target = _locked(task_instance_id)
     if target.state != TI.FAILED:
         raise ValueError(f"task {target.task_id} is {target.state}; only a failed task can be retried")
-    target.state, target.max_tries, target.next_try_at, target.ended_at = TI.SCHEDULED, target.try_number + 1, None, None
+    target.state, target.max_tries, target.next_try_at, target.ended_at = (
+        TI.SCHEDULED,
+        target.try_number + 1,
+        None,
+        None,
+    )
     target.save(update_fields=["state", "max_tries", "next_try_at", "ended_at"])
     _unblock_downstream(tis, target.task_id)
     _reopen(run)

@@ -6,6 +6,7 @@ record or write to the try whose thread produced it (the operator's thread and t
 thread supervising it). Chunks are flushed by the heartbeat thread while the task runs,
 so the web UI can tail a running task; `close()` writes the final chunk.
 """
+
 from __future__ import annotations
 
 import io
@@ -44,7 +45,12 @@ class TryLog:
             if not text and not final:
                 return
             TaskLog.objects.create(
-                task_instance_id=self.task_instance_id, try_number=self.try_number, seq=self._seq, text=text, is_final=final)
+                task_instance_id=self.task_instance_id,
+                try_number=self.try_number,
+                seq=self._seq,
+                text=text,
+                is_final=final,
+            )
             # Cleared only once written: a flush that failed (a locked database) keeps its text for the next one.
             self._buffer.clear()
             self._seq += 1

@@ -7,6 +7,7 @@ from it in the same transaction, so DAGs never run a spec their template no long
 every save also creates the DAGs that accounts of the platform lack (a new template reaches
 accounts imported before it). Two templates of a platform may not share a dag_id pattern.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -24,8 +25,9 @@ from ingestion.models import Dag, DagTemplate, DagTemplateVersion
 from ingestion.operators.registry import operator_class, operator_names
 
 
-def template_validate(*, spec, platform: str | None = None, name: str | None = None,
-                      check_dags: bool = True) -> DagSpec:
+def template_validate(
+    *, spec, platform: str | None = None, name: str | None = None, check_dags: bool = True
+) -> DagSpec:
     """Raise dagspec.TemplateInvalid (every issue with its field path) or return the parsed spec.
 
     With a known `platform`, each task's `params` are also checked by its operator's
@@ -91,9 +93,14 @@ def _dag_id_pattern_issues(parsed: DagSpec, platform: str, name: str | None) -> 
     for other in others:
         pattern = other.spec.get("dag_id") if isinstance(other.spec, dict) else None
         if isinstance(pattern, str) and dag_id_pattern_key(pattern) == key:
-            return [SpecIssue("dag_id", f"the pattern {parsed.dag_id!r} is already used by template "
-                                        f"{platform or '-'}/{other.name}: both would make the same DAG for every "
-                                        f"account; give this template its own dag_id (e.g. ${{account_id}}_{name or 'name'})")]
+            return [
+                SpecIssue(
+                    "dag_id",
+                    f"the pattern {parsed.dag_id!r} is already used by template "
+                    f"{platform or '-'}/{other.name}: both would make the same DAG for every "
+                    f"account; give this template its own dag_id (e.g. ${{account_id}}_{name or 'name'})",
+                )
+            ]
     return []
 
 
@@ -166,13 +173,18 @@ def template_diff(*, platform: str, name: str, spec, is_active: bool = True) -> 
     stored = DagTemplate.objects.filter(platform=platform, name=name).first()
     old = _canonical(stored.spec) if stored else ""
     new = _canonical(spec)
-    diff = "".join(difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True),
-        fromfile=f"{platform}/{name} (stored{f' v{stored.version}' if stored else ': new'})",
-        tofile=f"{platform}/{name} (file)"))
+    diff = "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"{platform}/{name} (stored{f' v{stored.version}' if stored else ': new'})",
+            tofile=f"{platform}/{name} (file)",
+        )
+    )
     rerender = stored is None or old != new or stored.is_active != is_active
-    plan = dags_plan_for_template(template=_unsaved(platform=platform, name=name, spec=spec, is_active=is_active),
-                                  rerender_existing=rerender)
+    plan = dags_plan_for_template(
+        template=_unsaved(platform=platform, name=name, spec=spec, is_active=is_active), rerender_existing=rerender
+    )
     return TemplateDiff(diff, sorted(d.dag_id for d in plan.update), sorted(d.dag_id for d in plan.create))
 
 
@@ -202,9 +214,7 @@ def default_template_files(platform: str) -> list[Path]:
     return sorted(Path(folder).glob("*.json")) if folder and Path(folder).is_dir() else []
 
 
-def templates_load_defaults(
-    *, platforms: list[str] | None = None, platform: str | None = None
-) -> dict[str, list[str]]:
+def templates_load_defaults(*, platforms: list[str] | None = None, platform: str | None = None) -> dict[str, list[str]]:
     """Create every default template (connectors/<platform>/templates/<name>.json) that does
     not exist yet; never changes an existing one, so edits made in the admin or through
     `templates sync` stay. (A deleted default comes back: deactivate it to retire it.)
@@ -236,9 +246,13 @@ def templates_load_defaults(
                         continue
                     template_save(platform=platform, name=path.stem, spec=spec)
             except (json.JSONDecodeError, TemplateInvalid) as exc:
-                logger.warning("default DAG template %s (%s) not loaded: %s. It is loaded once it validates "
-                               "(e.g. when its operators are registered; see INGESTION_OPERATOR_MODULES).",
-                               key, path, exc)
+                logger.warning(
+                    "default DAG template %s (%s) not loaded: %s. It is loaded once it validates "
+                    "(e.g. when its operators are registered; see INGESTION_OPERATOR_MODULES).",
+                    key,
+                    path,
+                    exc,
+                )
                 result["invalid"].append(key)
                 continue
             except IntegrityError:  # created by a concurrent caller meanwhile

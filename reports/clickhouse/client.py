@@ -5,6 +5,7 @@ thread: clickhouse-connect's HTTP client keeps per-session state that two thread
 must not share, and chdb allows one data path per process, which many clients in the
 same process may share.
 """
+
 from __future__ import annotations
 
 import threading

@@ -13,6 +13,7 @@ SQL files may use placeholders, so one file serves a single server, chdb and a c
 Statements are separated by a line that ends with ";". A statement whose text contains
 the comment `-- cluster only` is applied only when CLICKHOUSE_CLUSTER is set.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -80,7 +81,13 @@ def render_context() -> dict:
             "local_suffix": "_local",
             "cluster": cluster,
         }
-    return {"database": database, "on_cluster": "", "replacing": "ReplacingMergeTree(version)", "local_suffix": "", "cluster": ""}
+    return {
+        "database": database,
+        "on_cluster": "",
+        "replacing": "ReplacingMergeTree(version)",
+        "local_suffix": "",
+        "cluster": "",
+    }
 
 
 def _ensure_ledger(client, context) -> None:
@@ -96,7 +103,9 @@ def applied() -> dict[int, tuple[str, str]]:
     ensure_database(context["database"])
     client = clickhouse_client()
     _ensure_ledger(client, context)
-    rows = client.query(f"SELECT version, name, checksum FROM `{context['database']}`.schema_migrations FINAL").result_rows
+    rows = client.query(
+        f"SELECT version, name, checksum FROM `{context['database']}`.schema_migrations FINAL"
+    ).result_rows
     return {version: (name, checksum) for version, name, checksum in rows}
 
 

@@ -5,34 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AdEntity',
+            name="AdEntity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('platform', models.CharField(max_length=32)),
-                ('level', models.CharField(choices=[('account', 'Account'), ('campaign', 'Campaign'), ('ad_group', 'Ad Group'), ('ad', 'Ad'), ('creative', 'Creative')], max_length=16)),
-                ('external_id', models.CharField(max_length=64)),
-                ('parent_external_id', models.CharField(blank=True, max_length=64)),
-                ('name', models.CharField(blank=True, max_length=500)),
-                ('status', models.CharField(blank=True, max_length=32)),
-                ('raw', models.JSONField(blank=True, default=dict)),
-                ('first_seen_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('ad_account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entities', to='accounts.adaccount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("platform", models.CharField(max_length=32)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("account", "Account"),
+                            ("campaign", "Campaign"),
+                            ("ad_group", "Ad Group"),
+                            ("ad", "Ad"),
+                            ("creative", "Creative"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=64)),
+                ("parent_external_id", models.CharField(blank=True, max_length=64)),
+                ("name", models.CharField(blank=True, max_length=500)),
+                ("status", models.CharField(blank=True, max_length=32)),
+                ("raw", models.JSONField(blank=True, default=dict)),
+                ("first_seen_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "ad_account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="entities", to="accounts.adaccount"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'ad entities',
-                'indexes': [models.Index(fields=['ad_account', 'level', 'parent_external_id'], name='ad_entity_parent')],
-                'constraints': [models.UniqueConstraint(fields=('ad_account', 'level', 'external_id'), name='ad_entity_unique')],
+                "verbose_name_plural": "ad entities",
+                "indexes": [
+                    models.Index(fields=["ad_account", "level", "parent_external_id"], name="ad_entity_parent")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("ad_account", "level", "external_id"), name="ad_entity_unique")
+                ],
             },
         ),
     ]

@@ -1,4 +1,5 @@
 """Builders and sandbox drivers shared by the authorization and accounts-API tests."""
+
 from __future__ import annotations
 
 from html.parser import HTMLParser
@@ -37,8 +38,11 @@ def admin_owner(organization):
     from django.contrib.auth.models import Permission
 
     user = member(organization, "owner", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="accounts", codename__in=["view_adaccount", "view_credential", "change_credential"]))
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="accounts", codename__in=["view_adaccount", "view_credential", "change_credential"]
+        )
+    )
     return user
 
 
@@ -67,7 +71,9 @@ def deny(url: str) -> dict:
     assert page.status_code == 200, page.text[:300]
     form = _Inputs()
     form.feed(page.text)
-    answer = session.post(url.split("?")[0], data={**form.fields, "decision": "deny"}, allow_redirects=False, timeout=10)
+    answer = session.post(
+        url.split("?")[0], data={**form.fields, "decision": "deny"}, allow_redirects=False, timeout=10
+    )
     assert answer.status_code == 302, answer.text[:300]
     return callback_params(answer.headers["Location"])
 

@@ -1,5 +1,6 @@
 """factory-boy factories of the accounts models, plus a DAG template the engine can
 materialize without the report operators (a dummy-only DAG)."""
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,5 +1,6 @@
 """The accounts admin: secrets never rendered (write-only, blank keeps), credential actions
 against the sandbox, pause/resume of ad accounts with their DAGs, organization scoping."""
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -8,7 +9,12 @@ from accounts.models import AdAccount, Credential, PlatformApp
 from accounts.services.importing import ad_accounts_import
 from ingestion.models import Dag
 from tests.accounts.factories import (
-    AdAccountFactory, CredentialFactory, MembershipFactory, PlatformAppFactory, UserFactory, dag_template,
+    AdAccountFactory,
+    CredentialFactory,
+    MembershipFactory,
+    PlatformAppFactory,
+    UserFactory,
+    dag_template,
 )
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +35,23 @@ def test_platform_app_secrets_are_write_only(admin_client):
     assert "the-client-secret" not in page and "the-dev-token" not in page
     assert "the-client-secret" not in admin_client.get(_changelist(PlatformApp)).content.decode()
 
-    form = {"platform": "sandbox", "name": app.name, "client_id": "renamed", "redirect_uri": app.redirect_uri,
-            "endpoints": "{}", "is_active": "on", "new_client_secret": "", "new_extra": ""}
+    form = {
+        "platform": "sandbox",
+        "name": app.name,
+        "client_id": "renamed",
+        "redirect_uri": app.redirect_uri,
+        "endpoints": "{}",
+        "is_active": "on",
+        "new_client_secret": "",
+        "new_extra": "",
+    }
     assert admin_client.post(_change(PlatformApp, app.pk), form).status_code == 302
     app.refresh_from_db()
-    assert (app.client_id, app.client_secret, app.extra) == ("renamed", "the-client-secret", {"developer_token": "the-dev-token"})
+    assert (app.client_id, app.client_secret, app.extra) == (
+        "renamed",
+        "the-client-secret",
+        {"developer_token": "the-dev-token"},
+    )
 
     form.update(new_client_secret="new-secret", new_extra='{"developer_token": "new-token"}')
     assert admin_client.post(_change(PlatformApp, app.pk), form).status_code == 302
@@ -46,8 +64,12 @@ def test_platform_app_secrets_are_write_only(admin_client):
 
 
 def test_credential_pages_show_no_token(admin_client):
-    credential = CredentialFactory(access_token="secret-access-1", refresh_token="secret-refresh-1",
-                                   secrets={"password": "secret-password-1"}, last_error="refresh failed: 503")
+    credential = CredentialFactory(
+        access_token="secret-access-1",
+        refresh_token="secret-refresh-1",
+        secrets={"password": "secret-password-1"},
+        last_error="refresh failed: 503",
+    )
     pages = admin_client.get(_change(Credential, credential.pk)).content.decode()
     pages += admin_client.get(_changelist(Credential)).content.decode()
     assert "refresh failed: 503" in pages and "needs_reauth" in pages  # status filter
@@ -63,15 +85,17 @@ def test_refresh_and_revoke_actions(admin_client, sandbox_server):
     accounts = ad_accounts_import(credential=credential, accounts=list(connector.list_accounts(credential.token_set())))
     before = credential.access_token
 
-    response = admin_client.post(_changelist(Credential), {"action": "refresh_now", "_selected_action": [credential.pk]},
-                                 follow=True)
+    response = admin_client.post(
+        _changelist(Credential), {"action": "refresh_now", "_selected_action": [credential.pk]}, follow=True
+    )
     assert "1 credential(s) refreshed." in response.content.decode()
     assert sandbox_server.stats["token_refresh"] == 1
     credential.refresh_from_db()
     assert credential.access_token != before
 
-    response = admin_client.post(_changelist(Credential), {"action": "revoke", "_selected_action": [credential.pk]},
-                                 follow=True)
+    response = admin_client.post(
+        _changelist(Credential), {"action": "revoke", "_selected_action": [credential.pk]}, follow=True
+    )
     assert "1 credential(s) revoked." in response.content.decode()
     assert sandbox_server.stats["token_revoke"] == 1
     credential.refresh_from_db()
@@ -81,12 +105,14 @@ def test_refresh_and_revoke_actions(admin_client, sandbox_server):
 
 def test_revoke_when_the_platform_fails_still_forgets_the_tokens(admin_client, sandbox_server):
     app = PlatformAppFactory()
-    credential = CredentialFactory.from_token(sandbox_server.authorize(sandbox_server.connector(client_id=app.client_id)),
-                                              app=app)
+    credential = CredentialFactory.from_token(
+        sandbox_server.authorize(sandbox_server.connector(client_id=app.client_id)), app=app
+    )
     app.client_secret = "no-longer-valid"  # the platform refuses the app (invalid_client)
     app.save()
-    response = admin_client.post(_changelist(Credential), {"action": "revoke", "_selected_action": [credential.pk]},
-                                 follow=True)
+    response = admin_client.post(
+        _changelist(Credential), {"action": "revoke", "_selected_action": [credential.pk]}, follow=True
+    )
     assert "revoking at sandbox failed" in response.content.decode()
     credential.refresh_from_db()
     assert credential.status == "revoked" and credential.refresh_token == ""
@@ -107,15 +133,18 @@ def test_pause_and_resume_ad_accounts(admin_client):
     assert account.status == "active" and Dag.objects.get(ad_account=account).account_paused is False
 
     AdAccount.objects.filter(pk=account.pk).update(status="needs_reauth")
-    response = admin_client.post(_changelist(AdAccount), {"action": "resume_accounts", "_selected_action": [account.pk]},
-                                 follow=True)
+    response = admin_client.post(
+        _changelist(AdAccount), {"action": "resume_accounts", "_selected_action": [account.pk]}, follow=True
+    )
     assert "is needs_reauth, not paused: re-authorize it first" in response.content.decode()
     assert AdAccount.objects.get(pk=account.pk).status == "needs_reauth"
 
 
 def test_staff_see_only_their_organizations(client):
     user = UserFactory(is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="accounts", codename__startswith="view_"))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="accounts", codename__startswith="view_")
+    )
     mine = AdAccountFactory(name="Mine advertiser")
     MembershipFactory(user=user, organization=mine.organization)
     theirs = AdAccountFactory(name="Theirs advertiser")

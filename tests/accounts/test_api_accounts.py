@@ -1,6 +1,7 @@
 """The accounts REST API: platforms, authorization through the API against the sandbox
 over HTTP, credentials without secrets, import, revoke, and the boundaries between two
 organizations (other organizations' objects are 404, read-only members get 403)."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,13 @@ def session_client(user) -> APIClient:
 def world():
     """Organization A (admin, viewer) and B (owner)."""
     a, b = OrganizationFactory(name="A"), OrganizationFactory(name="B")
-    return {"a": a, "b": b, "a_admin": member(a, "admin"), "a_viewer": member(a, "viewer"), "b_owner": member(b, "owner")}
+    return {
+        "a": a,
+        "b": b,
+        "a_admin": member(a, "admin"),
+        "a_viewer": member(a, "viewer"),
+        "b_owner": member(b, "owner"),
+    }
 
 
 def assert_no_secrets(response, *credentials: Credential):
@@ -45,7 +52,7 @@ def assert_no_secrets(response, *credentials: Credential):
         for secret in (token.access_token, token.refresh_token, *token.secrets.values()):
             if secret and secret != token.secrets.get("username"):
                 assert secret not in body, "a secret leaked into an API response"
-    for key in ("access_token", "refresh_token", '"secrets"', "password\":"):
+    for key in ("access_token", "refresh_token", '"secrets"', 'password":'):
         assert key not in body
 
 
@@ -116,19 +123,33 @@ def test_denial_and_validation_errors_name_the_field(sandbox_server, world):
     assert not Credential.objects.exists() and not PendingAuthorization.objects.exists()
 
     assert client.post(f"{API}platforms/sandbox/authorize/", {}, format="json").json() == {
-        "organization": ["This field is required."]}
-    bad_uri = client.post(f"{API}platforms/sandbox/authorize/", {"organization": world["a"].pk, "redirect_uri": "nope"}, format="json")
+        "organization": ["This field is required."]
+    }
+    bad_uri = client.post(
+        f"{API}platforms/sandbox/authorize/", {"organization": world["a"].pk, "redirect_uri": "nope"}, format="json"
+    )
     assert bad_uri.status_code == 400 and set(bad_uri.json()) == {"redirect_uri"}
-    evil = client.post(f"{API}platforms/sandbox/authorize/",
-                       {"organization": world["a"].pk, "redirect_uri": "https://evil.example/cb"}, format="json")
+    evil = client.post(
+        f"{API}platforms/sandbox/authorize/",
+        {"organization": world["a"].pk, "redirect_uri": "https://evil.example/cb"},
+        format="json",
+    )
     assert evil.status_code == 400 and "is not on this platform" in evil.json()["redirect_uri"][0]
     no_code = client.post(f"{API}platforms/sandbox/callback/", {"state": "x"}, format="json")
     assert no_code.status_code == 400 and "either code" in no_code.json()["code"][0]
-    assert client.post(f"{API}platforms/nowhere/authorize/", {"organization": world["a"].pk}, format="json").status_code == 404
-    wrong_kind = client.post(f"{API}platforms/sandbox_password/authorize/", {"organization": world["a"].pk}, format="json")
+    assert (
+        client.post(f"{API}platforms/nowhere/authorize/", {"organization": world["a"].pk}, format="json").status_code
+        == 404
+    )
+    wrong_kind = client.post(
+        f"{API}platforms/sandbox_password/authorize/", {"organization": world["a"].pk}, format="json"
+    )
     assert wrong_kind.status_code == 400 and "platforms/sandbox_password/password/" in wrong_kind.json()["detail"]
-    extra = client.post(f"{API}platforms/sandbox_password/password/", {
-        "organization": world["a"].pk, "username": "demo", "password": "p", "extra": {"color": "red"}}, format="json")
+    extra = client.post(
+        f"{API}platforms/sandbox_password/password/",
+        {"organization": world["a"].pk, "username": "demo", "password": "p", "extra": {"color": "red"}},
+        format="json",
+    )
     assert extra.status_code == 400 and "unknown field(s) color" in extra.json()["extra"][0]
 
 
@@ -139,7 +160,9 @@ def test_password_flow(sandbox_server, world):
     assert wrong.status_code == 400 and "wrong user name or password" in wrong.json()["password"][0]
     assert "guess" not in wrong.content.decode() and not Credential.objects.exists()
 
-    ok = client.post(url, {"organization": world["a"].pk, "username": "user-3-2-2", "password": "sandbox-password"}, format="json")
+    ok = client.post(
+        url, {"organization": world["a"].pk, "username": "user-3-2-2", "password": "sandbox-password"}, format="json"
+    )
     assert ok.status_code == 201, ok.content
     assert ok.json()["platform"] == "sandbox_password" and ok.json()["subject"] == "user-3-2-2"
     assert len(ok.json()["discovered_accounts"]) == 2
@@ -186,21 +209,31 @@ def test_organization_boundaries(sandbox_server, world):
         assert b.post(f"{API}credentials/{cred_id}/{action}/", data, format="json").status_code == 404, action
     into_a = b.post(f"{API}platforms/sandbox/authorize/", {"organization": world["a"].pk}, format="json")
     assert into_a.status_code == 400 and "no organization" in into_a.json()["organization"][0]
-    password_into_a = b.post(f"{API}platforms/sandbox_password/password/",
-                             {"organization": world["a"].pk, "username": "demo", "password": "sandbox-password"}, format="json")
+    password_into_a = b.post(
+        f"{API}platforms/sandbox_password/password/",
+        {"organization": world["a"].pk, "username": "demo", "password": "sandbox-password"},
+        format="json",
+    )
     assert password_into_a.status_code == 400 and set(password_into_a.json()) == {"organization"}
     # re-authorizing A's credential through B's organization does not work either
-    via_b = b.post(f"{API}platforms/sandbox/authorize/", {"organization": world["b"].pk, "credential": cred_id}, format="json")
+    via_b = b.post(
+        f"{API}platforms/sandbox/authorize/", {"organization": world["b"].pk, "credential": cred_id}, format="json"
+    )
     assert via_b.status_code == 400 and set(via_b.json()) == {"credential"}
 
     # A's viewer reads but may not write
     viewer = token_client(world["a_viewer"])
     assert viewer.get(f"{API}credentials/").json()["count"] == 1
     assert viewer.get(f"{API}ad-accounts/").json()["count"] == 1
-    assert [(o["name"], o["role"], o["can_manage"]) for o in viewer.get(f"{API}organizations/").json()] == [("A", "viewer", False)]
+    assert [(o["name"], o["role"], o["can_manage"]) for o in viewer.get(f"{API}organizations/").json()] == [
+        ("A", "viewer", False)
+    ]
     assert viewer.post(f"{API}credentials/{cred_id}/revoke/").status_code == 403
     assert viewer.post(f"{API}credentials/{cred_id}/import/", {"external_ids": ids}, format="json").status_code == 403
-    assert viewer.post(f"{API}platforms/sandbox/authorize/", {"organization": world["a"].pk}, format="json").status_code == 403
+    assert (
+        viewer.post(f"{API}platforms/sandbox/authorize/", {"organization": world["a"].pk}, format="json").status_code
+        == 403
+    )
 
     assert Credential.objects.get().status == "active" and AdAccount.objects.count() == 1
     assert sandbox_server.stats["token_revoke"] == 0
@@ -237,13 +270,26 @@ def test_schema_documents_the_accounts_api():
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     paths = set(schema["paths"])
-    assert {"/api/v1/platforms/", "/api/v1/platforms/{platform}/authorize/", "/api/v1/platforms/{platform}/callback/",
-            "/api/v1/platforms/{platform}/password/", "/api/v1/credentials/", "/api/v1/credentials/{id}/reauthorize/",
-            "/api/v1/credentials/{id}/revoke/", "/api/v1/credentials/{id}/import/", "/api/v1/ad-accounts/",
-            "/api/v1/organizations/"} <= paths
+    assert {
+        "/api/v1/platforms/",
+        "/api/v1/platforms/{platform}/authorize/",
+        "/api/v1/platforms/{platform}/callback/",
+        "/api/v1/platforms/{platform}/password/",
+        "/api/v1/credentials/",
+        "/api/v1/credentials/{id}/reauthorize/",
+        "/api/v1/credentials/{id}/revoke/",
+        "/api/v1/credentials/{id}/import/",
+        "/api/v1/ad-accounts/",
+        "/api/v1/organizations/",
+    } <= paths
     components = schema["components"]["schemas"]
-    for name in ("PlatformAuthorizeInputRequest", "PlatformPasswordInputRequest", "CredentialImportInputRequest",
-                 "PlatformListOutput", "OrganizationListOutput"):
+    for name in (
+        "PlatformAuthorizeInputRequest",
+        "PlatformPasswordInputRequest",
+        "CredentialImportInputRequest",
+        "PlatformListOutput",
+        "OrganizationListOutput",
+    ):
         assert name in components, name
     credential_fields = set(components["CredentialOutput"]["properties"])
     assert {"status", "access_expires_at", "scopes", "last_error"} <= credential_fields

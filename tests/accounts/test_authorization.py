@@ -1,6 +1,7 @@
 """accounts.services.authorization against the sandbox over HTTP: the OAuth2 code flow
 with PKCE, the state's guarantees (single use, expiring, bound to a session and user),
 denial and wrong passwords storing nothing, re-authorization updating the credential."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,7 +14,10 @@ from django.utils import timezone
 
 from accounts.models import Credential, PendingAuthorization
 from accounts.services.authorization import (
-    authorization_finish, authorization_password, authorization_start, default_redirect_uri,
+    authorization_finish,
+    authorization_password,
+    authorization_start,
+    default_redirect_uri,
 )
 from connectors.errors import AuthorizationFailed
 from tests.accounts.authflow_helpers import OrganizationFactory, approve, deny, member
@@ -114,7 +118,9 @@ def test_denial_stores_nothing(sandbox_server, org, admin_user):
     start = _start(org, admin_user)
     params = deny(start.url)
     assert params["error"] == "access_denied"
-    with pytest.raises(AuthorizationFailed, match=r"\[sandbox\]: the platform refused the authorization: access_denied"):
+    with pytest.raises(
+        AuthorizationFailed, match=r"\[sandbox\]: the platform refused the authorization: access_denied"
+    ):
         authorization_finish(platform="sandbox", params=params, session_key="s-1", user=admin_user)
     assert not Credential.objects.exists() and not PendingAuthorization.objects.exists()
 
@@ -139,12 +145,18 @@ def test_only_owners_and_admins_may_start(sandbox_server, org):
 
 def test_password_flow(sandbox_server, org, admin_user):
     with pytest.raises(AuthorizationFailed, match="wrong user name or password"):
-        authorization_password(platform="sandbox_password", organization=org, user=admin_user,
-                               username="demo", password="guess")
+        authorization_password(
+            platform="sandbox_password", organization=org, user=admin_user, username="demo", password="guess"
+        )
     assert not Credential.objects.exists()
 
-    credential = authorization_password(platform="sandbox_password", organization=org, user=admin_user,
-                                        username="user-2-2-5", password="sandbox-password")
+    credential = authorization_password(
+        platform="sandbox_password",
+        organization=org,
+        user=admin_user,
+        username="user-2-2-5",
+        password="sandbox-password",
+    )
     assert credential.platform == "sandbox_password" and credential.subject == "user-2-2-5"
     assert credential.secrets == {"username": "user-2-2-5", "password": "sandbox-password"}
     assert "sandbox-password" not in str(_raw_column(credential, "secrets"))
@@ -169,8 +181,13 @@ def test_reauthorization_updates_the_same_credential(sandbox_server, org, admin_
     # a credential of another organization cannot be re-authorized through this one
     other_org = OrganizationFactory()
     with pytest.raises(AuthorizationFailed, match="belongs to another organization"):
-        authorization_start(platform="sandbox", organization=other_org, user=member(other_org, "owner"),
-                            session_key="x", credential=first)
+        authorization_start(
+            platform="sandbox",
+            organization=other_org,
+            user=member(other_org, "owner"),
+            session_key="x",
+            credential=first,
+        )
 
 
 def test_default_redirect_uri_prefers_the_app(org, settings):
@@ -193,8 +210,9 @@ def test_redirect_uri_must_come_back_to_us(sandbox_server, org, admin_user, sett
 
 
 def test_reauthorizing_a_deleted_credential_stores_nothing(sandbox_server, org, admin_user):
-    first = authorization_finish(platform="sandbox", params=approve(_start(org, admin_user).url), session_key="s-1",
-                                 user=admin_user)
+    first = authorization_finish(
+        platform="sandbox", params=approve(_start(org, admin_user).url), session_key="s-1", user=admin_user
+    )
     start = _start(org, admin_user, credential=first)
     Credential.objects.all().delete()
     with pytest.raises(AuthorizationFailed, match=f"credential #{first.pk} being re-authorized was deleted"):

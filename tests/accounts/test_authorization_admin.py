@@ -1,6 +1,7 @@
 """Authorizing through the admin: the changelists' "Authorize ... account" links lead
 through the sandbox (over HTTP) to the picker; the Re-authorize action renews a credential
 in place; another organization's credential is not offered."""
+
 from __future__ import annotations
 
 import pytest
@@ -82,7 +83,9 @@ def test_reauthorize_action(sandbox_server, staff, org):
     assert "Re-authorize the selected credential" in staff.get(changelist).content.decode()
 
     answer = staff.post(changelist, {"action": "reauthorize", "_selected_action": [credential.pk]})
-    assert answer.status_code == 302 and answer["Location"] == f"/accounts/authorize/sandbox/?credential={credential.pk}"
+    assert (
+        answer.status_code == 302 and answer["Location"] == f"/accounts/authorize/sandbox/?credential={credential.pk}"
+    )
     to_platform = staff.get(answer["Location"])
     assert to_platform.status_code == 302
     back = staff.get(reverse("accounts:callback", args=["sandbox"]), approve(to_platform["Location"]))
@@ -91,7 +94,9 @@ def test_reauthorize_action(sandbox_server, staff, org):
     assert credential.status == "active" and Credential.objects.count() == 1
 
     two = CredentialFactory(organization=org)
-    several = staff.post(changelist, {"action": "reauthorize", "_selected_action": [credential.pk, two.pk]}, follow=True)
+    several = staff.post(
+        changelist, {"action": "reauthorize", "_selected_action": [credential.pk, two.pk]}, follow=True
+    )
     assert "Re-authorize one credential at a time" in several.content.decode()
 
 

@@ -1,5 +1,6 @@
 """The same callback delivered twice at once (a double click, a replay racing the user):
 on MariaDB the row lock on the pending authorization lets exactly one of them through."""
+
 from __future__ import annotations
 
 import threading

@@ -3,6 +3,7 @@
 authorize -> import two of three -> the sweep refreshes before expiry -> a spent (rotated)
 refresh token coming back gives needs_reauth with paused DAGs -> Re-authorize in the admin
 brings the accounts back."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -32,8 +33,9 @@ def test_admin_authorize_import_sweep_reuse_and_reauthorize(sandbox_server, clie
     changelist = client.get(reverse("admin:accounts_adaccount_changelist")).content.decode()
     assert 'href="/accounts/authorize/sandbox/"' in changelist
     to_platform = client.get("/accounts/authorize/sandbox/")
-    picker = client.get(reverse("accounts:callback", args=["sandbox"]), approve(to_platform["Location"], profile="5:3:4"),
-                        follow=True)
+    picker = client.get(
+        reverse("accounts:callback", args=["sandbox"]), approve(to_platform["Location"], profile="5:3:4"), follow=True
+    )
     assert picker.status_code == 200 and picker.content.decode().count('name="external_ids"') == 3
     credential = Credential.objects.get()
     ids = [a["external_id"] for a in credential.discovered_accounts]
@@ -62,8 +64,9 @@ def test_admin_authorize_import_sweep_reuse_and_reauthorize(sandbox_server, clie
     assert Dag.objects.filter(ad_account__in=accounts, account_paused=True).count() == 2
 
     # Re-authorize from the credential changelist: same credential, accounts and DAGs back
-    action = client.post(reverse("admin:accounts_credential_changelist"),
-                         {"action": "reauthorize", "_selected_action": [credential.pk]})
+    action = client.post(
+        reverse("admin:accounts_credential_changelist"), {"action": "reauthorize", "_selected_action": [credential.pk]}
+    )
     to_platform = client.get(action["Location"])
     back = client.get(reverse("accounts:callback", args=["sandbox"]), approve(to_platform["Location"], profile="5:3:4"))
     assert back.status_code == 302 and Credential.objects.count() == 1

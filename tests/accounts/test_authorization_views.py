@@ -1,6 +1,7 @@
 """The browser pages of authorization, driven by Django's test client against the sandbox
 over HTTP: start -> platform -> callback -> picker -> import; bad states, denial and
 wrong passwords store nothing; other organizations are out of reach."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -52,7 +53,7 @@ def test_authorize_pick_and_import_two_of_three(sandbox_server, browser, org):
     page = browser.get(picker["Location"])
     html = page.content.decode()
     assert page.status_code == 200 and "Sandbox advertiser 3-1" in html and "Sandbox advertiser 3-3" in html
-    assert "3 ad accounts reachable" in html and 'extends' not in html and 'id="user-tools"' in html  # admin look
+    assert "3 ad accounts reachable" in html and "extends" not in html and 'id="user-tools"' in html  # admin look
     assert credential.token_set().access_token not in html
 
     ids = [a["external_id"] for a in credential.discovered_accounts]
@@ -77,7 +78,11 @@ def test_callback_with_bad_states_stores_nothing(sandbox_server, browser, org):
     other = Client()
     other.force_login(browser.user)
     replay = _callback(other, params)
-    assert replay.status_code == 400 and b"issued to another session" in replay.content and b"Nothing was stored" in replay.content
+    assert (
+        replay.status_code == 400
+        and b"issued to another session" in replay.content
+        and b"Nothing was stored" in replay.content
+    )
     # and the replay spent it
     used = _callback(browser, params)
     assert used.status_code == 400 and b"unknown or already used state" in used.content
@@ -118,7 +123,9 @@ def test_password_form_and_wrong_password(sandbox_server, browser, org):
     form = browser.get(path, {"organization": org.pk})
     assert form.status_code == 200 and b'name="password"' in form.content and b'type="password"' in form.content
     wrong = browser.post(path, {"organization": org.pk, "username": "demo", "password": "guess"})
-    assert wrong.status_code == 400 and b"wrong user name or password" in wrong.content and b"guess" not in wrong.content
+    assert (
+        wrong.status_code == 400 and b"wrong user name or password" in wrong.content and b"guess" not in wrong.content
+    )
     assert not Credential.objects.exists()
 
     ok = browser.post(path, {"organization": org.pk, "username": "user-5-2-3", "password": "sandbox-password"})

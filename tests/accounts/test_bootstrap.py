@@ -1,4 +1,5 @@
 """The demo hook of `manage.py bootstrap`: a working sandbox grant, accounts and DAGs; twice = once."""
+
 import io
 
 import pytest

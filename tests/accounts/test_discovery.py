@@ -2,6 +2,7 @@
 the API (`POST credentials/<id>/discover/`, then the import endpoint) and the admin action
 leading to the picker, against the sandbox over HTTP, where the user adds advertisers to
 the grant after authorizing; the organization boundary; a grant revoked on the platform."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -25,7 +26,13 @@ pytestmark = pytest.mark.django_db
 def world():
     """Organization A (admin, viewer) and B (owner)."""
     a, b = OrganizationFactory(name="A"), OrganizationFactory(name="B")
-    return {"a": a, "b": b, "a_admin": member(a, "admin"), "a_viewer": member(a, "viewer"), "b_owner": member(b, "owner")}
+    return {
+        "a": a,
+        "b": b,
+        "a_admin": member(a, "admin"),
+        "a_viewer": member(a, "viewer"),
+        "b_owner": member(b, "owner"),
+    }
 
 
 def _authorized(client, organization, import_first: int = 2) -> tuple[Credential, list[str]]:
@@ -33,7 +40,9 @@ def _authorized(client, organization, import_first: int = 2) -> tuple[Credential
     body = authorize_via_api(client, organization, profile="2:3:4")
     ids = [a["external_id"] for a in body["discovered_accounts"]]
     if import_first:
-        done = client.post(f"{API}credentials/{body['id']}/import/", {"external_ids": ids[:import_first]}, format="json")
+        done = client.post(
+            f"{API}credentials/{body['id']}/import/", {"external_ids": ids[:import_first]}, format="json"
+        )
         assert done.status_code == 201, done.content
     return Credential.objects.get(pk=body["id"]), ids
 
@@ -183,7 +192,11 @@ def test_the_admin_action_discovers_and_opens_the_picker(sandbox_server, client)
     picker = client.get(answer["Location"]).content.decode()
     assert "4 ad accounts reachable, 1 not imported yet" in picker
     assert picker.count('name="external_ids"') == 4 and picker.count("already imported") == 3
-    new = [a["external_id"] for a in Credential.objects.get(pk=credential.pk).discovered_accounts if a["external_id"] not in ids]
+    new = [
+        a["external_id"]
+        for a in Credential.objects.get(pk=credential.pk).discovered_accounts
+        if a["external_id"] not in ids
+    ]
     assert len(new) == 1
     done = client.post(answer["Location"], {"external_ids": new})
     assert done.status_code == 302

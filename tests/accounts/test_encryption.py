@@ -1,5 +1,6 @@
 """Secrets at rest and in the open: raw columns hold ciphertext only; repr, str, dumpdata
 and log lines (even at DEBUG, during a real refresh) name no secret; key rotation."""
+
 import io
 import logging
 from datetime import timedelta
@@ -14,7 +15,9 @@ from accounts import crypto
 from accounts.models import Credential, PendingAuthorization, PlatformApp
 from accounts.services.tokens import credential_refresh
 from tests.accounts.factories import (
-    CredentialFactory, PendingAuthorizationFactory, PlatformAppFactory,
+    CredentialFactory,
+    PendingAuthorizationFactory,
+    PlatformAppFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -36,17 +39,28 @@ def _raw(model, pk, column):
 
 @pytest.fixture
 def stored():
-    app = PlatformAppFactory(client_secret=SECRETS["client_secret"], extra={"developer_token": SECRETS["developer_token"]})
-    credential = CredentialFactory(app=app, access_token=SECRETS["access"], refresh_token=SECRETS["refresh"],
-                                   secrets={"password": SECRETS["password"]})
+    app = PlatformAppFactory(
+        client_secret=SECRETS["client_secret"], extra={"developer_token": SECRETS["developer_token"]}
+    )
+    credential = CredentialFactory(
+        app=app,
+        access_token=SECRETS["access"],
+        refresh_token=SECRETS["refresh"],
+        secrets={"password": SECRETS["password"]},
+    )
     pending = PendingAuthorizationFactory(data={"code_verifier": SECRETS["password"]})
     return app, credential, pending
 
 
 def _columns(app, credential, pending):
-    return [(PlatformApp, app.pk, "client_secret"), (PlatformApp, app.pk, "extra"),
-            (Credential, credential.pk, "access_token"), (Credential, credential.pk, "refresh_token"),
-            (Credential, credential.pk, "secrets"), (PendingAuthorization, pending.pk, "data")]
+    return [
+        (PlatformApp, app.pk, "client_secret"),
+        (PlatformApp, app.pk, "extra"),
+        (Credential, credential.pk, "access_token"),
+        (Credential, credential.pk, "refresh_token"),
+        (Credential, credential.pk, "secrets"),
+        (PendingAuthorization, pending.pk, "data"),
+    ]
 
 
 def test_raw_columns_hold_ciphertext_only(stored):
@@ -57,14 +71,27 @@ def test_raw_columns_hold_ciphertext_only(stored):
     app, credential, pending = stored
     assert PlatformApp.objects.get(pk=app.pk).extra == {"developer_token": SECRETS["developer_token"]}
     fresh = Credential.objects.get(pk=credential.pk)
-    assert (fresh.access_token, fresh.refresh_token, fresh.secrets) == (SECRETS["access"], SECRETS["refresh"],
-                                                                       {"password": SECRETS["password"]})
+    assert (fresh.access_token, fresh.refresh_token, fresh.secrets) == (
+        SECRETS["access"],
+        SECRETS["refresh"],
+        {"password": SECRETS["password"]},
+    )
 
 
 def test_repr_str_and_dumpdata_name_no_secret(stored):
     app, credential, pending = stored
-    shown = " ".join([repr(app), str(app), repr(credential), str(credential), repr(credential.token_set()),
-                      str(credential.token_set()), repr(pending), str(pending)])
+    shown = " ".join(
+        [
+            repr(app),
+            str(app),
+            repr(credential),
+            str(credential),
+            repr(credential.token_set()),
+            str(credential.token_set()),
+            repr(pending),
+            str(pending),
+        ]
+    )
     out = io.StringIO()
     call_command("dumpdata", "accounts", stdout=out)
     shown += out.getvalue()
@@ -126,7 +153,9 @@ def test_rotate_reports_secrets_no_key_can_read(stored, settings):
     settings.CREDENTIALS_KEYS = [Fernet.generate_key().decode()]  # the key the rows were written with is gone
     crypto._fernet.cache_clear()
     try:
-        with pytest.raises(CommandError, match=r"6 secrets cannot be decrypted .*Credential #\d+ access_token.*put the key"):
+        with pytest.raises(
+            CommandError, match=r"6 secrets cannot be decrypted .*Credential #\d+ access_token.*put the key"
+        ):
             call_command("rotate_credential_keys", stdout=io.StringIO())
     finally:
         crypto._fernet.cache_clear()

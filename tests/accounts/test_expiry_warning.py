@@ -2,6 +2,7 @@
 inside the platform's lead time the refresh sweep warns the organization once per expiry
 (email, webhook when configured), a re-authorization with a new expiry arms the warning
 again, and a credential that can be refreshed is refreshed, never warned."""
+
 import json
 import threading
 from datetime import timedelta
@@ -22,11 +23,21 @@ from tests.accounts.factories import CredentialFactory, MembershipFactory, Platf
 
 def _unrenewable(platform: str, expires_in: timedelta, **fields) -> tuple[Credential, str]:
     admin = UserFactory()
-    credential = CredentialFactory(platform=platform, refresh_token="", refresh_expires_at=None,
-                                   access_expires_at=timezone.now() + expires_in, **fields)
+    credential = CredentialFactory(
+        platform=platform,
+        refresh_token="",
+        refresh_expires_at=None,
+        access_expires_at=timezone.now() + expires_in,
+        **fields,
+    )
     MembershipFactory(user=admin, organization=credential.organization)
-    AdAccount.objects.create(organization=credential.organization, platform=platform, external_id=f"act_{credential.pk}",
-                             name="Shoes", credential=credential)
+    AdAccount.objects.create(
+        organization=credential.organization,
+        platform=platform,
+        external_id=f"act_{credential.pk}",
+        name="Shoes",
+        credential=credential,
+    )
     return credential, admin.email
 
 
@@ -37,8 +48,9 @@ def _sweep(capture) -> dict:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("platform, expires_in", [("meta", timedelta(days=3)), ("tiktok", timedelta(hours=1))])
-def test_inside_the_lead_time_two_sweeps_send_one_warning(platform, expires_in, celery_eager,
-                                                          django_capture_on_commit_callbacks):
+def test_inside_the_lead_time_two_sweeps_send_one_warning(
+    platform, expires_in, celery_eager, django_capture_on_commit_callbacks
+):
     credential, email = _unrenewable(platform, expires_in)
 
     first = _sweep(django_capture_on_commit_callbacks)
@@ -81,9 +93,15 @@ def test_reauthorizing_with_a_new_expiry_arms_the_warning_again(celery_eager, dj
     admin = credential.organization.memberships.get().user
     renewed = timezone.now() + timedelta(days=60)
     DatabaseAuthorizationStore().save_credential(
-        token=TokenSet(access_token="EAAB-new-long-lived", expires_at=renewed), accounts=[],
-        context={"platform": "meta", "organization_id": credential.organization_id, "user_id": admin.pk,
-                 "credential_id": credential.pk})
+        token=TokenSet(access_token="EAAB-new-long-lived", expires_at=renewed),
+        accounts=[],
+        context={
+            "platform": "meta",
+            "organization_id": credential.organization_id,
+            "user_id": admin.pk,
+            "credential_id": credential.pk,
+        },
+    )
     _sweep(django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1
 
@@ -99,8 +117,9 @@ def test_reauthorizing_with_a_new_expiry_arms_the_warning_again(celery_eager, dj
 
 
 @pytest.mark.django_db
-def test_a_refreshable_credential_is_refreshed_never_warned(sandbox_server, celery_eager,
-                                                            django_capture_on_commit_callbacks):
+def test_a_refreshable_credential_is_refreshed_never_warned(
+    sandbox_server, celery_eager, django_capture_on_commit_callbacks
+):
     app = PlatformAppFactory()
     token = sandbox_server.authorize(sandbox_server.connector(client_id=app.client_id), profile="4:1:3")
     credential = CredentialFactory.from_token(token, app=app)
@@ -162,7 +181,7 @@ def test_concurrent_sweeps_warn_once(celery_eager):
         try:
             barrier.wait(timeout=10)
             credentials_refresh_expiring()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
@@ -175,4 +194,5 @@ def test_concurrent_sweeps_warn_once(celery_eager):
 
     assert not errors, errors
     assert sorted(m.subject for m in mail.outbox) == sorted(
-        f"[adplatform] re-authorize meta credential #{c.pk} before {c.access_expires_at:%Y-%m-%d}" for c in credentials)
+        f"[adplatform] re-authorize meta credential #{c.pk} before {c.access_expires_at:%Y-%m-%d}" for c in credentials
+    )

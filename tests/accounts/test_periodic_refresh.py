@@ -1,5 +1,6 @@
 """The refresh sweep as a periodic job: the data migration's PeriodicTask, the Celery task,
 and the embedded mode's in-process beat finding and running it."""
+
 import importlib
 from datetime import timedelta
 

@@ -1,5 +1,6 @@
 """Many workers, one expiring credential: the row lock lets exactly one of them refresh
 (MariaDB; SQLite has no row locks to test)."""
+
 import threading
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ def _run_at_once(calls):
         try:
             barrier.wait(timeout=10)
             results[n] = call()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
@@ -42,8 +43,9 @@ def test_twenty_workers_one_refresh_everyone_gets_the_new_token(sandbox_server):
     app = PlatformAppFactory()
     token = sandbox_server.authorize(sandbox_server.connector(client_id=app.client_id), profile="5:1:3")
     credential = CredentialFactory.from_token(token, app=app)
-    account = AdAccount.objects.create(organization=credential.organization, platform="sandbox", external_id="1",
-                                       credential=credential)
+    account = AdAccount.objects.create(
+        organization=credential.organization, platform="sandbox", external_id="1", credential=credential
+    )
     Credential.objects.filter(pk=credential.pk).update(access_expires_at=timezone.now() + timedelta(seconds=20))
 
     # fetch tasks asking for a token, sweeps and explicit refreshes, all at the same moment
@@ -56,8 +58,8 @@ def test_twenty_workers_one_refresh_everyone_gets_the_new_token(sandbox_server):
     credential.refresh_from_db()
     assert credential.access_token != token.access_token
     assert credential.access_expires_at > timezone.now() + timedelta(hours=23)
-    assert results[:THREADS - 3] == [credential.access_token] * (THREADS - 3)
-    sweeps = results[THREADS - 3:]
+    assert results[: THREADS - 3] == [credential.access_token] * (THREADS - 3)
+    sweeps = results[THREADS - 3 :]
     assert sum(s["refreshed"] for s in sweeps) + sum(s["skipped"] for s in sweeps) <= 3
     assert all(s["failed"] == 0 and s["needs_reauth"] == 0 for s in sweeps)
     # and the new token works (the spent refresh token would have revoked the grant)
@@ -76,7 +78,8 @@ def test_parallel_sweeps_refresh_each_credential_once(sandbox_server):
     credentials = []
     for _ in range(30):
         credential = CredentialFactory.from_token(
-            oauth2.token_set(authserver.issue_grant(client_id=app.client_id, profile=Profile.parse("1:1:1"))), app=app)
+            oauth2.token_set(authserver.issue_grant(client_id=app.client_id, profile=Profile.parse("1:1:1"))), app=app
+        )
         credentials.append(credential)
     Credential.objects.filter(pk__in=[c.pk for c in credentials]).update(access_expires_at=soon)
 

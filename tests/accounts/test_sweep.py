@@ -1,6 +1,7 @@
 """The refresh sweep picks each platform's credentials by its own lead time and refreshes
 exactly the due ones (sandbox over HTTP; other platforms are never called: their
 credentials here are either not due or cannot be refreshed)."""
+
 from datetime import timedelta
 
 import pytest
@@ -27,17 +28,20 @@ def test_sweep_refreshes_only_what_each_platform_lead_makes_due(sandbox_server):
     # sandbox: lead 2 h, refresh tokens rotate (an expiring refresh token is due too)
     in_1h = _sandbox_credential(sandbox_server, app, access_expires_at=now + timedelta(hours=1))
     in_3h = _sandbox_credential(sandbox_server, app, access_expires_at=now + timedelta(hours=3))
-    refresh_soon = _sandbox_credential(sandbox_server, app, access_expires_at=now + timedelta(hours=20),
-                                       refresh_expires_at=now + timedelta(minutes=30))
-    needs_reauth = _sandbox_credential(sandbox_server, app, access_expires_at=now + timedelta(minutes=5),
-                                       status=Credential.Status.NEEDS_REAUTH)
+    refresh_soon = _sandbox_credential(
+        sandbox_server, app, access_expires_at=now + timedelta(hours=20), refresh_expires_at=now + timedelta(minutes=30)
+    )
+    needs_reauth = _sandbox_credential(
+        sandbox_server, app, access_expires_at=now + timedelta(minutes=5), status=Credential.Status.NEEDS_REAUTH
+    )
     # google_ads: lead 5 min, so an hour away is not due (and Google is never called)
     google = CredentialFactory(platform="google_ads", access_expires_at=now + timedelta(hours=1))
     # meta: no refresh, lead 7 days: inside it re-authorization is due; expired = needs_reauth
     meta_due = CredentialFactory(platform="meta", refresh_token="", access_expires_at=now + timedelta(days=3))
     meta_expired = CredentialFactory(platform="meta", refresh_token="", access_expires_at=now - timedelta(minutes=1))
-    meta_account = AdAccount.objects.create(organization=meta_expired.organization, platform="meta",
-                                            external_id="act_1", credential=meta_expired)
+    meta_account = AdAccount.objects.create(
+        organization=meta_expired.organization, platform="meta", external_id="act_1", credential=meta_expired
+    )
     # tiktok: long-term token, no expiry
     tiktok = CredentialFactory(platform="tiktok", refresh_token="", access_expires_at=None, refresh_expires_at=None)
     # a platform whose connector this deployment no longer has: skipped, not fatal

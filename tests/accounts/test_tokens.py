@@ -1,5 +1,6 @@
 """accounts.services.tokens against the sandbox over HTTP: on-demand and forced refresh,
 rotation, a reused (spent) refresh token -> needs_reauth with DAGs paused and the signal."""
+
 from datetime import timedelta
 
 import pytest
@@ -32,8 +33,9 @@ def _expire_soon(credential, seconds=30):
 
 def test_token_for_account_uses_a_valid_token_without_refreshing(sandbox_server, granted):
     _, connector, credential = granted
-    account = AdAccount.objects.create(organization=credential.organization, platform="sandbox", external_id="1",
-                                       credential=credential)
+    account = AdAccount.objects.create(
+        organization=credential.organization, platform="sandbox", external_id="1", credential=credential
+    )
     token = token_for_account(account)
     assert token.access_token == credential.access_token
     assert sandbox_server.stats["token_refresh"] == 0
@@ -42,8 +44,9 @@ def test_token_for_account_uses_a_valid_token_without_refreshing(sandbox_server,
 def test_token_for_account_refreshes_an_expiring_token_once_and_rotates(sandbox_server, granted):
     _, connector, credential = granted
     old = credential.token_set()
-    account = AdAccount.objects.create(organization=credential.organization, platform="sandbox", external_id="1",
-                                       credential=credential)
+    account = AdAccount.objects.create(
+        organization=credential.organization, platform="sandbox", external_id="1", credential=credential
+    )
     _expire_soon(credential)
 
     token = token_for_account(account)
@@ -70,8 +73,9 @@ def test_credential_refresh_does_nothing_when_not_due_unless_forced(sandbox_serv
     assert sandbox_server.stats["token_refresh"] == 1
 
 
-def test_reused_refresh_token_marks_needs_reauth_pauses_dags_and_signals(sandbox_server, granted,
-                                                                         django_capture_on_commit_callbacks):
+def test_reused_refresh_token_marks_needs_reauth_pauses_dags_and_signals(
+    sandbox_server, granted, django_capture_on_commit_callbacks
+):
     _, connector, credential = granted
     dag_template("sandbox")
     accounts = ad_accounts_import(credential=credential, accounts=list(connector.list_accounts(credential.token_set())))
@@ -105,7 +109,9 @@ def test_reused_refresh_token_marks_needs_reauth_pauses_dags_and_signals(sandbox
     assert Dag.objects.filter(ad_account__in=accounts, account_paused=True).count() == 2
     # fetches are told to re-authorize, without another call to the platform
     refreshes = sandbox_server.stats["token_refresh"]
-    with pytest.raises(AuthorizationRevoked, match=r"\[sandbox\] \(account \d+\): credential #\d+ needs re-authorization"):
+    with pytest.raises(
+        AuthorizationRevoked, match=r"\[sandbox\] \(account \d+\): credential #\d+ needs re-authorization"
+    ):
         token_for_account(accounts[0])
     assert sandbox_server.stats["token_refresh"] == refreshes
 
@@ -119,8 +125,9 @@ def test_reimport_after_reauthorization_resumes_the_accounts(sandbox_server, gra
 
     credential_mark_needs_reauth(credential_id=credential.pk, reason="test: refused")
     assert Dag.objects.filter(ad_account__in=accounts, account_paused=True).count() == 2
-    new = CredentialFactory.from_token(sandbox_server.authorize(connector, profile="3:2:5"), app=credential.app,
-                                       organization=credential.organization)
+    new = CredentialFactory.from_token(
+        sandbox_server.authorize(connector, profile="3:2:5"), app=credential.app, organization=credential.organization
+    )
     again = ad_accounts_import(credential=new, accounts=infos, external_ids=[infos[0].external_id])
     assert [a.pk for a in again] == [accounts[0].pk]
     assert AdAccount.objects.get(pk=accounts[0].pk).status == "active"
@@ -143,8 +150,9 @@ def test_transient_failure_is_recorded_and_raised(sandbox_server, granted):
 
 def test_no_credential_or_revoked_credential_says_reauthorize(db):
     credential = CredentialFactory(status=Credential.Status.REVOKED)
-    account = AdAccount.objects.create(organization=credential.organization, platform="sandbox", external_id="9",
-                                       credential=credential)
+    account = AdAccount.objects.create(
+        organization=credential.organization, platform="sandbox", external_id="9", credential=credential
+    )
     with pytest.raises(AuthorizationRevoked, match="was revoked; re-authorize"):
         token_for_account(account)
     orphan = AdAccount.objects.create(organization=credential.organization, platform="sandbox", external_id="10")
@@ -154,8 +162,9 @@ def test_no_credential_or_revoked_credential_says_reauthorize(db):
 
 def test_a_token_the_platform_refused_is_refreshed_once(sandbox_server, granted):
     _, _, credential = granted
-    account = AdAccount.objects.create(organization=credential.organization, platform="sandbox", external_id="1",
-                                       credential=credential)
+    account = AdAccount.objects.create(
+        organization=credential.organization, platform="sandbox", external_id="1", credential=credential
+    )
     refused = token_for_account(account)  # valid for ~24 h as far as its expiry says
     fresh = token_for_account(account, rejected=refused)
     assert fresh.access_token != refused.access_token and sandbox_server.stats["token_refresh"] == 1
@@ -165,12 +174,15 @@ def test_a_token_the_platform_refused_is_refreshed_once(sandbox_server, granted)
 
 
 def test_password_platform_signs_in_again_and_a_changed_password_needs_reauth(sandbox_server):
-    connector = sandbox_server.connector(client_id="sandbox-demo", cls=__import__(
-        "connectors.sandbox.connector", fromlist=["SandboxPasswordConnector"]).SandboxPasswordConnector)
+    connector = sandbox_server.connector(
+        client_id="sandbox-demo",
+        cls=__import__("connectors.sandbox.connector", fromlist=["SandboxPasswordConnector"]).SandboxPasswordConnector,
+    )
     token = connector.login(username="demo", password="sandbox-password")
     credential = CredentialFactory.from_token(token, platform="sandbox_password")
-    account = AdAccount.objects.create(organization=credential.organization, platform="sandbox_password",
-                                       external_id="1", credential=credential)
+    account = AdAccount.objects.create(
+        organization=credential.organization, platform="sandbox_password", external_id="1", credential=credential
+    )
     _expire_soon(credential)
     assert token_for_account(account).access_token != token.access_token
     assert sandbox_server.stats["token_password"] == 2 and sandbox_server.stats["token_refresh"] == 0

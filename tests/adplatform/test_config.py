@@ -1,4 +1,5 @@
 """Settings parsing: good values are accepted, bad values give errors that name the variable."""
+
 import os
 import subprocess
 import sys
@@ -23,7 +24,13 @@ def test_sqlite_url_gets_wal_and_timeout():
 def test_mysql_url_is_parsed_with_utf8mb4_and_strict_mode():
     db = config.parse_database_url("mysql://root:pw@127.0.0.1:3306/adplatform")
     assert db["ENGINE"] == "django.db.backends.mysql"
-    assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == ("adplatform", "root", "pw", "127.0.0.1", 3306)
+    assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
+        "adplatform",
+        "root",
+        "pw",
+        "127.0.0.1",
+        3306,
+    )
     assert db["OPTIONS"]["charset"] == "utf8mb4"
     assert "STRICT_TRANS_TABLES" in db["OPTIONS"]["init_command"]
 
@@ -101,7 +108,9 @@ def test_redact_url_hides_password():
 def _manage(*args, **env):
     full_env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
     full_env.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_manage_py_reports_a_bad_setting_in_one_line(tmp_path):

@@ -1,4 +1,5 @@
 """/healthz: ok when every store answers, 503 naming the store that does not."""
+
 import json
 import os
 import subprocess
@@ -47,7 +48,10 @@ def test_healthz_says_when_no_scheduler_is_alive_without_failing_the_stores(clie
     stale = client.get("/healthz").json()["checks"]["scheduler"]
     assert stale["status"] == "error" and "no scheduler heartbeat within 30 s (the last one at" in stale["error"]
     _beat(1, name="host-b:7:scheduler")
-    assert client.get("/healthz").json()["checks"]["scheduler"] == {"status": "ok", "detail": "1 alive (host-b:7:scheduler)"}
+    assert client.get("/healthz").json()["checks"]["scheduler"] == {
+        "status": "ok",
+        "detail": "1 alive (host-b:7:scheduler)",
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -91,7 +95,9 @@ def test_healthcheck_command_fails_naming_the_database_when_it_is_down(tmp_path)
     env = dict(os.environ, ADPLATFORM_VAR_DIR=str(tmp_path), DATABASE_URL="mysql://root@127.0.0.1:1/adplatform")
     env.pop("CELERY_BROKER_URL", None)
     env["CLICKHOUSE_URL"] = f"chdb://{tmp_path}/ch"
-    result = subprocess.run([sys.executable, "manage.py", "healthcheck"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "healthcheck"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     assert report["status"] == "error"

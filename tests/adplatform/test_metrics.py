@@ -1,4 +1,5 @@
 """/metrics: the platform's state in the Prometheus text format, for loopback or a token."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,8 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ingestion.models import DagRun, TaskInstance
 from ingestion.scheduler.heartbeat import heartbeat_beat
-from tests.ingestion import factories
-from tests.ingestion import sample_operators  # noqa: F401 - registers test_ok, the factories' operator
+from tests.ingestion import (
+    factories,
+    sample_operators,  # noqa: F401 - registers test_ok, the factories' operator
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +21,11 @@ pytestmark = pytest.mark.django_db
 def _samples(response) -> dict:
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("text/plain; version=")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(response.content.decode()) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for s in family.samples
+    }
 
 
 def test_metrics_count_active_work_and_the_dispatch_backlog(client):
@@ -30,8 +36,13 @@ def test_metrics_count_active_work_and_the_dispatch_backlog(client):
     running = DagRun.objects.create(dag=dag, logical_time=now - timedelta(minutes=10), state="running")
     DagRun.objects.create(dag=dag, logical_time=now - timedelta(minutes=5), state="queued")
     DagRun.objects.create(dag=dag, logical_time=now - timedelta(days=1), state="success")
-    for task_id, state, pool in (("a", "scheduled", "meta"), ("b", "scheduled", "meta"), ("c", "running", "meta"),
-                                 ("d", "queued", "baidu"), ("e", "success", "meta")):
+    for task_id, state, pool in (
+        ("a", "scheduled", "meta"),
+        ("b", "scheduled", "meta"),
+        ("c", "running", "meta"),
+        ("d", "queued", "baidu"),
+        ("e", "success", "meta"),
+    ):
         TaskInstance.objects.create(run=running, task_id=task_id, operator="test_ok", state=state, pool=pool)
     heartbeat_beat(name="host:1:scheduler", started_at=now, dags=2, now=now - timedelta(seconds=3))
 

@@ -1,9 +1,10 @@
 """`manage.py runplatform` serves the platform and stops cleanly on Ctrl-C."""
+
 import json
 import os
 import signal
-import sqlite3
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,16 +25,32 @@ def _free_port():
 
 @pytest.mark.slow
 def test_runplatform_serves_healthz_and_admin_and_stops_on_ctrl_c(tmp_path):
-    env = dict(os.environ, ADPLATFORM_VAR_DIR=str(tmp_path), CLICKHOUSE_URL=f"chdb://{tmp_path}/ch", CLICKHOUSE_DATABASE="adplatform")
+    env = dict(
+        os.environ,
+        ADPLATFORM_VAR_DIR=str(tmp_path),
+        CLICKHOUSE_URL=f"chdb://{tmp_path}/ch",
+        CLICKHOUSE_DATABASE="adplatform",
+    )
     env.pop("DATABASE_URL", None)
     env.pop("CELERY_BROKER_URL", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=180)
-    boot = subprocess.run([sys.executable, "manage.py", "bootstrap", "--no-demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    boot = subprocess.run(
+        [sys.executable, "manage.py", "bootstrap", "--no-demo"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert "Admin user: admin  password: " in boot.stdout
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runplatform", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "manage.py", "runplatform", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.time() + 60

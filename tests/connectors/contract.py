@@ -42,6 +42,7 @@ Recorded fault responses must be registered so that they take precedence over th
 normal pages (e.g. `mock.replace(...)` or inserting before them); the sandbox's version
 is tests/connectors/test_sandbox_contract.py.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -49,7 +50,7 @@ import inspect
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -125,7 +126,9 @@ class ConnectorContract:
         assert "account" in spec.levels and set(spec.levels) <= set(LEVELS)
         assert spec.granularities and set(spec.granularities) <= set(GRANULARITIES)
         assert set(spec.core_metrics.values()) <= set(CORE_METRICS)
-        assert {"impressions", "clicks", "cost"} <= set(spec.core_metrics.values()), "map at least impressions, clicks, cost"
+        assert {"impressions", "clicks", "cost"} <= set(spec.core_metrics.values()), (
+            "map at least impressions, clicks, cost"
+        )
         assert not set(spec.extra_metrics) & set(spec.core_metrics), "a metric is core or extra, not both"
         assert spec.rate_limit_requests > 0 and spec.rate_limit_period > 0
         assert spec.default_endpoints, "declare the base URLs (settings may override them)"
@@ -188,7 +191,7 @@ class ConnectorContract:
                 assert isinstance(result, Iterator), "fetch_report must stream"
                 rows = list(result)
                 assert rows, f"no {granularity} rows at {level} level"
-                keys = [(r.entity_id, r.stat_time.astimezone(timezone.utc)) for r in rows]  # aware compare ignores DST fold
+                keys = [(r.entity_id, r.stat_time.astimezone(UTC)) for r in rows]  # aware compare ignores DST fold
                 assert len(set(keys)) == len(keys), "one row per entity and stat time"
                 for r in rows:
                     self.check_row(r, level=level, granularity=granularity, account=account, start=start, end=end)
@@ -232,7 +235,7 @@ class ConnectorContract:
         finally:
             arranged.__exit__(None, None, None)
         error = info.value
-        assert type(error) is FAULT_ERRORS[fault] or fault == "server_error" and isinstance(error, TransientError)
+        assert type(error) is FAULT_ERRORS[fault] or (fault == "server_error" and isinstance(error, TransientError))
         assert error.platform == connector.spec.slug and connector.spec.slug in str(error)
         assert error.endpoint, "say which endpoint failed"
         if fault == "rate_limited":

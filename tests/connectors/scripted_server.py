@@ -3,6 +3,7 @@
 Each test queues (status, headers, body) answers and reads back the requests received,
 so the client's behaviour is checked over a real socket without a platform behind it.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,9 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with server._lock:
-                    server.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body})
+                    server.requests.append(
+                        {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                    )
                     status, headers, payload, delay = server.answers.pop(0) if server.answers else (200, {}, b"{}", 0)
                 if delay:
                     threading.Event().wait(delay)

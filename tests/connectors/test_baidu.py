@@ -1,4 +1,5 @@
 """Baidu connector on recorded responses in the documented shapes, and the shared contract."""
+
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +12,15 @@ import responses
 from connectors.baidu.api import seconds_to_quota_reset
 from connectors.baidu.connector import BaiduConnector
 from connectors.base import AccountRef, AppConfig, TokenSet
-from connectors.errors import AuthorizationFailed, AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
+from connectors.errors import (
+    AuthorizationFailed,
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from connectors.http import LocalRateLimiter
 from tests.connectors.contract import ConnectorContract, Faults
 from tests.connectors.test_oceanengine import TIMEOUT, FakePlatform
@@ -132,12 +141,21 @@ def test_refresh_revalidates_and_a_changed_password_is_revoked(bd, signed_in):
 
 def test_ordinary_account_lists_itself(bd, signed_in):
     (account,) = bd.list_accounts(signed_in)
-    assert (account.external_id, account.name, account.currency, account.timezone) == (USER, "baidu-demo", "CNY", "Asia/Shanghai")
+    assert (account.external_id, account.name, account.currency, account.timezone) == (
+        USER,
+        "baidu-demo",
+        "CNY",
+        "Asia/Shanghai",
+    )
 
 
 def test_account_manager_lists_and_targets_managed_accounts(bd, platform):
     token = bd.login(username="baidu-mcc", password="pw")
-    assert [(a.external_id, a.name) for a in bd.list_accounts(token)] == [("39999999", "baidu-mcc"), ("30000002", "sub-a"), ("30000003", "sub-b")]
+    assert [(a.external_id, a.name) for a in bd.list_accounts(token)] == [
+        ("39999999", "baidu-mcc"),
+        ("30000002", "sub-a"),
+        ("30000003", "sub-b"),
+    ]
     (entity,) = bd.fetch_metadata(token, AccountRef("30000002"), "account")
     assert entity.name == "sub-a"
     assert platform.calls("/getAccountInfo")[-1]["json"]["header"]["target"] == "sub-a"
@@ -150,11 +168,16 @@ def test_metadata_batches_ids_down_the_hierarchy(bd, signed_in, platform):
     assert [(p.external_id, p.status) for p in plans] == [("101000001", "active"), ("101000002", "paused")]
     units = list(bd.fetch_metadata(signed_in, ACCOUNT, "ad_group"))
     assert [(u.external_id, u.parent_external_id, u.status) for u in units] == [
-        ("202000001", "101000001", "active"), ("202000002", "101000001", "paused"), ("202000003", "101000002", "paused")]
+        ("202000001", "101000001", "active"),
+        ("202000002", "101000001", "paused"),
+        ("202000003", "101000002", "paused"),
+    ]
     assert platform.calls("/getAdgroup")[0]["json"]["body"]["ids"] == [101000001, 101000002]
     creatives = list(bd.fetch_metadata(signed_in, ACCOUNT, "ad"))
     assert [(c.external_id, c.parent_external_id, c.name) for c in creatives] == [
-        ("303000001", "202000001", "{示例}官网-正品保障"), ("303000002", "202000003", "产品对比")]
+        ("303000001", "202000001", "{示例}官网-正品保障"),
+        ("303000002", "202000003", "产品对比"),
+    ]
     assert platform.calls("/getCreative")[0]["json"]["body"]["ids"] == [202000001, 202000002, 202000003]
 
 
@@ -169,21 +192,35 @@ def test_batches_respect_the_service_limits(bd, signed_in, platform, monkeypatch
 def test_reports_page_by_start_row_and_map_metrics(bd, signed_in, platform):
     rows = list(bd.fetch_report(signed_in, ACCOUNT, "ad_group", "day", DAY, DAY))
     assert [(r.entity_id, r.impressions, r.clicks, r.cost, r.conversions) for r in rows] == [
-        ("202000001", 1200, 45, Decimal("67.5"), 3.0), ("202000003", 2400, 90, Decimal("135.0"), 6.0)]
+        ("202000001", 1200, 45, Decimal("67.5"), 3.0),
+        ("202000003", 2400, 90, Decimal("135.0"), 6.0),
+    ]
     assert [c["json"]["body"]["startRow"] for c in platform.calls("/getReportData")] == [0, 1]
     body = platform.calls("/getReportData")[0]["json"]["body"]
     assert (body["reportType"], body["timeUnit"], body["userIds"]) == (2284618, "DAY", [30000001])
     assert {"impression", "click", "cost", "ocpcTargetTrans", "adGroupId", "date"} <= set(body["columns"])
     assert rows[0].extra["topPageViews"] == 800.0 and "userId" not in rows[0].extra and "adGroupId" not in rows[0].extra
     hourly = list(bd.fetch_report(signed_in, ACCOUNT, "campaign", "hour", DAY, DAY))
-    assert [(r.entity_id, r.stat_time.hour) for r in hourly] == [("101000001", 9), ("101000001", 10), ("101000002", 9), ("101000002", 10)]
+    assert [(r.entity_id, r.stat_time.hour) for r in hourly] == [
+        ("101000001", 9),
+        ("101000001", 10),
+        ("101000002", 9),
+        ("101000002", 10),
+    ]
     assert hourly[0].stat_time == datetime(2024, 5, 1, 9, tzinfo=hourly[0].stat_time.tzinfo)
 
 
-@pytest.mark.parametrize("name, error", [
-    ("rate_limited", RateLimited), ("too_frequent", RateLimited), ("revoked", AuthorizationRevoked),
-    ("server_error", TransientError), ("bad_param", PermanentError), ("developer_token", PermanentError),
-])
+@pytest.mark.parametrize(
+    "name, error",
+    [
+        ("rate_limited", RateLimited),
+        ("too_frequent", RateLimited),
+        ("revoked", AuthorizationRevoked),
+        ("server_error", TransientError),
+        ("bad_param", PermanentError),
+        ("developer_token", PermanentError),
+    ],
+)
 def test_header_failures_map_onto_the_taxonomy(bd, signed_in, platform, name, error):
     platform.fail_next(name, path="/getCampaign")
     with pytest.raises(error) as info:
@@ -206,7 +243,16 @@ def test_token_expired_and_malformed(bd, signed_in, platform):
     platform.fail_next("malformed", path="/getReportData")
     with pytest.raises(MalformedResponse, match=r"body\.data\.0\.rows\.0\.impression"):
         list(bd.fetch_report(signed_in, ACCOUNT, "account", "day", DAY, DAY))
-    platform.fail_next({"header": {"status": 0}, "body": {"data": [{"rows": [{"date": "2024-05-01 25:00", "impression": 1, "click": 1, "cost": 1}],
-                                                                  "totalRowCount": 1}]}}, path="/getReportData")
+    platform.fail_next(
+        {
+            "header": {"status": 0},
+            "body": {
+                "data": [
+                    {"rows": [{"date": "2024-05-01 25:00", "impression": 1, "click": 1, "cost": 1}], "totalRowCount": 1}
+                ]
+            },
+        },
+        path="/getReportData",
+    )
     with pytest.raises(MalformedResponse, match="date"):
         list(bd.fetch_report(signed_in, ACCOUNT, "account", "hour", DAY, DAY))

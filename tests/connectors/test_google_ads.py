@@ -2,11 +2,12 @@
 shared contract, OAuth2 offline access (and against the sandbox's standards-compliant OAuth2
 server), developer-token / login-customer-id headers, accounts under a manager, GAQL
 searchStream decoded batch by batch, micros, and every mapped google.rpc status / error code."""
+
 from __future__ import annotations
 
 import contextlib
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,8 +35,12 @@ from tests.connectors.test_oceanengine import TIMEOUT, FakePlatform
 
 CID, MGR = "1112223333", "4445556666"
 DAY = date(2024, 5, 1)
-APP = AppConfig(client_id="123-abc.apps.googleusercontent.com", client_secret="g-secret",
-                redirect_uri="https://ads.example.com/accounts/callback/google_ads/", extra={"developer_token": "DEV-TOKEN-1"})
+APP = AppConfig(
+    client_id="123-abc.apps.googleusercontent.com",
+    client_secret="g-secret",
+    redirect_uri="https://ads.example.com/accounts/callback/google_ads/",
+    extra={"developer_token": "DEV-TOKEN-1"},
+)
 TOKEN = TokenSet(access_token="ya29.g-access-1", refresh_token="1//0g-refresh-1")
 ACCOUNT = AccountRef(external_id=CID, timezone="America/New_York", currency="USD")
 
@@ -120,11 +125,17 @@ def test_authorization_url_asks_for_offline_access(gads):
 
 
 def test_exchange_refresh_revoke(gads, platform):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     token = gads.exchange_code(code="4/0g-code", redirect_uri=APP.redirect_uri, code_verifier="v" * 50)
     form = platform.calls("/token")[0]["form"]
-    assert form["grant_type"] == "authorization_code" and form["code"] == "4/0g-code" and form["code_verifier"] == "v" * 50
-    assert form["client_id"] == APP.client_id and form["client_secret"] == "g-secret" and form["redirect_uri"] == APP.redirect_uri
+    assert (
+        form["grant_type"] == "authorization_code" and form["code"] == "4/0g-code" and form["code_verifier"] == "v" * 50
+    )
+    assert (
+        form["client_id"] == APP.client_id
+        and form["client_secret"] == "g-secret"
+        and form["redirect_uri"] == APP.redirect_uri
+    )
     assert (token.access_token, token.refresh_token) == ("ya29.g-access-1", "1//0g-refresh-1")
     assert timedelta(minutes=59) < token.expires_at - before <= timedelta(hours=1, seconds=5)
     fresh = gads.refresh(token)
@@ -142,7 +153,9 @@ def test_exchange_refresh_revoke(gads, platform):
 def test_list_accounts_through_manager_and_headers(gads, platform):
     accounts = list(gads.list_accounts(TOKEN))
     assert [(a.external_id, a.currency, a.timezone, a.status) for a in accounts] == [
-        (CID, "USD", "America/New_York", "enabled"), ("5556667777", "EUR", "Europe/Paris", "enabled")]
+        (CID, "USD", "America/New_York", "enabled"),
+        ("5556667777", "EUR", "Europe/Paris", "enabled"),
+    ]
     assert accounts[1].raw["login_customer_id"] == MGR  # reached through the manager; the cancelled one is skipped
     listing = platform.calls("listAccessibleCustomers")[0]["headers"]
     assert listing["developer-token"] == "DEV-TOKEN-1" and listing["Authorization"] == "Bearer ya29.g-access-1"
@@ -152,12 +165,19 @@ def test_list_accounts_through_manager_and_headers(gads, platform):
 
 
 def test_login_customer_id_from_the_app(platform):
-    app = AppConfig(client_id="c", client_secret="s", extra={"developer_token": "DEV", "login_customer_id": "444-555-6666"})
+    app = AppConfig(
+        client_id="c", client_secret="s", extra={"developer_token": "DEV", "login_customer_id": "444-555-6666"}
+    )
     connector = GoogleAdsConnector(app, limiter=LocalRateLimiter())
     list(connector.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
     assert platform.calls("searchStream")[0]["headers"]["login-customer-id"] == MGR
-    per_client = GoogleAdsConnector(AppConfig(client_id="c", extra={"developer_token": "DEV", "login_customer_id": "999",
-                                                                    "login_customer_ids": {CID: "777-888-9999"}}), limiter=LocalRateLimiter())
+    per_client = GoogleAdsConnector(
+        AppConfig(
+            client_id="c",
+            extra={"developer_token": "DEV", "login_customer_id": "999", "login_customer_ids": {CID: "777-888-9999"}},
+        ),
+        limiter=LocalRateLimiter(),
+    )
     list(per_client.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
     assert platform.calls("searchStream")[-1]["headers"]["login-customer-id"] == "7778889999"
     no_token = GoogleAdsConnector(AppConfig(client_id="c"), limiter=LocalRateLimiter())
@@ -168,13 +188,20 @@ def test_login_customer_id_from_the_app(platform):
 def test_metadata_levels(gads, platform):
     campaigns = list(gads.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
     assert [(c.external_id, c.parent_external_id, c.status, c.deleted) for c in campaigns] == [
-        ("20000000001", CID, "enabled", False), ("20000000002", CID, "removed", True)]
+        ("20000000001", CID, "enabled", False),
+        ("20000000002", CID, "removed", True),
+    ]
     groups = list(gads.fetch_metadata(TOKEN, ACCOUNT, "ad_group"))
     assert [(g.external_id, g.parent_external_id, g.name) for g in groups] == [
-        ("30000000001", "20000000001", "Brand exact"), ("30000000002", "20000000002", "Generic")]
+        ("30000000001", "20000000001", "Brand exact"),
+        ("30000000002", "20000000002", "Generic"),
+    ]
     ads = list(gads.fetch_metadata(TOKEN, ACCOUNT, "ad"))  # two batches of the stream
     assert [(a.external_id, a.parent_external_id, a.status) for a in ads] == [
-        ("600000000001", "30000000001", "enabled"), ("600000000002", "30000000001", "paused"), ("600000000003", "30000000002", "enabled")]
+        ("600000000001", "30000000001", "enabled"),
+        ("600000000002", "30000000001", "paused"),
+        ("600000000003", "30000000002", "enabled"),
+    ]
     assert ads[1].name == "Old text ad"
     assert platform.calls("searchStream")[2]["json"]["query"].endswith("FROM ad_group_ad")
     with pytest.raises(PermanentError, match="unknown level"):
@@ -184,7 +211,11 @@ def test_metadata_levels(gads, platform):
 def test_hourly_rows_micros_and_omitted_zeros(gads, platform):
     rows = list(gads.fetch_report(TOKEN, ACCOUNT, "campaign", "hour", DAY, DAY))
     assert [(r.entity_id, r.stat_time.hour) for r in rows] == [
-        ("20000000001", 0), ("20000000001", 14), ("20000000002", 0), ("20000000002", 14)]
+        ("20000000001", 0),
+        ("20000000001", 14),
+        ("20000000002", 0),
+        ("20000000002", 14),
+    ]
     r = rows[1]
     assert r.stat_time.utcoffset() == timedelta(hours=-4)  # New York, daylight time in May
     assert (r.impressions, r.clicks, r.cost, r.conversions, r.currency) == (814, 34, Decimal("12.48"), 0.5, "USD")
@@ -203,13 +234,21 @@ def test_daily_rows_at_ad_level(gads, platform):
     assert rows[0].stat_time == datetime(2024, 5, 1, tzinfo=rows[0].stat_time.tzinfo)
 
 
-@pytest.mark.parametrize("name, status, error, retry_after", [
-    ("token_expired", 401, TokenExpired, None), ("token_invalid", 401, TokenExpired, None),
-    ("token_revoked", 401, AuthorizationRevoked, None), ("revoked", 403, AuthorizationRevoked, None),
-    ("developer_token", 403, PermanentError, None), ("rate_limited", 429, RateLimited, 30.0),
-    ("daily_quota", 429, RateLimited, 7863.0), ("server_error", 500, TransientError, None),
-    ("unavailable", 503, TransientError, None), ("bad_query", 400, PermanentError, None),
-])
+@pytest.mark.parametrize(
+    "name, status, error, retry_after",
+    [
+        ("token_expired", 401, TokenExpired, None),
+        ("token_invalid", 401, TokenExpired, None),
+        ("token_revoked", 401, AuthorizationRevoked, None),
+        ("revoked", 403, AuthorizationRevoked, None),
+        ("developer_token", 403, PermanentError, None),
+        ("rate_limited", 429, RateLimited, 30.0),
+        ("daily_quota", 429, RateLimited, 7863.0),
+        ("server_error", 500, TransientError, None),
+        ("unavailable", 503, TransientError, None),
+        ("bad_query", 400, PermanentError, None),
+    ],
+)
 def test_errors_map_onto_the_taxonomy(gads, platform, name, status, error, retry_after):
     platform.fail_next(name, path="googleAds:searchStream", status=status)
     with pytest.raises(error) as info:
@@ -227,7 +266,9 @@ def test_stream_failing_midway_and_as_array(gads, platform):
     platform.fail_next([batch, platform.errors["unavailable"]], path="googleAds:searchStream", status=200)
     with pytest.raises(TransientError, match="TRANSIENT_ERROR"):
         list(gads.fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
-    platform.fail_next([platform.errors["rate_limited"]], path="googleAds:searchStream", status=429)  # error wrapped in the array
+    platform.fail_next(
+        [platform.errors["rate_limited"]], path="googleAds:searchStream", status=429
+    )  # error wrapped in the array
     with pytest.raises(RateLimited) as info:
         list(gads.fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
     assert info.value.retry_after == 30.0
@@ -251,7 +292,7 @@ class _Chunks:
 
     def iter_content(self, chunk_size=None):
         for i in range(0, len(self.data), self.size):
-            yield self.data[i:i + self.size]
+            yield self.data[i : i + self.size]
 
 
 @pytest.mark.parametrize("size", [1, 7, 4096])
@@ -274,10 +315,19 @@ def test_standard_oauth2_server_code_flow_with_pkce(sandbox_server, settings):
     from connectors.registry import endpoints_for
 
     base = sandbox_server.base
-    settings.PLATFORM_ENDPOINTS = {**settings.PLATFORM_ENDPOINTS, "google_ads": {
-        "authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token", "revoke": f"{base}/oauth/revoke"}}
-    connector = GoogleAdsConnector(AppConfig(client_id="g-std", client_secret="g-std-secret", extra={"developer_token": "D"}),
-                                   limiter=LocalRateLimiter(), endpoints=endpoints_for("google_ads"))
+    settings.PLATFORM_ENDPOINTS = {
+        **settings.PLATFORM_ENDPOINTS,
+        "google_ads": {
+            "authorize": f"{base}/oauth/authorize",
+            "token": f"{base}/oauth/token",
+            "revoke": f"{base}/oauth/revoke",
+        },
+    }
+    connector = GoogleAdsConnector(
+        AppConfig(client_id="g-std", client_secret="g-std-secret", extra={"developer_token": "D"}),
+        limiter=LocalRateLimiter(),
+        endpoints=endpoints_for("google_ads"),
+    )
     assert connector.endpoints["api"] == "https://googleads.googleapis.com/v24"
     redirect = "http://127.0.0.1/accounts/callback/google_ads/"
     verifier, challenge = pkce_pair()
@@ -333,6 +383,11 @@ def test_authorization_flow_end_to_end(gads, platform):
     flow = AuthorizationFlow(gads, store)
     start = flow.start(redirect_uri=APP.redirect_uri, context={"user": 1})
     assert parse_qs(urlsplit(start.url).query)["code_challenge_method"] == ["S256"]
-    result = flow.finish(params={"state": start.state, "code": "4/0g-code", "scope": "https://www.googleapis.com/auth/adwords"})
+    result = flow.finish(
+        params={"state": start.state, "code": "4/0g-code", "scope": "https://www.googleapis.com/auth/adwords"}
+    )
     assert platform.calls("/token")[0]["form"]["code_verifier"]
-    assert result.token.refresh_token == "1//0g-refresh-1" and [a.external_id for a in result.accounts] == [CID, "5556667777"]
+    assert result.token.refresh_token == "1//0g-refresh-1" and [a.external_id for a in result.accounts] == [
+        CID,
+        "5556667777",
+    ]

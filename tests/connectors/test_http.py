@@ -1,14 +1,20 @@
 """connectors.http: status/network error mapping, JSON field checks, secrets, rate limiters."""
+
 import logging
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from connectors.errors import (
-    AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError,
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
 )
 from connectors.http import HttpClient, LocalRateLimiter, RedisRateLimiter, field, parse_retry_after, redact
 from tests.connectors.scripted_server import ScriptedServer
@@ -26,15 +32,18 @@ def client():
     return HttpClient("acme", limiter=LocalRateLimiter(), rate=None, timeout=(2, 2))
 
 
-@pytest.mark.parametrize("status,error,words", [
-    (401, TokenExpired, "HTTP 401"),
-    (403, AuthorizationRevoked, "re-authorize"),
-    (400, PermanentError, "HTTP 400"),
-    (404, PermanentError, "HTTP 404"),
-    (500, TransientError, "HTTP 500"),
-    (503, TransientError, "HTTP 503"),
-    (408, TransientError, "HTTP 408"),
-])
+@pytest.mark.parametrize(
+    "status,error,words",
+    [
+        (401, TokenExpired, "HTTP 401"),
+        (403, AuthorizationRevoked, "re-authorize"),
+        (400, PermanentError, "HTTP 400"),
+        (404, PermanentError, "HTTP 404"),
+        (500, TransientError, "HTTP 500"),
+        (503, TransientError, "HTTP 503"),
+        (408, TransientError, "HTTP 408"),
+    ],
+)
 def test_status_maps_to_error(server, client, status, error, words):
     server.answer(status, {"message": "nope"})
     with pytest.raises(error) as info:
@@ -50,7 +59,7 @@ def test_429_with_seconds_and_with_date(server, client):
     with pytest.raises(RateLimited) as info:
         client.get(server.url + "/x", endpoint="x")
     assert info.value.retry_after == 7.0 and "retry after 7s" in str(info.value)
-    later = datetime.now(timezone.utc) + timedelta(seconds=30)
+    later = datetime.now(UTC) + timedelta(seconds=30)
     server.answer(429, "", headers={"Retry-After": format_datetime(later, usegmt=True)})
     with pytest.raises(RateLimited) as info:
         client.get(server.url + "/x", endpoint="x")
@@ -83,7 +92,9 @@ def test_field_names_the_path():
         field(data, "data.list.0.cost", float, **kw)
     with pytest.raises(MalformedResponse, match=r"data.page_info.total should be an integer, got bool"):
         field(data, "data.page_info.total", int, **kw)
-    with pytest.raises(MalformedResponse, match=r"\[acme\] report: malformed response \(field 'data.cursor'\): data.cursor is missing"):
+    with pytest.raises(
+        MalformedResponse, match=r"\[acme\] report: malformed response \(field 'data.cursor'\): data.cursor is missing"
+    ):
         field(data, "data.cursor", str, **kw)
     with pytest.raises(MalformedResponse, match=r"expected an object at data.list.0.id"):
         field(data, "data.list.0.id.x", **kw)
@@ -91,7 +102,8 @@ def test_field_names_the_path():
 
 def test_redact_and_retry_after_parsing():
     assert redact('{"access_token": "abc", "x": 1} refresh_token=def&a=b password: hunter2') == (
-        '{"access_token": "***", "x": 1} refresh_token=***&a=b password: ***')
+        '{"access_token": "***", "x": 1} refresh_token=***&a=b password: ***'
+    )
     assert parse_retry_after("2.5") == 2.5
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
 
@@ -100,7 +112,9 @@ def test_nothing_secret_is_logged(server, caplog):
     client = HttpClient("acme", limiter=LocalRateLimiter())
     server.answer(200, {"ok": True})
     with caplog.at_level(logging.DEBUG, logger="connectors.http"):
-        client.get_json(server.url + "/v1/a?access_token=TOPSECRET", endpoint="a", headers={"Access-Token": "TOPSECRET"})
+        client.get_json(
+            server.url + "/v1/a?access_token=TOPSECRET", endpoint="a", headers={"Access-Token": "TOPSECRET"}
+        )
     assert "TOPSECRET" not in caplog.text and "/v1/a" in caplog.text
 
 
@@ -152,7 +166,10 @@ def test_429_pauses_the_shared_bucket(server):
 def test_local_limiter_holds_rate_across_threads():
     limiter = LocalRateLimiter()
     started = time.monotonic()
-    threads = [threading.Thread(target=lambda: [limiter.acquire("t", rate=50.0, burst=5.0) for _ in range(5)]) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: [limiter.acquire("t", rate=50.0, burst=5.0) for _ in range(5)])
+        for _ in range(4)
+    ]
     [t.start() for t in threads]
     [t.join() for t in threads]
     # 20 requests, burst 5, then 50/s: the last 15 need at least 0.3 s

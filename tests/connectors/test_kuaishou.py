@@ -1,10 +1,11 @@
 """Kuaishou connector on recorded responses in the documented shapes, the shared contract,
 and the OAuth2 flows against the sandbox's standards-compliant server."""
+
 from __future__ import annotations
 
 import contextlib
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +14,15 @@ import requests
 import responses
 
 from connectors.base import AccountRef, AppConfig, TokenSet
-from connectors.errors import AuthorizationFailed, AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TokenExpired, TransientError
+from connectors.errors import (
+    AuthorizationFailed,
+    AuthorizationRevoked,
+    MalformedResponse,
+    PermanentError,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from connectors.http import LocalRateLimiter
 from connectors.kuaishou.connector import KuaishouConnector
 from tests.connectors.contract import ConnectorContract, Faults
@@ -21,7 +30,9 @@ from tests.connectors.test_oceanengine import TIMEOUT, FakePlatform
 
 ADV = "20000993"
 DAY = date(2024, 5, 1)
-APP = AppConfig(client_id="165900000", client_secret="ks-secret", redirect_uri="https://ads.example.com/accounts/callback/kuaishou/")
+APP = AppConfig(
+    client_id="165900000", client_secret="ks-secret", redirect_uri="https://ads.example.com/accounts/callback/kuaishou/"
+)
 TOKEN = TokenSet(access_token="ks-access-1", refresh_token="ks-refresh-1")
 ACCOUNT = AccountRef(external_id=ADV, timezone="Asia/Shanghai", currency="CNY")
 
@@ -94,22 +105,34 @@ def test_authorization_url(ks):
     parts = urlsplit(ks.authorization_url(state="s-9", redirect_uri=APP.redirect_uri))
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://developers.e.kuaishou.com/oauth"
     query = parse_qs(parts.query)
-    assert query["app_id"] == [APP.client_id] and query["state"] == ["s-9"] and query["redirect_uri"] == [APP.redirect_uri]
+    assert (
+        query["app_id"] == [APP.client_id] and query["state"] == ["s-9"] and query["redirect_uri"] == [APP.redirect_uri]
+    )
     assert json.loads(query["scope"][0]) == ["ad_query", "report_service", "account_service"]
     agent = KuaishouConnector(AppConfig(client_id="1", extra={"agent": True}))
-    assert parse_qs(urlsplit(agent.authorization_url(state="s", redirect_uri="https://x/cb")).query)["oauth_type"] == ["agent"]
+    assert parse_qs(urlsplit(agent.authorization_url(state="s", redirect_uri="https://x/cb")).query)["oauth_type"] == [
+        "agent"
+    ]
 
 
 def test_exchange_and_refresh(ks, platform):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     token = ks.exchange_code(code="ks-auth-code", redirect_uri=APP.redirect_uri)
-    assert platform.calls("/access_token")[0]["json"] == {"app_id": 165900000, "secret": "ks-secret", "auth_code": "ks-auth-code"}
+    assert platform.calls("/access_token")[0]["json"] == {
+        "app_id": 165900000,
+        "secret": "ks-secret",
+        "auth_code": "ks-auth-code",
+    }
     assert (token.access_token, token.refresh_token) == ("ks-access-1", "ks-refresh-1")
     assert timedelta(hours=23, minutes=59) < token.expires_at - before <= timedelta(hours=24, seconds=5)
     assert timedelta(days=29, hours=23) < token.refresh_expires_at - before <= timedelta(days=30, seconds=5)
     assert token.account_ids == (ADV, "20000994")
     fresh = ks.refresh(token)
-    assert (fresh.access_token, fresh.refresh_token, fresh.account_ids) == ("ks-access-2", "ks-refresh-2", (ADV, "20000994"))
+    assert (fresh.access_token, fresh.refresh_token, fresh.account_ids) == (
+        "ks-access-2",
+        "ks-refresh-2",
+        (ADV, "20000994"),
+    )
     with pytest.raises(AuthorizationRevoked, match="401003"):
         ks.refresh(TokenSet(access_token="x", refresh_token="spent"))
     with pytest.raises(AuthorizationFailed, match="402001"):
@@ -118,7 +141,11 @@ def test_exchange_and_refresh(ks, platform):
 
 def test_list_accounts_pages_the_approval_list(ks, platform):
     accounts = list(ks.list_accounts(TOKEN))
-    assert [(a.external_id, a.name) for a in accounts] == [(ADV, "快手示例账户"), ("20000994", "快手示例账户二"), ("20000995", "代理子公司")]
+    assert [(a.external_id, a.name) for a in accounts] == [
+        (ADV, "快手示例账户"),
+        ("20000994", "快手示例账户二"),
+        ("20000995", "代理子公司"),
+    ]
     assert [c["json"]["page_no"] for c in platform.calls("/approval/list")] == [1, 2]
     assert platform.calls("/approval/list")[0]["json"]["access_token"] == "ks-access-1"
     assert platform.calls("/advertiser/info")[0]["headers"]["Access-Token"] == "ks-access-1"
@@ -127,10 +154,21 @@ def test_list_accounts_pages_the_approval_list(ks, platform):
 def test_metadata_levels_statuses_and_paging(ks, platform):
     units = list(ks.fetch_metadata(TOKEN, ACCOUNT, "ad_group"))
     assert [(u.external_id, u.parent_external_id, u.status, u.deleted) for u in units] == [
-        ("6000001", "5000001", "active", False), ("6000002", "5000001", "deleted", True), ("6000003", "5000002", "paused", False)]
-    assert platform.calls("/unit/list")[0]["json"] == {"advertiser_id": 20000993, "status": -2, "page": 1, "page_size": 500}
+        ("6000001", "5000001", "active", False),
+        ("6000002", "5000001", "deleted", True),
+        ("6000003", "5000002", "paused", False),
+    ]
+    assert platform.calls("/unit/list")[0]["json"] == {
+        "advertiser_id": 20000993,
+        "status": -2,
+        "page": 1,
+        "page_size": 500,
+    }
     creatives = list(ks.fetch_metadata(TOKEN, ACCOUNT, "ad"))
-    assert [(c.external_id, c.parent_external_id) for c in creatives] == [("7000001", "6000001"), ("7000002", "6000003")]
+    assert [(c.external_id, c.parent_external_id) for c in creatives] == [
+        ("7000001", "6000001"),
+        ("7000002", "6000003"),
+    ]
     assert [c["json"]["page"] for c in platform.calls("/creative/list")] == [1, 2]
     (account,) = ks.fetch_metadata(TOKEN, ACCOUNT, "account")
     assert (account.name, account.raw["corporation_name"]) == ("快手示例账户", "示例网络科技有限公司")
@@ -140,26 +178,51 @@ def test_metadata_levels_statuses_and_paging(ks, platform):
 
 def test_hourly_report_rows(ks, platform):
     rows = list(ks.fetch_report(TOKEN, ACCOUNT, "ad_group", "hour", DAY, DAY))
-    assert [(r.entity_id, r.stat_time.hour) for r in rows] == [("6000001", 9), ("6000001", 10), ("6000003", 9), ("6000003", 10)]
+    assert [(r.entity_id, r.stat_time.hour) for r in rows] == [
+        ("6000001", 9),
+        ("6000001", 10),
+        ("6000003", 9),
+        ("6000003", 10),
+    ]
     r = rows[3]
     assert (r.impressions, r.clicks, r.cost, r.conversions, r.currency) == (24000, 720, Decimal("199.8"), 27.0, "CNY")
-    assert r.extra["aclick"] == 27000.0 and r.extra["play_3s_ratio"] == 0.41 and "stat_hour" not in r.extra and "unit_id" not in r.extra
-    assert platform.calls("/unit_report")[0]["json"] == {"advertiser_id": 20000993, "start_date": "2024-05-01", "end_date": "2024-05-01",
-                                                          "temporal_granularity": "HOURLY", "page": 1, "page_size": 2000}
+    assert (
+        r.extra["aclick"] == 27000.0
+        and r.extra["play_3s_ratio"] == 0.41
+        and "stat_hour" not in r.extra
+        and "unit_id" not in r.extra
+    )
+    assert platform.calls("/unit_report")[0]["json"] == {
+        "advertiser_id": 20000993,
+        "start_date": "2024-05-01",
+        "end_date": "2024-05-01",
+        "temporal_granularity": "HOURLY",
+        "page": 1,
+        "page_size": 2000,
+    }
 
 
 def test_daily_report_splits_long_ranges(ks, platform):
     list(ks.fetch_report(TOKEN, ACCOUNT, "account", "day", date(2024, 3, 1), date(2024, 5, 1)))
     assert [(c["json"]["start_date"], c["json"]["end_date"]) for c in platform.calls("/account_report")] == [
-        ("2024-03-01", "2024-03-30"), ("2024-03-31", "2024-04-29"), ("2024-04-30", "2024-05-01")]
+        ("2024-03-01", "2024-03-30"),
+        ("2024-03-31", "2024-04-29"),
+        ("2024-04-30", "2024-05-01"),
+    ]
     (row,) = ks.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY)
     assert row.entity_id == ADV and row.stat_time == datetime(2024, 5, 1, tzinfo=row.stat_time.tzinfo)
 
 
-@pytest.mark.parametrize("name, error", [
-    ("rate_limited", RateLimited), ("token_expired", TokenExpired), ("revoked", AuthorizationRevoked),
-    ("server_error", TransientError), ("bad_param", PermanentError),
-])
+@pytest.mark.parametrize(
+    "name, error",
+    [
+        ("rate_limited", RateLimited),
+        ("token_expired", TokenExpired),
+        ("revoked", AuthorizationRevoked),
+        ("server_error", TransientError),
+        ("bad_param", PermanentError),
+    ],
+)
 def test_codes_map_onto_the_taxonomy(ks, platform, name, error):
     platform.fail_next(name, path="/campaign/list")
     with pytest.raises(error) as info:
@@ -180,8 +243,17 @@ def test_malformed_rows_name_the_field(ks, platform):
     platform.fail_next("malformed", path="/report/")
     with pytest.raises(MalformedResponse, match=r"data\.details\.0\.charge"):
         list(ks.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
-    platform.fail_next({"code": 0, "message": "OK", "data": {"total_count": 1, "details": [{"stat_date": "2024-05-01", "stat_hour": 25,
-                                                                                            "charge": 1, "show": 1, "photo_click": 1}]}}, path="/report/")
+    platform.fail_next(
+        {
+            "code": 0,
+            "message": "OK",
+            "data": {
+                "total_count": 1,
+                "details": [{"stat_date": "2024-05-01", "stat_hour": 25, "charge": 1, "show": 1, "photo_click": 1}],
+            },
+        },
+        path="/report/",
+    )
     with pytest.raises(MalformedResponse, match="stat_hour"):
         list(ks.fetch_report(TOKEN, ACCOUNT, "account", "hour", DAY, DAY))
 
@@ -193,9 +265,17 @@ def test_standard_oauth2_server_code_flow_and_rotation(sandbox_server, settings)
     from connectors.registry import connector_for_app
 
     base = sandbox_server.base
-    settings.PLATFORM_ENDPOINTS = {**settings.PLATFORM_ENDPOINTS, "kuaishou": {
-        "authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token", "refresh": f"{base}/oauth/token"}}
-    app = SimpleNamespace(platform="kuaishou", client_id="ks-std", client_secret="ks-std-secret", redirect_uri="", extra={}, endpoints={})
+    settings.PLATFORM_ENDPOINTS = {
+        **settings.PLATFORM_ENDPOINTS,
+        "kuaishou": {
+            "authorize": f"{base}/oauth/authorize",
+            "token": f"{base}/oauth/token",
+            "refresh": f"{base}/oauth/token",
+        },
+    }
+    app = SimpleNamespace(
+        platform="kuaishou", client_id="ks-std", client_secret="ks-std-secret", redirect_uri="", extra={}, endpoints={}
+    )
     connector = connector_for_app(app, limiter=LocalRateLimiter())
     assert isinstance(connector, KuaishouConnector)
     redirect = "http://127.0.0.1/accounts/callback/kuaishou/"

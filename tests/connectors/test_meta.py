@@ -2,6 +2,7 @@
 shared contract, the login flow (code -> short-lived -> long-lived token, no refresh token),
 cursor paging, Insights sync and async report runs (poll, page, split on failure), usage
 headers and every mapped error code."""
+
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +10,7 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,8 +34,10 @@ from tests.connectors.test_oceanengine import TIMEOUT, FakePlatform
 
 ACT = "1234567890"
 DAY = date(2024, 5, 1)
-APP = AppConfig(client_id="1712345", client_secret="meta-secret", redirect_uri="https://ads.example.com/accounts/callback/meta/")
-TOKEN = TokenSet(access_token="meta-long-1", expires_at=datetime(2099, 1, 1, tzinfo=timezone.utc))
+APP = AppConfig(
+    client_id="1712345", client_secret="meta-secret", redirect_uri="https://ads.example.com/accounts/callback/meta/"
+)
+TOKEN = TokenSet(access_token="meta-long-1", expires_at=datetime(2099, 1, 1, tzinfo=UTC))
 ACCOUNT = AccountRef(external_id=ACT, timezone="America/Los_Angeles", currency="USD")
 BUC = "X-Business-Use-Case-Usage"
 
@@ -87,7 +90,17 @@ class MetaFaults(Faults):
         return arranged()
 
     def rate_limited(self):
-        usage = {"9900": [{"type": "ads_insights", "call_count": 100, "total_cputime": 40, "total_time": 60, "estimated_time_to_regain_access": 5}]}
+        usage = {
+            "9900": [
+                {
+                    "type": "ads_insights",
+                    "call_count": 100,
+                    "total_cputime": 40,
+                    "total_time": 60,
+                    "estimated_time_to_regain_access": 5,
+                }
+            ]
+        }
         return self._next("rate_limited", headers={BUC: json.dumps(usage)})
 
     def server_error(self):
@@ -136,20 +149,34 @@ def test_authorization_url(meta):
     parts = urlsplit(meta.authorization_url(state="st-1", redirect_uri=APP.redirect_uri))
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://www.facebook.com/v25.0/dialog/oauth"
     query = parse_qs(parts.query)
-    assert query == {"client_id": [APP.client_id], "redirect_uri": [APP.redirect_uri], "state": ["st-1"],
-                     "scope": ["ads_read,business_management"], "response_type": ["code"]}
+    assert query == {
+        "client_id": [APP.client_id],
+        "redirect_uri": [APP.redirect_uri],
+        "state": ["st-1"],
+        "scope": ["ads_read,business_management"],
+        "response_type": ["code"],
+    }
     business = MetaConnector(AppConfig(client_id="1", extra={"config_id": "777"}))
     query = parse_qs(urlsplit(business.authorization_url(state="s", redirect_uri="https://x/cb")).query)
     assert query["config_id"] == ["777"] and "scope" not in query
 
 
 def test_code_exchange_then_long_lived_token(meta, platform):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     token = meta.exchange_code(code="meta-code", redirect_uri=APP.redirect_uri)
     first, second = platform.calls("/oauth/access_token")
-    assert first["query"] == {"client_id": APP.client_id, "redirect_uri": APP.redirect_uri, "client_secret": "meta-secret", "code": "meta-code"}
-    assert second["query"] == {"grant_type": "fb_exchange_token", "client_id": APP.client_id, "client_secret": "meta-secret",
-                               "fb_exchange_token": "meta-short-1"}
+    assert first["query"] == {
+        "client_id": APP.client_id,
+        "redirect_uri": APP.redirect_uri,
+        "client_secret": "meta-secret",
+        "code": "meta-code",
+    }
+    assert second["query"] == {
+        "grant_type": "fb_exchange_token",
+        "client_id": APP.client_id,
+        "client_secret": "meta-secret",
+        "fb_exchange_token": "meta-short-1",
+    }
     assert token.access_token == "meta-long-1" and token.refresh_token == ""
     assert timedelta(days=59) < token.expires_at - before <= timedelta(days=60, seconds=5)
     assert "access_token" not in token.raw
@@ -165,11 +192,13 @@ def test_no_refresh_token_policy(meta, platform):
     with pytest.raises(AuthorizationRevoked, match="463.*re-authorize"):
         meta.refresh(TOKEN)
     with pytest.raises(AuthorizationRevoked, match="re-authorize"):
-        meta.refresh(TokenSet(access_token="old", expires_at=datetime(2024, 1, 1, tzinfo=timezone.utc)))
-    now = datetime(2024, 5, 1, tzinfo=timezone.utc)
+        meta.refresh(TokenSet(access_token="old", expires_at=datetime(2024, 1, 1, tzinfo=UTC)))
+    now = datetime(2024, 5, 1, tzinfo=UTC)
     assert meta.reauthorization_due(TokenSet(access_token="x", expires_at=now + timedelta(days=6)), now=now)
     assert not meta.reauthorization_due(TokenSet(access_token="x", expires_at=now + timedelta(days=8)), now=now)
-    assert not meta.reauthorization_due(TokenSet(access_token="system-user"), now=now)  # system-user tokens do not expire
+    assert not meta.reauthorization_due(
+        TokenSet(access_token="system-user"), now=now
+    )  # system-user tokens do not expire
 
 
 def test_revoke_deletes_the_permissions(meta, platform):
@@ -182,8 +211,10 @@ def test_revoke_deletes_the_permissions(meta, platform):
 def test_list_accounts_follows_cursors(meta, platform):
     accounts = list(meta.list_accounts(TOKEN))
     assert [(a.external_id, a.currency, a.timezone, a.status) for a in accounts] == [
-        (ACT, "USD", "America/Los_Angeles", "active"), ("1234567891", "USD", "America/New_York", "closed"),
-        ("1234567892", "EUR", "Europe/Berlin", "active")]
+        (ACT, "USD", "America/Los_Angeles", "active"),
+        ("1234567891", "USD", "America/New_York", "closed"),
+        ("1234567892", "EUR", "Europe/Berlin", "active"),
+    ]
     first, second = platform.calls("/me/adaccounts")
     assert "after" not in first["query"] and second["query"]["after"] == "QVFIUmFjYzI"
     proof = hmac.new(b"meta-secret", b"meta-long-1", hashlib.sha256).hexdigest()
@@ -193,12 +224,20 @@ def test_list_accounts_follows_cursors(meta, platform):
 def test_metadata_levels_parents_and_paging(meta, platform):
     campaigns = list(meta.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
     assert [(c.external_id, c.status, c.deleted, c.parent_external_id) for c in campaigns] == [
-        ("120200000000000001", "active", False, ACT), ("120200000000000002", "paused", False, ACT),
-        ("120200000000000003", "archived", False, ACT)]
+        ("120200000000000001", "active", False, ACT),
+        ("120200000000000002", "paused", False, ACT),
+        ("120200000000000003", "archived", False, ACT),
+    ]
     assert platform.calls("/campaigns")[0]["query"]["limit"] == "500"
-    assert "ARCHIVED" in json.loads(platform.calls("/campaigns")[0]["query"]["effective_status"])  # archived objects too
+    assert "ARCHIVED" in json.loads(
+        platform.calls("/campaigns")[0]["query"]["effective_status"]
+    )  # archived objects too
     ads = list(meta.fetch_metadata(TOKEN, ACCOUNT, "ad"))
-    assert [(a.external_id, a.parent_external_id, a.status) for a in ads][2] == ("120200000000001003", "120200000000000102", "adset_paused")
+    assert [(a.external_id, a.parent_external_id, a.status) for a in ads][2] == (
+        "120200000000001003",
+        "120200000000000102",
+        "adset_paused",
+    )
     assert ads[0].raw["creative"] == {"id": "120200000000009001"}
     creatives = list(meta.fetch_metadata(TOKEN, ACCOUNT, "creative"))
     assert {c.parent_external_id for c in creatives} == {ACT}
@@ -211,32 +250,54 @@ def test_metadata_levels_parents_and_paging(meta, platform):
 def test_hourly_rows_in_the_account_timezone(meta, platform):
     rows = list(meta.fetch_report(TOKEN, ACCOUNT, "ad", "hour", DAY, DAY))
     assert [(r.entity_id, r.stat_time.hour) for r in rows] == [
-        ("120200000000001001", 9), ("120200000000001001", 10), ("120200000000001003", 9), ("120200000000001003", 10)]
+        ("120200000000001001", 9),
+        ("120200000000001001", 10),
+        ("120200000000001003", 9),
+        ("120200000000001003", 10),
+    ]
     r = rows[3]
-    assert r.stat_time == datetime(2024, 5, 1, 10, tzinfo=r.stat_time.tzinfo) and r.stat_time.utcoffset() == timedelta(hours=-7)
+    assert r.stat_time == datetime(2024, 5, 1, 10, tzinfo=r.stat_time.tzinfo) and r.stat_time.utcoffset() == timedelta(
+        hours=-7
+    )
     assert (r.impressions, r.clicks, r.cost, r.conversions, r.currency) == (1400, 41, Decimal("36.50"), 1.0, "USD")
-    assert r.extra["actions.link_click"] == 38.0 and r.extra["action_values.offsite_conversion.fb_pixel_purchase"] == 39.9
+    assert (
+        r.extra["actions.link_click"] == 38.0 and r.extra["action_values.offsite_conversion.fb_pixel_purchase"] == 39.9
+    )
     assert "reach" not in r.extra and "date_start" not in r.extra and "ad_id" not in r.extra
     query = platform.calls("/insights")[0]["query"]
     assert query["level"] == "ad" and query["breakdowns"] == "hourly_stats_aggregated_by_advertiser_time_zone"
-    assert json.loads(query["time_range"]) == {"since": "2024-05-01", "until": "2024-05-01"} and query["time_increment"] == "1"
-    assert {"campaign_id", "adset_id", "ad_id", "spend"} <= set(query["fields"].split(",")) and "reach" not in query["fields"]
+    assert (
+        json.loads(query["time_range"]) == {"since": "2024-05-01", "until": "2024-05-01"}
+        and query["time_increment"] == "1"
+    )
+    assert {"campaign_id", "adset_id", "ad_id", "spend"} <= set(query["fields"].split(",")) and "reach" not in query[
+        "fields"
+    ]
 
 
 def test_daily_rows_keep_every_metric(meta, platform):
     (row, second) = meta.fetch_report(TOKEN, ACCOUNT, "ad_group", "day", DAY, DAY)
     assert row.entity_id == "120200000000000101" and row.stat_time == datetime(2024, 5, 1, tzinfo=row.stat_time.tzinfo)
     assert (row.impressions, row.clicks, row.cost, row.conversions) == (15200, 480, Decimal("312.70"), 12.0)
-    assert row.extra["reach"] == 12160.0 and row.extra["frequency"] == 1.25 and row.extra["ctr"] == pytest.approx(3.157895)
+    assert (
+        row.extra["reach"] == 12160.0 and row.extra["frequency"] == 1.25 and row.extra["ctr"] == pytest.approx(3.157895)
+    )
     assert platform.calls("/insights")[0]["query"]["level"] == "adset"
 
 
 def test_long_range_runs_async_polls_and_pages(meta, platform, clock):
-    platform.fail_next({"id": "6023456789012", "async_status": "Job Running", "async_percent_completion": 40}, path="/6023456789012")
-    platform.fail_next({"id": "6023456789012", "async_status": "Job Started", "async_percent_completion": 90}, path="/6023456789012")
+    platform.fail_next(
+        {"id": "6023456789012", "async_status": "Job Running", "async_percent_completion": 40}, path="/6023456789012"
+    )
+    platform.fail_next(
+        {"id": "6023456789012", "async_status": "Job Started", "async_percent_completion": 90}, path="/6023456789012"
+    )
     rows = list(meta.fetch_report(TOKEN, ACCOUNT, "campaign", "day", date(2024, 4, 1), date(2024, 4, 28)))
     assert [(r.entity_id, r.stat_time.date().isoformat()) for r in rows] == [
-        ("120200000000000001", "2024-04-01"), ("120200000000000002", "2024-04-01"), ("120200000000000002", "2024-04-28")]
+        ("120200000000000001", "2024-04-01"),
+        ("120200000000000002", "2024-04-01"),
+        ("120200000000000002", "2024-04-28"),
+    ]
     (start,) = [c for c in platform.log if c["method"] == "POST"]
     assert json.loads(start["query"]["time_range"]) == {"since": "2024-04-01", "until": "2024-04-28"}
     assert len([c for c in platform.log if c["path"] == "/v25.0/6023456789012"]) == 3
@@ -245,13 +306,22 @@ def test_long_range_runs_async_polls_and_pages(meta, platform, clock):
 
 
 def test_failed_async_run_is_split_in_halves(meta, platform):
-    platform.fail_next({"id": "6023456789012", "async_status": "Job Failed", "async_percent_completion": 0}, path="/6023456789012")
+    platform.fail_next(
+        {"id": "6023456789012", "async_status": "Job Failed", "async_percent_completion": 0}, path="/6023456789012"
+    )
     rows = list(meta.fetch_report(TOKEN, ACCOUNT, "campaign", "day", date(2024, 4, 1), date(2024, 4, 28)))
     ranges = [json.loads(c["query"]["time_range"]) for c in platform.log if c["method"] == "POST"]
-    assert ranges == [{"since": "2024-04-01", "until": "2024-04-28"}, {"since": "2024-04-01", "until": "2024-04-14"},
-                      {"since": "2024-04-15", "until": "2024-04-28"}]
+    assert ranges == [
+        {"since": "2024-04-01", "until": "2024-04-28"},
+        {"since": "2024-04-01", "until": "2024-04-14"},
+        {"since": "2024-04-15", "until": "2024-04-28"},
+    ]
     # each half pages the recorded results and keeps only the rows of its own days
-    assert [(r.entity_id, r.stat_time.day) for r in rows] == [("120200000000000001", 1), ("120200000000000002", 1), ("120200000000000002", 28)]
+    assert [(r.entity_id, r.stat_time.day) for r in rows] == [
+        ("120200000000000001", 1),
+        ("120200000000000002", 1),
+        ("120200000000000002", 28),
+    ]
     always_async = MetaConnector(AppConfig(client_id="1712345", extra={"sync_max_days": 0}), limiter=LocalRateLimiter())
     always_async.sleep = lambda s: None
     platform.fail_next({"id": "6023456789012", "async_status": "Job Skipped"}, path="/6023456789012")
@@ -267,8 +337,21 @@ def test_too_much_data_falls_back_to_async(meta, platform):
 
 
 def test_too_much_data_after_rows_went_out_is_not_restarted(meta, platform):
-    first = {"data": [{"account_id": ACT, "impressions": "5", "spend": "1.00", "date_start": "2024-05-01", "date_stop": "2024-05-01"}],
-             "paging": {"cursors": {"after": "p2"}, "next": f"https://graph.facebook.com/v25.0/act_{ACT}/insights?after=p2&access_token=meta-long-1"}}
+    first = {
+        "data": [
+            {
+                "account_id": ACT,
+                "impressions": "5",
+                "spend": "1.00",
+                "date_start": "2024-05-01",
+                "date_stop": "2024-05-01",
+            }
+        ],
+        "paging": {
+            "cursors": {"after": "p2"},
+            "next": f"https://graph.facebook.com/v25.0/act_{ACT}/insights?after=p2&access_token=meta-long-1",
+        },
+    }
     platform.fail_next(first, path=f"/act_{ACT}/insights", status=200)
     platform.fail_next("too_much_data", path=f"/act_{ACT}/insights", status=500)
     report = meta.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY)
@@ -278,11 +361,22 @@ def test_too_much_data_after_rows_went_out_is_not_restarted(meta, platform):
     assert [c["method"] for c in platform.calls(f"/act_{ACT}/insights")] == ["GET", "GET"]
 
 
-@pytest.mark.parametrize("name, error", [
-    ("token_expired", TokenExpired), ("revoked", AuthorizationRevoked), ("not_installed", AuthorizationRevoked),
-    ("permission", AuthorizationRevoked), ("rate_limited", RateLimited), ("app_limit", RateLimited), ("user_limit", RateLimited),
-    ("too_many_changes", RateLimited), ("server_error", TransientError), ("unknown", TransientError), ("bad_param", PermanentError),
-])
+@pytest.mark.parametrize(
+    "name, error",
+    [
+        ("token_expired", TokenExpired),
+        ("revoked", AuthorizationRevoked),
+        ("not_installed", AuthorizationRevoked),
+        ("permission", AuthorizationRevoked),
+        ("rate_limited", RateLimited),
+        ("app_limit", RateLimited),
+        ("user_limit", RateLimited),
+        ("too_many_changes", RateLimited),
+        ("server_error", TransientError),
+        ("unknown", TransientError),
+        ("bad_param", PermanentError),
+    ],
+)
 def test_error_codes_map_onto_the_taxonomy(meta, platform, name, error):
     platform.fail_next(name, path="/campaigns", status=400)
     with pytest.raises(error) as info:
@@ -292,14 +386,30 @@ def test_error_codes_map_onto_the_taxonomy(meta, platform, name, error):
 
 
 def test_rate_limit_uses_regain_time_and_pauses_the_shared_bucket(meta, platform, limiter):
-    usage = {"9900": [{"type": "ads_management", "call_count": 100, "total_cputime": 12, "total_time": 20, "estimated_time_to_regain_access": 7}]}
+    usage = {
+        "9900": [
+            {
+                "type": "ads_management",
+                "call_count": 100,
+                "total_cputime": 12,
+                "total_time": 20,
+                "estimated_time_to_regain_access": 7,
+            }
+        ]
+    }
     platform.fail_next("rate_limited", path="/campaigns", status=400, headers={BUC: json.dumps(usage)})
     with pytest.raises(RateLimited) as info:
         list(meta.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
     assert info.value.retry_after == 420.0
-    platform.fail_next("rate_limited", path="/campaigns", status=200, headers={BUC: json.dumps(usage)})  # an error body behind a 200
+    platform.fail_next(
+        "rate_limited", path="/campaigns", status=200, headers={BUC: json.dumps(usage)}
+    )  # an error body behind a 200
     with pytest.raises(RateLimited) as info:
-        list(MetaConnector(APP, limiter=LocalRateLimiter(sleep=lambda s: None)).fetch_metadata(TOKEN, ACCOUNT, "campaign"))
+        list(
+            MetaConnector(APP, limiter=LocalRateLimiter(sleep=lambda s: None)).fetch_metadata(
+                TOKEN, ACCOUNT, "campaign"
+            )
+        )
     assert info.value.retry_after == 420.0
     with pytest.raises(RateLimited):  # every worker sharing the bucket now waits instead of calling Meta
         limiter.acquire(meta.http.bucket, rate=10, burst=10, max_wait=60)
@@ -311,9 +421,17 @@ def test_rate_limit_uses_regain_time_and_pauses_the_shared_bucket(meta, platform
 
 
 def test_high_usage_on_success_pauses_before_meta_refuses(meta, platform, limiter, clock):
-    platform.fail_next({"data": [], "paging": {"cursors": {}}}, path="/campaigns", status=200,
-                       headers={"X-Ad-Account-Usage": json.dumps({"acc_id_util_pct": 97.5, "reset_time_duration": 120, "ads_api_access_tier": "standard_access"}),
-                                "X-App-Usage": "not json"})
+    platform.fail_next(
+        {"data": [], "paging": {"cursors": {}}},
+        path="/campaigns",
+        status=200,
+        headers={
+            "X-Ad-Account-Usage": json.dumps(
+                {"acc_id_util_pct": 97.5, "reset_time_duration": 120, "ads_api_access_tier": "standard_access"}
+            ),
+            "X-App-Usage": "not json",
+        },
+    )
     assert list(meta.fetch_metadata(TOKEN, ACCOUNT, "campaign")) == []
     wait = limiter.acquire(meta.http.bucket, rate=10, burst=10, max_wait=600)
     assert 110 < wait <= 120
@@ -323,8 +441,21 @@ def test_malformed_answers_name_the_field(meta, platform):
     platform.fail_next("malformed", path="/insights", status=200)
     with pytest.raises(MalformedResponse, match=r"data\.0\.spend"):
         list(meta.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
-    platform.fail_next({"data": [{"account_id": ACT, "impressions": "1", "spend": "1", "date_start": "2024-05-01",
-                                  "hourly_stats_aggregated_by_advertiser_time_zone": "25:00:00"}]}, path="/insights", status=200)
+    platform.fail_next(
+        {
+            "data": [
+                {
+                    "account_id": ACT,
+                    "impressions": "1",
+                    "spend": "1",
+                    "date_start": "2024-05-01",
+                    "hourly_stats_aggregated_by_advertiser_time_zone": "25:00:00",
+                }
+            ]
+        },
+        path="/insights",
+        status=200,
+    )
     with pytest.raises(MalformedResponse, match="hourly_stats_aggregated_by_advertiser_time_zone"):
         list(meta.fetch_report(TOKEN, ACCOUNT, "account", "hour", DAY, DAY))
     platform.fail_next({"items": []}, path="/campaigns", status=200)
@@ -347,7 +478,17 @@ def test_regain_time_pauses_every_worker_through_redis(platform, settings):
     first = MetaConnector(app, limiter=RedisRateLimiter(client, sleep=lambda s: None))
     second = MetaConnector(app, limiter=RedisRateLimiter(client, sleep=lambda s: None))
     assert first.http.bucket == second.http.bucket
-    usage = {"9900": [{"type": "ads_insights", "call_count": 100, "total_cputime": 20, "total_time": 20, "estimated_time_to_regain_access": 3}]}
+    usage = {
+        "9900": [
+            {
+                "type": "ads_insights",
+                "call_count": 100,
+                "total_cputime": 20,
+                "total_time": 20,
+                "estimated_time_to_regain_access": 3,
+            }
+        ]
+    }
     platform.fail_next("rate_limited", path="/insights", status=400, headers={BUC: json.dumps(usage)})
     try:
         with pytest.raises(RateLimited) as info:
@@ -371,8 +512,15 @@ def test_authorization_flow_end_to_end(meta, platform):
     start = flow.start(redirect_uri=APP.redirect_uri, context={"session": "s1"})
     assert parse_qs(urlsplit(start.url).query)["state"] == [start.state]
     with pytest.raises(AuthorizationFailed, match="access_denied"):
-        flow.finish(params={"state": start.state, "error": "access_denied", "error_description": "Permissions error",
-                            "error_reason": "user_denied"}, expect={"session": "s1"})
+        flow.finish(
+            params={
+                "state": start.state,
+                "error": "access_denied",
+                "error_description": "Permissions error",
+                "error_reason": "user_denied",
+            },
+            expect={"session": "s1"},
+        )
     start = flow.start(redirect_uri=APP.redirect_uri, context={"session": "s1"})
     result = flow.finish(params={"state": start.state, "code": "meta-code"}, expect={"session": "s1"})
     assert result.token.access_token == "meta-long-1" and len(result.accounts) == 3 and store.saved

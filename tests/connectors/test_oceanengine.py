@@ -6,12 +6,13 @@ tests/connectors/recordings/<platform>/*.json: each entry names method, path, an
 subset of query parameters (`query`) and of the JSON body (`json`) it answers, and the body.
 Faults queued with `fail_next` answer the next matching request instead.
 """
+
 from __future__ import annotations
 
 import contextlib
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -41,8 +42,11 @@ TIMEOUT = "<read timeout>"  # fail_next(TIMEOUT): the request times out
 
 
 def _subset(expected: dict, actual: dict) -> bool:
-    return all(k in actual and (actual[k] == v if not isinstance(v, dict) else isinstance(actual[k], dict) and _subset(v, actual[k]))
-               for k, v in expected.items())
+    return all(
+        k in actual
+        and (actual[k] == v if not isinstance(v, dict) else isinstance(actual[k], dict) and _subset(v, actual[k]))
+        for k, v in expected.items()
+    )
 
 
 class FakePlatform:
@@ -61,7 +65,9 @@ class FakePlatform:
             mock.add_callback(method, re.compile(re.escape(host) + r".*"), callback=self._answer)
 
     def fail_next(self, body, *, path: str = "", status: int = 200, headers: dict | None = None):
-        self.faults.append((path, status, self.errors[body] if isinstance(body, str) and body in self.errors else body, headers or {}))
+        self.faults.append(
+            (path, status, self.errors[body] if isinstance(body, str) and body in self.errors else body, headers or {})
+        )
 
     def _answer(self, request):
         parts = urlsplit(request.url)
@@ -76,25 +82,50 @@ class FakePlatform:
                 payload = json.loads(body)
             except ValueError:
                 form = {k: v[-1] for k, v in parse_qs(body).items()}
-        self.log.append({"method": request.method, "path": parts.path, "query": query, "json": payload, "form": form,
-                         "headers": dict(request.headers)})
+        self.log.append(
+            {
+                "method": request.method,
+                "path": parts.path,
+                "query": query,
+                "json": payload,
+                "form": form,
+                "headers": dict(request.headers),
+            }
+        )
         for n, (path, status, fault, headers) in enumerate(self.faults):
             if path in parts.path:
                 del self.faults[n]
                 if fault == TIMEOUT:
                     raise requests.exceptions.ReadTimeout(f"read timed out ({parts.path})")
-                return status, {"Content-Type": "application/json", **headers}, fault if isinstance(fault, str) else json.dumps(fault)
+                return (
+                    status,
+                    {"Content-Type": "application/json", **headers},
+                    fault if isinstance(fault, str) else json.dumps(fault),
+                )
         for entry in self.entries:
-            if entry["method"] == request.method and entry["path"] == parts.path and _subset(entry.get("query", {}), query) \
-                    and _subset(entry.get("json", {}), payload if isinstance(payload, dict) else {}) and _subset(entry.get("form", {}), form):
+            if (
+                entry["method"] == request.method
+                and entry["path"] == parts.path
+                and _subset(entry.get("query", {}), query)
+                and _subset(entry.get("json", {}), payload if isinstance(payload, dict) else {})
+                and _subset(entry.get("form", {}), form)
+            ):
                 return entry.get("status", 200), {"Content-Type": "application/json"}, json.dumps(entry["body"])
-        return 404, {}, json.dumps({"test_error": f"no recording for {request.method} {parts.path} {query} {payload or form}"})
+        return (
+            404,
+            {},
+            json.dumps({"test_error": f"no recording for {request.method} {parts.path} {query} {payload or form}"}),
+        )
 
     def calls(self, path_part: str) -> list[dict]:
         return [c for c in self.log if path_part in c["path"]]
 
 
-APP = AppConfig(client_id="1712345678901234", client_secret="oe-secret", redirect_uri="https://ads.example.com/accounts/callback/oceanengine/")
+APP = AppConfig(
+    client_id="1712345678901234",
+    client_secret="oe-secret",
+    redirect_uri="https://ads.example.com/accounts/callback/oceanengine/",
+)
 TOKEN = TokenSet(access_token="oe-access-1", refresh_token="oe-refresh-1")
 
 
@@ -172,6 +203,7 @@ class TestOceanEngineContract(ConnectorContract):
 
 # --- authorization ---
 
+
 def test_authorization_url_is_the_platforms(oe):
     url = oe.authorization_url(state="st-1", redirect_uri=APP.redirect_uri)
     parts = urlsplit(url)
@@ -180,10 +212,15 @@ def test_authorization_url_is_the_platforms(oe):
 
 
 def test_exchange_code_posts_json_and_reads_the_envelope(oe, platform):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     token = oe.exchange_code(code="valid-auth-code", redirect_uri=APP.redirect_uri)
     sent = platform.calls("/oauth2/access_token/")[0]["json"]
-    assert sent == {"app_id": 1712345678901234, "secret": "oe-secret", "grant_type": "auth_code", "auth_code": "valid-auth-code"}
+    assert sent == {
+        "app_id": 1712345678901234,
+        "secret": "oe-secret",
+        "grant_type": "auth_code",
+        "auth_code": "valid-auth-code",
+    }
     assert token.access_token == "oe-access-1" and token.refresh_token == "oe-refresh-1"
     assert timedelta(hours=23, minutes=59) < token.expires_at - before <= timedelta(hours=24, seconds=5)
     assert timedelta(days=29, hours=23) < token.refresh_expires_at - before <= timedelta(days=30, seconds=5)
@@ -210,10 +247,14 @@ def test_refresh_rotates_and_keeps_the_grant_accounts(oe, platform):
 
 # --- accounts and metadata ---
 
+
 def test_list_accounts_expands_agency_children(oe, platform):
     accounts = list(oe.list_accounts(TOKEN))
     assert [(a.external_id, a.name, a.status) for a in accounts] == [
-        (ADV, "示例科技-直客", "active"), ("1760000000000002", "代理子账户A", "active"), ("1760000000000003", "代理子账户B", "paused")]
+        (ADV, "示例科技-直客", "active"),
+        ("1760000000000002", "代理子账户A", "active"),
+        ("1760000000000003", "代理子账户B", "paused"),
+    ]
     assert {a.currency for a in accounts} == {"CNY"} and {a.timezone for a in accounts} == {"Asia/Shanghai"}
     assert [c["query"]["page"] for c in platform.calls("/agent/advertiser/select/")] == ["1", "2"]
     info = platform.calls("/advertiser/info/")[0]["query"]
@@ -224,14 +265,22 @@ def test_list_accounts_expands_agency_children(oe, platform):
 def test_metadata_maps_both_hierarchies(oe, platform):
     campaigns = {e.external_id: e for e in oe.fetch_metadata(TOKEN, ACCOUNT, "campaign")}
     assert {k: (v.raw["_api_version"], v.status, v.parent_external_id) for k, v in campaigns.items()} == {
-        "7300000000000101": ("2.0", "active", ADV), "7300000000000102": ("2.0", "paused", ADV), "1690000000000011": ("1.0", "active", ADV)}
+        "7300000000000101": ("2.0", "active", ADV),
+        "7300000000000102": ("2.0", "paused", ADV),
+        "1690000000000011": ("1.0", "active", ADV),
+    }
     ads = list(oe.fetch_metadata(TOKEN, ACCOUNT, "ad"))
     assert [(e.external_id, e.parent_external_id, e.status, e.deleted) for e in ads] == [
-        ("7300000000001001", "7300000000000101", "active", False), ("7300000000001002", "7300000000000101", "paused", False),
-        ("7300000000001003", "7300000000000102", "deleted", True)]
+        ("7300000000001001", "7300000000000101", "active", False),
+        ("7300000000001002", "7300000000000101", "paused", False),
+        ("7300000000001003", "7300000000000102", "deleted", True),
+    ]
     assert [c["query"]["page"] for c in platform.calls("/promotion/list/")] == ["1", "2"]
     groups = list(oe.fetch_metadata(TOKEN, ACCOUNT, "ad_group"))
-    assert [(e.name, e.parent_external_id) for e in groups] == [("1.0计划-通投", "1690000000000011"), ("1.0计划-定向", "1690000000000011")]
+    assert [(e.name, e.parent_external_id) for e in groups] == [
+        ("1.0计划-通投", "1690000000000011"),
+        ("1.0计划-定向", "1690000000000011"),
+    ]
     assert json.loads(platform.calls("/2/ad/get/")[0]["query"]["filtering"]) == {"status": "AD_STATUS_ALL"}
     assert platform.calls("/2/ad/get/")[0]["headers"]["Access-Token"] == "oe-access-1"
     (creative,) = oe.fetch_metadata(TOKEN, ACCOUNT, "creative")
@@ -239,7 +288,9 @@ def test_metadata_maps_both_hierarchies(oe, platform):
 
 
 def test_only_2_0_when_the_app_says_so(platform):
-    connector = OceanEngineConnector(AppConfig(client_id="1", client_secret="s", extra={"api_versions": ["2.0"]}), limiter=LocalRateLimiter())
+    connector = OceanEngineConnector(
+        AppConfig(client_id="1", client_secret="s", extra={"api_versions": ["2.0"]}), limiter=LocalRateLimiter()
+    )
     assert {e.raw["_api_version"] for e in connector.fetch_metadata(TOKEN, ACCOUNT, "campaign")} == {"2.0"}
     assert list(connector.fetch_metadata(TOKEN, ACCOUNT, "creative")) == []
     with pytest.raises(ValueError, match="api_versions"):
@@ -248,11 +299,15 @@ def test_only_2_0_when_the_app_says_so(platform):
 
 # --- reports ---
 
+
 def test_daily_custom_report_maps_core_and_keeps_extras(oe, platform):
     rows = list(oe.fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
     assert [r.entity_id for r in rows] == ["7300000000001001", "7300000000001002"]
     first = rows[0]
-    assert first.stat_time == datetime(2024, 5, 1, tzinfo=first.stat_time.tzinfo) and str(first.stat_time.tzinfo) == "Asia/Shanghai"
+    assert (
+        first.stat_time == datetime(2024, 5, 1, tzinfo=first.stat_time.tzinfo)
+        and str(first.stat_time.tzinfo) == "Asia/Shanghai"
+    )
     assert (first.impressions, first.clicks, first.cost, first.conversions) == (10000, 250, Decimal("123.45"), 12.0)
     assert first.currency == "CNY"
     assert first.extra["dy_like"] == 30.0 and first.extra["ctr"] == 2.5 and "stat_cost" not in first.extra
@@ -268,7 +323,10 @@ def test_hourly_requests_one_day_each_and_stamps_hours(oe, platform):
     # rows outside the requested day's range are dropped only if they fall outside start..end
     calls = platform.calls("/2/report/ad/get/")
     assert [(c["query"]["start_date"], c["query"]["end_date"]) for c in calls] == [
-        ("2024-05-01", "2024-05-01"), ("2024-05-02", "2024-05-02"), ("2024-05-03", "2024-05-03")]
+        ("2024-05-01", "2024-05-01"),
+        ("2024-05-02", "2024-05-02"),
+        ("2024-05-03", "2024-05-03"),
+    ]
     assert calls[0]["query"]["time_granularity"] == "STAT_TIME_GRANULARITY_HOURLY"
     assert json.loads(calls[0]["query"]["group_by"]) == ["STAT_GROUP_BY_FIELD_ID", "STAT_GROUP_BY_FIELD_STAT_TIME"]
     hours = sorted({r.stat_time.hour for r in rows})
@@ -281,20 +339,30 @@ def test_hourly_requests_one_day_each_and_stamps_hours(oe, platform):
 def test_daily_range_is_one_request_per_30_days(oe, platform):
     list(oe.fetch_report(TOKEN, ACCOUNT, "creative", "day", date(2024, 4, 1), date(2024, 5, 15)))
     calls = platform.calls("/2/report/creative/get/")
-    assert [(c["query"]["start_date"], c["query"]["end_date"]) for c in calls] == [("2024-04-01", "2024-04-30"), ("2024-05-01", "2024-05-15")]
+    assert [(c["query"]["start_date"], c["query"]["end_date"]) for c in calls] == [
+        ("2024-04-01", "2024-04-30"),
+        ("2024-05-01", "2024-05-15"),
+    ]
 
 
 def test_account_timezone_conversion(oe):
     tokyo = AccountRef(external_id=ADV, timezone="Asia/Tokyo")
     (row,) = [r for r in oe.fetch_report(TOKEN, tokyo, "account", "hour", DAY, DAY) if r.stat_time.hour == 11]
     assert row.stat_time.utcoffset() == timedelta(hours=9)
-    assert row.stat_time.astimezone(timezone.utc) == datetime(2024, 5, 1, 2, tzinfo=timezone.utc)  # 10:00 Beijing
+    assert row.stat_time.astimezone(UTC) == datetime(2024, 5, 1, 2, tzinfo=UTC)  # 10:00 Beijing
 
 
-@pytest.mark.parametrize("name, error", [
-    ("rate_limited", RateLimited), ("token_expired", TokenExpired), ("token_invalid", TokenExpired),
-    ("revoked", AuthorizationRevoked), ("server_error", TransientError), ("bad_param", PermanentError),
-])
+@pytest.mark.parametrize(
+    "name, error",
+    [
+        ("rate_limited", RateLimited),
+        ("token_expired", TokenExpired),
+        ("token_invalid", TokenExpired),
+        ("revoked", AuthorizationRevoked),
+        ("server_error", TransientError),
+        ("bad_param", PermanentError),
+    ],
+)
 def test_envelope_codes_map_onto_the_taxonomy(oe, platform, name, error):
     platform.fail_next(name, path="/campaign/get/")
     with pytest.raises(error) as info:
@@ -324,11 +392,20 @@ def test_rate_limit_code_pauses_the_shared_bucket(platform):
 
 
 def test_malformed_names_the_field(oe, platform):
-    platform.fail_next({"code": 0, "message": "OK", "data": {"list": [{"name": "x", "status": "CAMPAIGN_STATUS_ENABLE"}],
-                                                             "page_info": {"total_page": 1}}}, path="/2/campaign/get/")
+    platform.fail_next(
+        {
+            "code": 0,
+            "message": "OK",
+            "data": {"list": [{"name": "x", "status": "CAMPAIGN_STATUS_ENABLE"}], "page_info": {"total_page": 1}},
+        },
+        path="/2/campaign/get/",
+    )
     with pytest.raises(MalformedResponse, match=r"data\.list\.0\.id is missing"):
-        list(OceanEngineConnector(AppConfig(client_id="1", extra={"api_versions": ["1.0"]}), limiter=LocalRateLimiter())
-             .fetch_metadata(TOKEN, ACCOUNT, "campaign"))
+        list(
+            OceanEngineConnector(
+                AppConfig(client_id="1", extra={"api_versions": ["1.0"]}), limiter=LocalRateLimiter()
+            ).fetch_metadata(TOKEN, ACCOUNT, "campaign")
+        )
     platform.fail_next({"message": "no code"}, path="/report/")
     with pytest.raises(MalformedResponse, match="code"):
         list(oe.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
@@ -345,6 +422,7 @@ def test_endpoints_follow_settings(settings, platform):
 
 # --- the standard OAuth2 dialect against the sandbox's compliant server ---
 
+
 def test_standard_oauth2_server_code_flow_and_rotation(sandbox_server, settings):
     # The OAuth endpoints come from settings (ADPLATFORM_ENDPOINTS), as a deployment would set them.
     from types import SimpleNamespace
@@ -352,9 +430,22 @@ def test_standard_oauth2_server_code_flow_and_rotation(sandbox_server, settings)
     from connectors.registry import connector_for_app
 
     base = sandbox_server.base
-    settings.PLATFORM_ENDPOINTS = {**settings.PLATFORM_ENDPOINTS, "oceanengine": {
-        "authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token", "refresh": f"{base}/oauth/token"}}
-    app = SimpleNamespace(platform="oceanengine", client_id="oe-std", client_secret="oe-std-secret", redirect_uri="", extra={}, endpoints={})
+    settings.PLATFORM_ENDPOINTS = {
+        **settings.PLATFORM_ENDPOINTS,
+        "oceanengine": {
+            "authorize": f"{base}/oauth/authorize",
+            "token": f"{base}/oauth/token",
+            "refresh": f"{base}/oauth/token",
+        },
+    }
+    app = SimpleNamespace(
+        platform="oceanengine",
+        client_id="oe-std",
+        client_secret="oe-std-secret",
+        redirect_uri="",
+        extra={},
+        endpoints={},
+    )
     connector = connector_for_app(app, limiter=LocalRateLimiter())
     assert isinstance(connector, OceanEngineConnector)
     redirect = "http://127.0.0.1/accounts/callback/oceanengine/"

@@ -1,4 +1,5 @@
 """connectors.registry: building connectors from platform apps and accounts."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -8,9 +9,20 @@ from connectors.base import AccountRef, Connector, PlatformSpec
 
 
 class EchoConnector(Connector):
-    spec = PlatformSpec(slug="echo", display_name="Echo", auth_type="oauth2", access_token_lifetime=None,
-                        refresh_token_lifetime=None, rate_limit_requests=7, rate_limit_period=2.0,
-                        default_endpoints={"api": "https://api.echo.example", "auth": "{public_url}/echo/auth", "token": "https://t.echo"})
+    spec = PlatformSpec(
+        slug="echo",
+        display_name="Echo",
+        auth_type="oauth2",
+        access_token_lifetime=None,
+        refresh_token_lifetime=None,
+        rate_limit_requests=7,
+        rate_limit_period=2.0,
+        default_endpoints={
+            "api": "https://api.echo.example",
+            "auth": "{public_url}/echo/auth",
+            "token": "https://t.echo",
+        },
+    )
 
     def refresh(self, token):
         return token
@@ -33,22 +45,40 @@ def echo(monkeypatch, settings):
 
 
 def app(**kw):
-    return SimpleNamespace(**{"platform": "echo", "client_id": "cid", "client_secret": "s3cr3t", "redirect_uri": "https://ads.example/cb",
-                              "extra": {"developer_token": "d"}, "endpoints": {"token": "https://app.example/t"}, **kw})
+    return SimpleNamespace(
+        **{
+            "platform": "echo",
+            "client_id": "cid",
+            "client_secret": "s3cr3t",
+            "redirect_uri": "https://ads.example/cb",
+            "extra": {"developer_token": "d"},
+            "endpoints": {"token": "https://app.example/t"},
+            **kw,
+        }
+    )
 
 
 def test_connector_for_app_layers_endpoints(echo):
     connector = registry.connector_for_app(app())
     assert isinstance(connector, EchoConnector)
-    assert connector.endpoints == {"api": "https://proxy.example/echo", "auth": "https://ads.example/echo/auth", "token": "https://app.example/t"}
+    assert connector.endpoints == {
+        "api": "https://proxy.example/echo",
+        "auth": "https://ads.example/echo/auth",
+        "token": "https://app.example/t",
+    }
     assert connector.app.client_id == "cid" and connector.app.extra == {"developer_token": "d"}
     assert "s3cr3t" not in repr(connector.app)
     assert connector.http.rate == 3.5 and connector.http.bucket.startswith("echo:")
 
 
 def test_connector_for_account_uses_the_credential_app(echo):
-    account = SimpleNamespace(platform="echo", credential=SimpleNamespace(app=app(client_id="other")), external_id=99,
-                              timezone="Asia/Shanghai", currency="CNY")
+    account = SimpleNamespace(
+        platform="echo",
+        credential=SimpleNamespace(app=app(client_id="other")),
+        external_id=99,
+        timezone="Asia/Shanghai",
+        currency="CNY",
+    )
     assert registry.connector_for_account(account).app.client_id == "other"
     assert registry.account_ref(account) == AccountRef(external_id="99", timezone="Asia/Shanghai", currency="CNY")
 

@@ -1,7 +1,8 @@
 """The sandbox marketing API through SandboxConnector: paging, determinism, restatement,
 time zones, rate limits and faults mapped onto connectors.errors."""
+
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,12 @@ def account(sandbox_server, connector, token):
 
 
 def totals(rows):
-    return (sum(r.impressions for r in rows), sum(r.clicks for r in rows), sum(r.cost for r in rows), sum(r.conversions for r in rows))
+    return (
+        sum(r.impressions for r in rows),
+        sum(r.clicks for r in rows),
+        sum(r.cost for r in rows),
+        sum(r.conversions for r in rows),
+    )
 
 
 def test_hierarchy_and_cursor_paging(sandbox_server, connector, token, account):
@@ -43,13 +49,18 @@ def test_hierarchy_and_cursor_paging(sandbox_server, connector, token, account):
     assert {a.parent_external_id for a in ads} == {g.external_id for g in groups}
     assert {g.parent_external_id for g in groups} == {c.external_id for c in campaigns}
     assert {c.parent_external_id for c in campaigns} == {account.external_id}
-    assert {a.status for a in ads} <= {"active", "paused", "deleted"} and any(a.deleted for a in ads) == any(a.status == "deleted" for a in ads)
+    assert {a.status for a in ads} <= {"active", "paused", "deleted"} and any(a.deleted for a in ads) == any(
+        a.status == "deleted" for a in ads
+    )
     # raw cursor paging with a small page returns the same objects, each once
     seen, cursor, pages = [], None, 0
     while True:
-        r = requests.get(f"{sandbox_server.base}/api/v1/advertisers/{account.external_id}/ads",
-                         params={"limit": 7, **({"cursor": cursor} if cursor else {})},
-                         headers={"Authorization": f"Bearer {token.access_token}"}, timeout=10).json()
+        r = requests.get(
+            f"{sandbox_server.base}/api/v1/advertisers/{account.external_id}/ads",
+            params={"limit": 7, **({"cursor": cursor} if cursor else {})},
+            headers={"Authorization": f"Bearer {token.access_token}"},
+            timeout=10,
+        ).json()
         seen += [item["id"] for item in r["data"]]
         pages += 1
         cursor = r["paging"]["next_cursor"]
@@ -76,12 +87,16 @@ def test_numbers_are_deterministic_and_add_up(connector, token, account):
     daily_account = list(connector.fetch_report(token, account, "account", "day", DAY, DAY))
     daily_campaigns = list(connector.fetch_report(token, account, "campaign", "day", DAY, DAY))
     assert totals(daily_ads) == totals(daily_account) == totals(daily_campaigns) == totals(hourly)
-    assert len(daily_account) == 1 and daily_account[0].stat_time == datetime(2026, 1, 15, tzinfo=ZoneInfo("America/New_York"))
+    assert len(daily_account) == 1 and daily_account[0].stat_time == datetime(
+        2026, 1, 15, tzinfo=ZoneInfo("America/New_York")
+    )
     per_ad = defaultdict(int)
     for r in hourly:
         per_ad[r.entity_id] += r.impressions
     assert per_ad == {r.entity_id: r.impressions for r in daily_ads}
-    assert set(daily_account[0].extra) == {"video_play", "like", "share", "follow"} and daily_account[0].currency == "USD"
+    assert (
+        set(daily_account[0].extra) == {"video_play", "like", "share", "follow"} and daily_account[0].currency == "USD"
+    )
 
 
 def test_hourly_rows_follow_dst(connector, token, account):
@@ -89,13 +104,13 @@ def test_hourly_rows_follow_dst(connector, token, account):
     fall_back = list(connector.fetch_report(token, account, "account", "hour", date(2025, 11, 2), date(2025, 11, 2)))
     spring = list(connector.fetch_report(token, account, "account", "hour", date(2025, 3, 9), date(2025, 3, 9)))
     assert (len(fall_back), len(spring)) == (25, 23)
-    assert len({r.stat_time.astimezone(timezone.utc) for r in fall_back}) == 25  # the repeated 01:00: two instants
+    assert len({r.stat_time.astimezone(UTC) for r in fall_back}) == 25  # the repeated 01:00: two instants
     assert [r.stat_time.utcoffset() for r in fall_back[:3]] == [timedelta(hours=-4)] * 2 + [timedelta(hours=-5)]
 
 
 def test_recent_days_are_restated_once(sandbox_server, connector, token, account):
     day = date(2026, 3, 10)
-    at = lambda d: datetime(d.year, d.month, d.day, 18, tzinfo=timezone.utc)  # noqa: E731
+    at = lambda d: datetime(d.year, d.month, d.day, 18, tzinfo=UTC)  # noqa: E731
     sandbox_server.configure(now=at(day + timedelta(days=1)))
     preliminary = list(connector.fetch_report(token, account, "account", "day", day, day))[0]
     sandbox_server.configure(now=at(day + timedelta(days=4)))
@@ -104,11 +119,14 @@ def test_recent_days_are_restated_once(sandbox_server, connector, token, account
     later = list(connector.fetch_report(token, account, "account", "day", day, day))[0]
     assert preliminary.impressions == final.impressions and preliminary.cost == final.cost
     assert preliminary.conversions < final.conversions == later.conversions
-    assert preliminary.conversions == int(final.conversions * 0.8) or abs(preliminary.conversions - final.conversions * 0.8) <= 1
+    assert (
+        preliminary.conversions == int(final.conversions * 0.8)
+        or abs(preliminary.conversions - final.conversions * 0.8) <= 1
+    )
 
 
 def test_today_has_only_the_hours_begun(sandbox_server, connector, token, account):
-    now = datetime(2026, 2, 3, 15, 30, tzinfo=timezone.utc)  # 10:30 in New York
+    now = datetime(2026, 2, 3, 15, 30, tzinfo=UTC)  # 10:30 in New York
     sandbox_server.configure(now=now)
     rows = list(connector.fetch_report(token, account, "account", "hour", date(2026, 2, 3), date(2026, 2, 4)))
     assert [r.stat_time.hour for r in rows] == list(range(11))
@@ -131,8 +149,10 @@ def test_injected_faults(sandbox_server, connector, token, account):
     with pytest.raises(MalformedResponse) as info:
         list(connector.fetch_report(token, account, "ad", "day", DAY, DAY))
     assert info.value.field == "data.rows.0.show"
-    assert str(info.value) == (f"[sandbox] reports (account {account.external_id}): malformed response "
-                               "(field 'data.rows.0.show'): data.rows.0.show should be an integer, got str 'n/a'")
+    assert str(info.value) == (
+        f"[sandbox] reports (account {account.external_id}): malformed response "
+        "(field 'data.rows.0.show'): data.rows.0.show should be an integer, got str 'n/a'"
+    )
     sandbox_server.inject("malformed", path="/ads")
     with pytest.raises(MalformedResponse, match=r"field 'data'\): data is missing"):
         list(connector.fetch_metadata(token, account, "ad"))

@@ -1,4 +1,5 @@
 """The sandbox connectors through the shared contract, over real HTTP against the sandbox server."""
+
 import contextlib
 from datetime import date, timedelta
 

@@ -1,5 +1,6 @@
 """The sandbox's OAuth2 server end to end: consent page, code + PKCE, refresh rotation, revoke, expiry."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,7 +45,9 @@ def consent(session, url, decision, **profile):
     assert page.status_code == 200 and "asks to read your advertisers" in page.text
     form = FormParser()
     form.feed(page.text)
-    answer = session.post(url.split("?")[0], data={**form.fields, **profile, "decision": decision}, allow_redirects=False, timeout=10)
+    answer = session.post(
+        url.split("?")[0], data={**form.fields, **profile, "decision": decision}, allow_redirects=False, timeout=10
+    )
     assert answer.status_code == 302, answer.text[:300]
     location = answer.headers["Location"]
     assert location.startswith(REDIRECT)
@@ -62,11 +65,15 @@ def test_redirect_flow_refresh_rotation_and_revoke(sandbox_server):
     params = consent(requests.Session(), start.url, "approve", seed="5", accounts="3", ads="8")
     assert params["state"] == start.state
     result = flow.finish(params=params, expect={"session": "s1"})
-    assert [a.name for a in result.accounts] == ["Sandbox advertiser 5-1", "Sandbox advertiser 5-2", "Sandbox advertiser 5-3"]
+    assert [a.name for a in result.accounts] == [
+        "Sandbox advertiser 5-1",
+        "Sandbox advertiser 5-2",
+        "Sandbox advertiser 5-3",
+    ]
     assert result.saved == 1 and store.saved[0][2] == {"session": "s1", "organization": 7}
     token = result.token
-    assert token.expires_at - datetime.now(timezone.utc) > timedelta(hours=23)
-    assert token.refresh_expires_at - datetime.now(timezone.utc) > timedelta(days=29)
+    assert token.expires_at - datetime.now(UTC) > timedelta(hours=23)
+    assert token.refresh_expires_at - datetime.now(UTC) > timedelta(days=29)
     assert sandbox_server.stats["token_authorization_code"] == 1
 
     # the same callback again: the state is single use
@@ -93,7 +100,9 @@ def test_revoke_ends_the_grant(sandbox_server):
     account = sandbox_server.account_ref(token, connector=connector)
     connector.revoke(token)
     assert sandbox_server.stats["token_revoke"] == 1
-    with pytest.raises(AuthorizationRevoked, match=r"\[sandbox\] campaigns \(account \d+\): the authorization was revoked"):
+    with pytest.raises(
+        AuthorizationRevoked, match=r"\[sandbox\] campaigns \(account \d+\): the authorization was revoked"
+    ):
         list(connector.fetch_metadata(token, account, "campaign"))
     with pytest.raises(AuthorizationRevoked, match="invalid_grant"):
         connector.refresh(token)
@@ -134,7 +143,9 @@ def test_code_of_another_client_and_wrong_secret(sandbox_server):
     verifier, challenge = pkce_pair()
     code = _code(sandbox_server, sandbox_server.connector(client_id="app-a"), challenge)
     with pytest.raises(AuthorizationFailed, match="issued to another client"):
-        sandbox_server.connector(client_id="app-b").exchange_code(code=code, redirect_uri=REDIRECT, code_verifier=verifier)
+        sandbox_server.connector(client_id="app-b").exchange_code(
+            code=code, redirect_uri=REDIRECT, code_verifier=verifier
+        )
     from connectors.base import AppConfig
     from connectors.sandbox.connector import SandboxConnector
 
@@ -148,7 +159,7 @@ def test_access_expiry_then_refresh_then_refresh_expiry(sandbox_server):
     sandbox_server.configure(access_lifetime=timedelta(hours=1), refresh_lifetime=timedelta(days=30))
     token = sandbox_server.authorize(connector, profile="2:1:5")
     account = sandbox_server.account_ref(token, connector=connector)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     sandbox_server.configure(now=now + timedelta(minutes=61))
     with pytest.raises(TokenExpired, match=r"\[sandbox\] campaigns .*access token expired; refresh"):
         list(connector.fetch_metadata(token, account, "campaign"))
@@ -166,7 +177,9 @@ def test_password_variant(sandbox_server):
     with pytest.raises(AuthorizationFailed, match="wrong user name or password"):
         connector.login(username="demo", password="guess")
     token = connector.login(username="demo", password="sandbox-password")
-    assert token.secrets == {"username": "demo", "password": "sandbox-password"} and "sandbox-password" not in repr(token)
+    assert token.secrets == {"username": "demo", "password": "sandbox-password"} and "sandbox-password" not in repr(
+        token
+    )
     assert len(list(connector.list_accounts(token))) == 3
     again = connector.refresh(token)
     assert again.access_token and again.access_token != token.access_token
@@ -174,13 +187,24 @@ def test_password_variant(sandbox_server):
 
 def test_authorize_page_served_by_the_platform(client):
     """/sandbox/ is part of our Django app (what the embedded demo authorizes against)."""
-    page = client.get("/sandbox/oauth/authorize", {"client_id": "sandbox-demo", "redirect_uri": REDIRECT, "response_type": "code", "state": "x"})
+    page = client.get(
+        "/sandbox/oauth/authorize",
+        {"client_id": "sandbox-demo", "redirect_uri": REDIRECT, "response_type": "code", "state": "x"},
+    )
     assert page.status_code == 200 and b'name="decision" value="approve"' in page.content
     bad = client.get("/sandbox/oauth/authorize", {"client_id": "sandbox-demo", "redirect_uri": "javascript:alert(1)"})
     assert bad.status_code == 400
-    wrong = client.get("/sandbox/oauth/authorize", {"client_id": "c", "redirect_uri": REDIRECT, "response_type": "token", "state": "x"})
-    assert wrong.status_code == 302 and "error=unsupported_response_type" in wrong["Location"] and "state=x" in wrong["Location"]
-    token = client.post("/sandbox/oauth/token", {"grant_type": "client_credentials", "client_id": "c", "client_secret": "c-secret"})
+    wrong = client.get(
+        "/sandbox/oauth/authorize", {"client_id": "c", "redirect_uri": REDIRECT, "response_type": "token", "state": "x"}
+    )
+    assert (
+        wrong.status_code == 302
+        and "error=unsupported_response_type" in wrong["Location"]
+        and "state=x" in wrong["Location"]
+    )
+    token = client.post(
+        "/sandbox/oauth/token", {"grant_type": "client_credentials", "client_id": "c", "client_secret": "c-secret"}
+    )
     assert token.status_code == 400 and token.json()["error"] == "unsupported_grant_type"
 
 

@@ -1,8 +1,10 @@
 """connectors.sandbox.world (pure): ids round-trip, shapes, sums; and the grant stores."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.sandbox.state import MemoryStore, RedisStore, Sandbox
 from connectors.sandbox.world import Advertiser, Profile, UnknownAdvertiser, advertiser_id, metrics, slots
@@ -40,7 +42,7 @@ def test_bad_input_is_refused_with_the_field():
 
 def test_day_is_the_sum_of_its_hours_and_today_is_partial():
     adv = Advertiser(4, 30, 2)
-    now = datetime(2026, 5, 2, 12, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 5, 2, 12, 30, tzinfo=UTC)
     day = slots(adv.timezone, "day", date(2026, 5, 1), date(2026, 5, 1), now)
     hours = slots(adv.timezone, "hour", date(2026, 5, 1), date(2026, 5, 1), now)
     ads = adv.delivering_ads()

@@ -1,4 +1,5 @@
 """Fixtures of the ingestion tests: test operators, the wheel factory, inline and recording executors."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Builders of the ingestion tests' rows: organizations, ad accounts, templates (saved
 through template_save, so they are validated like the admin's), DAGs."""
+
 from __future__ import annotations
 
 import copy
@@ -11,12 +12,21 @@ from tests.accounts import factories as accounts_factories
 
 # The DAG engine issue's example template, as our users write it (no params anywhere).
 ISSUE_EXAMPLE = {
-    "dag_id": "${account_id}_today_insights", "schedule_interval": "*/60 * * * *",
+    "dag_id": "${account_id}_today_insights",
+    "schedule_interval": "*/60 * * * *",
     "tasks": [
-        {"task_id": "dummy_task", "downstream_task_ids": ["account_meta_task", "ad_meta_task"], "is_dummy": True,
-         "operator_name": "DummyOperator"},
+        {
+            "task_id": "dummy_task",
+            "downstream_task_ids": ["account_meta_task", "ad_meta_task"],
+            "is_dummy": True,
+            "operator_name": "DummyOperator",
+        },
         {"task_id": "account_meta_task", "operator_type": "basic", "operator_name": "ad_meta_operator"},
-        {"task_id": "ad_meta_task", "downstream_task_ids": ["ad_daily_insight_task"], "operator_name": "ad_meta_operator"},
+        {
+            "task_id": "ad_meta_task",
+            "downstream_task_ids": ["ad_daily_insight_task"],
+            "operator_name": "ad_meta_operator",
+        },
         {"task_id": "ad_daily_insight_task", "operator_name": "insight_operator"},
     ],
 }

@@ -1,5 +1,6 @@
 """Operators the ingestion tests run (registered on import; worker subprocesses import this
 module too, so it has no pytest imports)."""
+
 from __future__ import annotations
 
 import time
@@ -12,8 +13,13 @@ from ingestion.operators.registry import register_operator
 @register_operator("test_ok", replace=True)
 class OkOperator(Operator):
     def execute(self, context):
-        context.log.info("hello from %s.%s try %s params %s", context.dag_id, context.task_id, context.try_number,
-                         sorted(context.params))
+        context.log.info(
+            "hello from %s.%s try %s params %s",
+            context.dag_id,
+            context.task_id,
+            context.try_number,
+            sorted(context.params),
+        )
         print(f"printed by {context.task_id}")
         time.sleep(float(context.params.get("sleep", 0)))
 
@@ -30,8 +36,12 @@ class FlakyOperator(Operator):
 
 @register_operator("test_error", replace=True)
 class ErrorOperator(Operator):
-    ERRORS = {"permanent": PermanentError, "transient": TransientError, "revoked": AuthorizationRevoked,
-              "token": TokenExpired}
+    ERRORS = {
+        "permanent": PermanentError,
+        "transient": TransientError,
+        "revoked": AuthorizationRevoked,
+        "token": TokenExpired,
+    }
 
     def execute(self, context):
         kind = context.params.get("error", "transient")

@@ -1,5 +1,6 @@
 """Helpers of the scheduler tests: a fake clock, a loop that ticks until nothing moves, and
 one that ticks until a run finishes on real executor threads."""
+
 from __future__ import annotations
 
 import time
@@ -8,7 +9,6 @@ from datetime import datetime
 from django.db import OperationalError
 
 from ingestion.dblock import is_lock_error
-
 from ingestion.scheduler.loop import SchedulerLoop
 from tests.ingestion.conftest import wheel_factory
 
@@ -59,4 +59,6 @@ def tick_until_finished(loop: SchedulerLoop, run, *, timeout: float = 30.0, wall
         if run.state in ("success", "failed"):
             return run
         time.sleep(0.05)
-    raise AssertionError(f"run still {run.state} after {timeout}s: {list(run.task_instances.values_list('task_id', 'state'))}")
+    raise AssertionError(
+        f"run still {run.state} after {timeout}s: {list(run.task_instances.values_list('task_id', 'state'))}"
+    )

@@ -1,4 +1,5 @@
 """insert_rows (the scheduler's plain multi-row INSERT) stores what bulk_create stores."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -20,21 +21,54 @@ def _instances(run, prefix):
     # Columns that mix values a per-value cache could confuse: True/1/1.0, {}/[]/None,
     # dicts with equal items in another order, a timestamp with microseconds.
     return [
-        TaskInstance(run=run, task_id=f"{prefix}a", operator="test_ok", is_dummy=True, params={"a": 1, "b": [1, 2]},
-                     upstream_task_ids=[], state="success", try_number=1, max_tries=1, retry_delay=1.0,
-                     timeout=None, pool="p", started_at=now, ended_at=now),
-        TaskInstance(run=run, task_id=f"{prefix}b", operator="test_ok", is_dummy=False, params={"b": [1, 2], "a": 1},
-                     upstream_task_ids=["a"], state="scheduled", try_number=0, max_tries=3, retry_delay=60,
-                     timeout=1.5, pool="p"),
-        TaskInstance(run=run, task_id=f"{prefix}c", operator="test_ok", is_dummy=False, params={"a": 1.0, "b": [True, 2]},
-                     upstream_task_ids=["a", "b"], timeout=1, pool="q", started_at=now),
+        TaskInstance(
+            run=run,
+            task_id=f"{prefix}a",
+            operator="test_ok",
+            is_dummy=True,
+            params={"a": 1, "b": [1, 2]},
+            upstream_task_ids=[],
+            state="success",
+            try_number=1,
+            max_tries=1,
+            retry_delay=1.0,
+            timeout=None,
+            pool="p",
+            started_at=now,
+            ended_at=now,
+        ),
+        TaskInstance(
+            run=run,
+            task_id=f"{prefix}b",
+            operator="test_ok",
+            is_dummy=False,
+            params={"b": [1, 2], "a": 1},
+            upstream_task_ids=["a"],
+            state="scheduled",
+            try_number=0,
+            max_tries=3,
+            retry_delay=60,
+            timeout=1.5,
+            pool="p",
+        ),
+        TaskInstance(
+            run=run,
+            task_id=f"{prefix}c",
+            operator="test_ok",
+            is_dummy=False,
+            params={"a": 1.0, "b": [True, 2]},
+            upstream_task_ids=["a", "b"],
+            timeout=1,
+            pool="q",
+            started_at=now,
+        ),
         TaskInstance(run=run, task_id=f"{prefix}d", operator="other", params={}, upstream_task_ids=[], timeout=True),
     ]
 
 
 def _stored(prefix):
     rows = TaskInstance.objects.filter(task_id__startswith=prefix).order_by("task_id").values_list(*COLUMNS)
-    return [(row[1][len(prefix):], *row[2:]) for row in rows]  # without run_id; task ids unprefixed
+    return [(row[1][len(prefix) :], *row[2:]) for row in rows]  # without run_id; task ids unprefixed
 
 
 def test_insert_rows_stores_what_bulk_create_stores():
@@ -54,8 +88,10 @@ def test_insert_rows_ignore_conflicts_keeps_the_existing_row():
     first = datetime(2026, 3, 8, tzinfo=UTC)
     existing = DagRun.objects.create(dag=dag, logical_time=first, state=DagRun.State.SUCCESS)
     created_at = datetime(2026, 3, 9, tzinfo=UTC)
-    runs = [DagRun(dag=dag, logical_time=t, state=DagRun.State.QUEUED, created_at=created_at)
-            for t in (first, datetime(2026, 3, 8, 1, tzinfo=UTC))]
+    runs = [
+        DagRun(dag=dag, logical_time=t, state=DagRun.State.QUEUED, created_at=created_at)
+        for t in (first, datetime(2026, 3, 8, 1, tzinfo=UTC))
+    ]
     fields = [f.name for f in DagRun._meta.concrete_fields if not f.primary_key]
 
     insert_rows(DagRun, runs, fields, ignore_conflicts=True)
@@ -76,10 +112,18 @@ def test_insert_rows_text_that_needs_escaping_across_several_statements(monkeypa
     monkeypatch.setattr(bulk, "MYSQL_STATEMENT_BYTES", 600)
     dag = factories.dag()
     run = DagRun.objects.create(dag=dag, logical_time=datetime(2026, 3, 8, tzinfo=UTC))
-    names = [f"esc_{i}_O'Brien \\ 100% 巨量引擎 \"q\" %s" for i in range(40)]
-    objs = [TaskInstance(run=run, task_id=name, operator="test_ok", params={"name": name, "i": i},
-                         upstream_task_ids=[name], error="line\nbreak\x00nul" if i == 0 else "")
-            for i, name in enumerate(names)]
+    names = [f'esc_{i}_O\'Brien \\ 100% 巨量引擎 "q" %s' for i in range(40)]
+    objs = [
+        TaskInstance(
+            run=run,
+            task_id=name,
+            operator="test_ok",
+            params={"name": name, "i": i},
+            upstream_task_ids=[name],
+            error="line\nbreak\x00nul" if i == 0 else "",
+        )
+        for i, name in enumerate(names)
+    ]
 
     insert_rows(TaskInstance, objs, FIELDS)
 

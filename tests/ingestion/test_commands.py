@@ -1,4 +1,5 @@
 """`manage.py dags ...` and `templates sync`: list, show, trigger, pause/resume, backfill (resumable)."""
+
 from __future__ import annotations
 
 import io
@@ -21,11 +22,13 @@ def dags(*args) -> str:
 
 
 def test_list_show_pause_resume():
-    dag = make_dag(tasks=(
-        {"task_id": "start", "is_dummy": True, "downstream_task_ids": ["a", "b"]},
-        {"task_id": "a", "operator_name": "test_ok", "retries": 2, "timeout": 30},
-        {"task_id": "b", "operator_name": "test_ok"},
-    ))
+    dag = make_dag(
+        tasks=(
+            {"task_id": "start", "is_dummy": True, "downstream_task_ids": ["a", "b"]},
+            {"task_id": "a", "operator_name": "test_ok", "retries": 2, "timeout": 30},
+            {"task_id": "b", "operator_name": "test_ok"},
+        )
+    )
     listing = dags("list")
     assert dag.dag_id in listing and "0 * * * *" in listing and "active" in listing
 
@@ -67,10 +70,13 @@ def test_backfill_runs_every_tick_in_the_window_and_a_second_call_skips_successe
 
 
 def test_a_failed_backfill_says_so_and_the_next_call_retries_only_what_failed():
-    dag = make_dag(schedule="0 0 * * *", tasks=(
-        {"task_id": "ok", "operator_name": "test_ok", "downstream_task_ids": ["flaky"]},
-        {"task_id": "flaky", "operator_name": "test_flaky", "params": {"fail_times": 1}},
-    ))
+    dag = make_dag(
+        schedule="0 0 * * *",
+        tasks=(
+            {"task_id": "ok", "operator_name": "test_ok", "downstream_task_ids": ["flaky"]},
+            {"task_id": "flaky", "operator_name": "test_flaky", "params": {"fail_times": 1}},
+        ),
+    )
     with pytest.raises(CommandError, match="2 runs failed; run the same command again to retry them"):
         dags("backfill", dag.dag_id, "--start", "2026-01-01", "--end", "2026-01-02")
     assert set(DagRun.objects.values_list("state", flat=True)) == {"failed"}

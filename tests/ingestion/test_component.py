@@ -1,5 +1,6 @@
 """The scheduler as it runs for real (wall clock, the timing wheel): the runplatform
 component in a thread, and `manage.py scheduler` stopped by SIGTERM."""
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,6 @@ from django.core.management import call_command
 from django.db import OperationalError, connections
 
 from ingestion.dblock import is_lock_error
-
 from ingestion.models import DagRun, SchedulerHeartbeat
 from ingestion.scheduler.heartbeat import scheduler_status
 from tests.ingestion.factories import dag as make_dag
@@ -32,7 +32,9 @@ def _wait_for_runs(dag, n: int, timeout: float = 15.0) -> list[DagRun]:
         if len(done) >= n:
             return done
         time.sleep(0.1)
-    raise AssertionError(f"{len(done)} successful runs after {timeout}s: {list(DagRun.objects.values_list('state', flat=True))}")
+    raise AssertionError(
+        f"{len(done)} successful runs after {timeout}s: {list(DagRun.objects.values_list('state', flat=True))}"
+    )
 
 
 def test_the_embedded_component_fires_a_seconds_cron_dag_on_time(settings):
@@ -65,6 +67,7 @@ def test_the_embedded_component_fires_a_seconds_cron_dag_on_time(settings):
 def test_the_scheduler_command_runs_until_sigterm():
     dag = make_dag(schedule="* * * * * *")
     out = io.StringIO()
+
     def stop_after_two_runs():
         try:
             _wait_for_runs(dag, 2)

@@ -1,4 +1,5 @@
 """Cron schedules: field forms, presets, seconds-first, DST in America/New_York."""
+
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -51,7 +52,9 @@ def test_seconds_first_six_field_cron_fires_every_ten_seconds():
     assert [t.second for t in got] == [10, 20, 30, 40, 50, 0, 10]
     assert got[5] == datetime(2026, 1, 1, 0, 1, 0, tzinfo=UTC)
     # seconds first: "0 30 * * * *" is minute 30 of every hour, second 0
-    assert CronSchedule("0 30 * * * *").next_after(datetime(2026, 1, 1, tzinfo=UTC)) == datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    assert CronSchedule("0 30 * * * *").next_after(datetime(2026, 1, 1, tzinfo=UTC)) == datetime(
+        2026, 1, 1, 0, 30, tzinfo=UTC
+    )
 
 
 def test_seconds_cron_keeps_its_pace_through_the_repeated_hour():
@@ -61,13 +64,16 @@ def test_seconds_cron_keeps_its_pace_through_the_repeated_hour():
     assert local(got)[:2] == ["11-01 01:59:50-0400", "11-01 01:00:00-0500"]
 
 
-@pytest.mark.parametrize("preset,expected", [
-    ("@hourly", datetime(2026, 5, 5, 11, 0, tzinfo=UTC)),
-    ("@daily", datetime(2026, 5, 6, 0, 0, tzinfo=UTC)),
-    ("@weekly", datetime(2026, 5, 10, 0, 0, tzinfo=UTC)),  # Sunday
-    ("@monthly", datetime(2026, 6, 1, 0, 0, tzinfo=UTC)),
-    ("@yearly", datetime(2027, 1, 1, 0, 0, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "preset,expected",
+    [
+        ("@hourly", datetime(2026, 5, 5, 11, 0, tzinfo=UTC)),
+        ("@daily", datetime(2026, 5, 6, 0, 0, tzinfo=UTC)),
+        ("@weekly", datetime(2026, 5, 10, 0, 0, tzinfo=UTC)),  # Sunday
+        ("@monthly", datetime(2026, 6, 1, 0, 0, tzinfo=UTC)),
+        ("@yearly", datetime(2027, 1, 1, 0, 0, tzinfo=UTC)),
+    ],
+)
 def test_presets(preset, expected):
     assert CronSchedule(preset).next_after(datetime(2026, 5, 5, 10, 17, tzinfo=UTC)) == expected
 
@@ -79,7 +85,9 @@ def test_daily_in_a_time_zone():
 
 def test_latest_at_or_before():
     s = CronSchedule("*/15 * * * *")
-    assert s.latest_at_or_before(datetime(2026, 1, 1, 10, 44, 59, tzinfo=UTC)) == datetime(2026, 1, 1, 10, 30, tzinfo=UTC)
+    assert s.latest_at_or_before(datetime(2026, 1, 1, 10, 44, 59, tzinfo=UTC)) == datetime(
+        2026, 1, 1, 10, 30, tzinfo=UTC
+    )
     assert s.latest_at_or_before(datetime(2026, 1, 1, 10, 45, tzinfo=UTC)) == datetime(2026, 1, 1, 10, 45, tzinfo=UTC)
     ny = CronSchedule("30 2 * * *", "America/New_York")
     assert ny.latest_at_or_before(datetime(2026, 3, 8, 12, tzinfo=NY)) == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
@@ -91,13 +99,16 @@ def test_fire_times_inclusive_window():
     assert got == [datetime(2026, 1, 1, h, tzinfo=UTC) for h in (1, 2, 3)]
 
 
-@pytest.mark.parametrize("expr,message", [
-    ("* * * *", "has 4 fields"),
-    ("61 * * * *", "does not parse"),
-    ("* * * * * * *", "has 7 fields"),
-    ("@fortnightly", "has 1 fields"),
-    ("*/10 * * * * 8", "does not parse"),
-])
+@pytest.mark.parametrize(
+    "expr,message",
+    [
+        ("* * * *", "has 4 fields"),
+        ("61 * * * *", "does not parse"),
+        ("* * * * * * *", "has 7 fields"),
+        ("@fortnightly", "has 1 fields"),
+        ("*/10 * * * * 8", "does not parse"),
+    ],
+)
 def test_bad_cron_is_rejected_with_a_clear_message(expr, message):
     with pytest.raises(CronError, match=message):
         CronSchedule(expr)

@@ -1,4 +1,5 @@
 """Template validation and rendering (pure), including hypothesis properties."""
+
 import copy
 import json
 
@@ -29,8 +30,9 @@ def test_the_issue_example_validates_and_edges_are_completed():
 def test_render_substitutes_placeholders_everywhere():
     t = copy.deepcopy(ISSUE_EXAMPLE)
     t["tasks"][3]["params"] = {"account": "${account_id}", "nested": ["${platform}-${account_name}"]}
-    spec = render_template(t, {"account_id": "act 42", "platform": "meta", "account_name": "Shop", "account_pk": 7},
-                           operators=OPS)
+    spec = render_template(
+        t, {"account_id": "act 42", "platform": "meta", "account_name": "Shop", "account_pk": 7}, operators=OPS
+    )
     assert spec.dag_id == "act_42_today_insights"  # characters outside [A-Za-z0-9_.-] become _
     assert spec.task("ad_daily_insight_task").params == {"account": "act 42", "nested": ["meta-Shop"]}
 
@@ -54,7 +56,8 @@ def mutate(fn):
 def test_cycle_is_named():
     t = mutate(lambda t: t["tasks"][3].__setitem__("downstream_task_ids", ["dummy_task"]))
     assert issues_of(t) == [
-        "tasks[0] (task 'dummy_task'): cycle: dummy_task -> ad_meta_task -> ad_daily_insight_task -> dummy_task"]
+        "tasks[0] (task 'dummy_task'): cycle: dummy_task -> ad_meta_task -> ad_daily_insight_task -> dummy_task"
+    ]
 
 
 def test_unknown_task_id():
@@ -77,7 +80,8 @@ def test_upstream_downstream_disagreement():
     assert issues_of(t) == [
         "tasks[3].upstream_task_ids (task 'ad_daily_insight_task'): disagrees with tasks[2].downstream_task_ids: "
         "'ad_meta_task' lists 'ad_daily_insight_task' downstream but 'ad_daily_insight_task' does not list "
-        "'ad_meta_task' upstream"]
+        "'ad_meta_task' upstream"
+    ]
 
 
 def test_both_directions_agreeing_is_fine():
@@ -88,29 +92,38 @@ def test_both_directions_agreeing_is_fine():
 def test_unknown_operator():
     assert issues_of(ISSUE_EXAMPLE, operators={"ad_meta_operator"}) == [
         "tasks[3].operator_name (task 'ad_daily_insight_task'): unknown operator 'insight_operator'; "
-        "registered: ad_meta_operator"]
+        "registered: ad_meta_operator"
+    ]
 
 
 def test_unknown_placeholder():
     t = mutate(lambda t: t.__setitem__("dag_id", "${acount_id}_x"))
     assert issues_of(t) == [
-        "dag_id: unknown placeholder ${acount_id}; known: ${account_id}, ${account_pk}, ${account_name}, ${platform}"]
+        "dag_id: unknown placeholder ${acount_id}; known: ${account_id}, ${account_pk}, ${account_name}, ${platform}"
+    ]
     t = mutate(lambda t: t["tasks"][1].__setitem__("params", {"x": "${secret}"}))
     assert issues_of(t)[0].startswith("tasks[1].params (task 'account_meta_task'): unknown placeholder ${secret}")
 
 
 def test_bad_cron():
     t = mutate(lambda t: t.__setitem__("schedule_interval", "*/60 * * *"))
-    assert issues_of(t) == ["schedule_interval: cron '*/60 * * *' has 4 fields; use 5 (minute hour day month weekday), "
-                            "6 with seconds first (second minute hour day month weekday) or a preset "
-                            "(@annually, @daily, @hourly, @midnight, @monthly, @weekly, @yearly)"]
+    assert issues_of(t) == [
+        "schedule_interval: cron '*/60 * * *' has 4 fields; use 5 (minute hour day month weekday), "
+        "6 with seconds first (second minute hour day month weekday) or a preset "
+        "(@annually, @daily, @hourly, @midnight, @monthly, @weekly, @yearly)"
+    ]
     t = mutate(lambda t: t.__setitem__("schedule_interval", "0 70 * * *"))
     assert issues_of(t)[0].startswith("schedule_interval: cron '0 70 * * *' does not parse")
 
 
 def test_every_problem_is_reported_at_once_and_typos_are_caught():
-    t = mutate(lambda t: (t.__setitem__("timezone", "Europe/Atlantis"), t["tasks"][1].__setitem__("retries", -1),
-                          t["tasks"][2].__setitem__("downstream_tasks_ids", [])))
+    t = mutate(
+        lambda t: (
+            t.__setitem__("timezone", "Europe/Atlantis"),
+            t["tasks"][1].__setitem__("retries", -1),
+            t["tasks"][2].__setitem__("downstream_tasks_ids", []),
+        )
+    )
     got = issues_of(t)
     assert got[0].startswith("timezone: unknown time zone 'Europe/Atlantis'")
     assert "tasks[1].retries (task 'account_meta_task'): must be an integer from 0 to 100" in got
@@ -123,13 +136,19 @@ def test_not_json():
 
 # --- properties -----------------------------------------------------------------
 
+
 @st.composite
 def random_dags(draw):
     """A random DAG: edges only from lower to higher index (so acyclic), given on a random side."""
     n = draw(st.integers(min_value=2, max_value=12))
     names = [f"t{i}" for i in range(n)]
-    edges = draw(st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda e: e[0] < e[1]),
-                         min_size=1, max_size=30))
+    edges = draw(
+        st.sets(
+            st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda e: e[0] < e[1]),
+            min_size=1,
+            max_size=30,
+        )
+    )
     tasks = [{"task_id": name, "operator_name": "ad_meta_operator"} for name in names]
     for a, b in sorted(edges):
         side = draw(st.sampled_from(["up", "down", "both"]))

@@ -1,5 +1,6 @@
 """The connectors' default DAG templates: created by migrate (post_migrate) and by account
 imports, validated, never overwriting a template the user edited."""
+
 from __future__ import annotations
 
 import logging
@@ -52,10 +53,16 @@ def test_a_default_whose_operator_is_missing_is_skipped_with_a_warning_then_load
         result = templates_load_defaults(platforms=["sandbox"])
     assert sorted(result["invalid"]) == ["sandbox/daily_lookback", "sandbox/hourly_today"]
     assert result["created"] == ["sandbox/metadata"]
-    assert "default DAG template sandbox/daily_lookback" in caplog.text and "unknown operator 'insight_operator'" in caplog.text
+    assert (
+        "default DAG template sandbox/daily_lookback" in caplog.text
+        and "unknown operator 'insight_operator'" in caplog.text
+    )
 
     monkeypatch.setitem(registry._registry, "insight_operator", insight)
-    assert sorted(templates_load_defaults(platforms=["sandbox"])["created"]) == ["sandbox/daily_lookback", "sandbox/hourly_today"]
+    assert sorted(templates_load_defaults(platforms=["sandbox"])["created"]) == [
+        "sandbox/daily_lookback",
+        "sandbox/hourly_today",
+    ]
 
 
 def test_migrate_creates_the_defaults(settings):
@@ -69,7 +76,10 @@ def test_an_account_import_loads_missing_defaults_and_materializes_them(settings
     account = AdAccountFactory(external_id="555", timezone="Asia/Shanghai")
     dags = dags_materialize_for_account(ad_account_id=account.pk)
     assert sorted(d.dag_id for d in dags) == [
-        "sandbox_555_daily_insights", "sandbox_555_metadata", "sandbox_555_today_insights"]
+        "sandbox_555_daily_insights",
+        "sandbox_555_metadata",
+        "sandbox_555_today_insights",
+    ]
     daily = Dag.objects.get(dag_id="sandbox_555_daily_insights")
     assert daily.timezone == "Asia/Shanghai" and daily.pool == "sandbox" and daily.schedule == "30 2 * * *"
 
@@ -83,7 +93,9 @@ def test_accounts_of_two_platforms_with_the_same_id_both_get_the_default_dags(se
     dags_materialize_for_account(ad_account_id=sandbox.pk)
     dags_materialize_for_account(ad_account_id=meta.pk)
     assert sorted(Dag.objects.filter(dag_id__endswith="_555_daily_insights").values_list("dag_id", "ad_account")) == [
-        ("meta_555_daily_insights", meta.pk), ("sandbox_555_daily_insights", sandbox.pk)]
+        ("meta_555_daily_insights", meta.pk),
+        ("sandbox_555_daily_insights", sandbox.pk),
+    ]
 
 
 def test_defaults_loaded_after_accounts_were_imported_reach_those_accounts():

@@ -1,5 +1,6 @@
 """Executors end to end: the in-process thread pool, Celery with a real worker over Redis,
 and zombie reaping (a running try whose heartbeat stopped is failed and retried)."""
+
 from __future__ import annotations
 
 import time
@@ -13,9 +14,9 @@ from ingestion.models import DagRun, TaskInstance
 from ingestion.scheduler.executors import CeleryTaskExecutor, ThreadPoolTaskExecutor
 from ingestion.services.execution import zombies_reap
 from ingestion.services.runs import run_trigger
+from tests.ingestion import scheduling
 from tests.ingestion.conftest import RecordingExecutor
 from tests.ingestion.factories import dag as make_dag
-from tests.ingestion import scheduling
 from tests.ingestion.scheduling import FakeClock, make_loop
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,18 +71,27 @@ def test_celery_executor_runs_a_dag_end_to_end_on_a_real_worker():
     time.sleep(0.5)
     # Sent to the broker: nothing runs them until a worker is there.
     assert sorted(run.task_instances.values_list("task_id", "state")) == [
-        ("a", "queued"), ("b", "queued"), ("c", "queued"), ("join", "none"), ("start", "success")]
-    with start_worker(app, pool="threads", concurrency=3, perform_ping_check=False, shutdown_timeout=10,
-                      loglevel="WARNING"):
+        ("a", "queued"),
+        ("b", "queued"),
+        ("c", "queued"),
+        ("join", "none"),
+        ("start", "success"),
+    ]
+    with start_worker(
+        app, pool="threads", concurrency=3, perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"
+    ):
         run = tick_until_finished(loop, run)
     _assert_fan_ran(run)
 
 
 def test_a_try_whose_heartbeat_stopped_is_retried():
-    dag = make_dag(schedule="0 0 1 1 *", tasks=(
-        {"task_id": "a", "operator_name": "test_ok", "retries": 1, "retry_delay": 0, "downstream_task_ids": ["b"]},
-        {"task_id": "b", "operator_name": "test_ok"},
-    ))
+    dag = make_dag(
+        schedule="0 0 1 1 *",
+        tasks=(
+            {"task_id": "a", "operator_name": "test_ok", "retries": 1, "retry_delay": 0, "downstream_task_ids": ["b"]},
+            {"task_id": "b", "operator_name": "test_ok"},
+        ),
+    )
     run, _ = run_trigger(dag_id=dag.dag_id)
     recording = RecordingExecutor()
     loop = make_loop(recording, FakeClock(time.time()))
@@ -162,14 +172,25 @@ def test_a_worker_process_killed_mid_task_leads_to_a_retry_not_a_stuck_run(setti
     if not django_settings.CELERY_BROKER_URL:
         pytest.skip("needs CELERY_BROKER_URL (service mode)")
     app.control.purge()
-    dag = make_dag(schedule="0 0 1 1 *", tasks=(
-        {"task_id": "slow", "operator_name": "test_sleep", "retries": 1, "retry_delay": 0,
-         "params": {"seconds": 60, "only_try": 1}, "downstream_task_ids": ["after"]},
-        {"task_id": "after", "operator_name": "test_ok"},
-    ))
+    dag = make_dag(
+        schedule="0 0 1 1 *",
+        tasks=(
+            {
+                "task_id": "slow",
+                "operator_name": "test_sleep",
+                "retries": 1,
+                "retry_delay": 0,
+                "params": {"seconds": 60, "only_try": 1},
+                "downstream_task_ids": ["after"],
+            },
+            {"task_id": "after", "operator_name": "test_ok"},
+        ),
+    )
     run, _ = run_trigger(dag_id=dag.dag_id)
     db = connection.settings_dict
-    env = dict(os.environ, DATABASE_URL=f"mysql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}")
+    env = dict(
+        os.environ, DATABASE_URL=f"mysql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+    )
     worker = subprocess.Popen([sys.executable, "-c", WORKER], cwd=Path(__file__).resolve().parents[2], env=env)
     loop = make_loop(CeleryTaskExecutor(), FakeClock(time.time()))
     try:
@@ -192,8 +213,9 @@ def test_a_worker_process_killed_mid_task_leads_to_a_retry_not_a_stuck_run(setti
     slow.refresh_from_db()
     assert slow.state == TI.UP_FOR_RETRY and "the worker died" in slow.error and str(worker.pid) in slow.error
 
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
-                      loglevel="WARNING"):
+    with start_worker(
+        app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"
+    ):
         run = tick_until_finished(loop, run)
     assert run.state == "success"
     assert dict(run.task_instances.values_list("task_id", "try_number")) == {"slow": 2, "after": 1}

@@ -1,4 +1,5 @@
 """The DAG manager: per-account DAGs from templates, re-materialization, pause/resume."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -88,9 +89,14 @@ def test_deactivating_a_template_pauses_its_dags():
 @pytest.mark.parametrize(
     ("tasks", "message"),
     [
-        (({"task_id": "a", "operator_name": "test_ok", "upstream_task_ids": ["c"]},
-          {"task_id": "b", "operator_name": "test_ok", "upstream_task_ids": ["a"]},
-          {"task_id": "c", "operator_name": "test_ok", "upstream_task_ids": ["b"]}), "cycle: a -> b -> c -> a"),
+        (
+            (
+                {"task_id": "a", "operator_name": "test_ok", "upstream_task_ids": ["c"]},
+                {"task_id": "b", "operator_name": "test_ok", "upstream_task_ids": ["a"]},
+                {"task_id": "c", "operator_name": "test_ok", "upstream_task_ids": ["b"]},
+            ),
+            "cycle: a -> b -> c -> a",
+        ),
         (({"task_id": "a", "operator_name": "no_such_operator"},), "unknown operator 'no_such_operator'"),
     ],
 )
@@ -151,7 +157,9 @@ def test_materializing_for_a_paused_account_keeps_the_new_dag_paused():
     template(name="two", dag_id="${account_id}_two")
     dags_materialize_for_account(ad_account_id=account.pk)
     assert set(Dag.objects.values_list("dag_id", "account_paused")) == {
-        (f"{account.external_id}_one", True), (f"{account.external_id}_two", True)}
+        (f"{account.external_id}_one", True),
+        (f"{account.external_id}_two", True),
+    }
 
 
 def test_an_account_that_is_not_active_gets_paused_dags():

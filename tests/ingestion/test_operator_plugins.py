@@ -1,6 +1,7 @@
 """Operator plugins through the entry-point group `adplatform.operators`: a real distribution
 (a module and its `*.dist-info` with METADATA and entry_points.txt) written into a tmp dir and
 put on sys.path, found by importlib.metadata like an installed package."""
+
 from __future__ import annotations
 
 import logging
@@ -68,8 +69,12 @@ def plugins(tmp_path, monkeypatch):
 
 def test_the_registry_finds_an_installed_plugins_operator(plugins):
     assert "plugin_hello" not in registry.operator_names()  # the process started before the install
-    write_distribution(plugins, name="adp-plugin-hello", modules={"adp_plugin_hello": HELLO},
-                       entry_points={"plugin_hello": "adp_plugin_hello:HelloOperator"})
+    write_distribution(
+        plugins,
+        name="adp-plugin-hello",
+        modules={"adp_plugin_hello": HELLO},
+        entry_points={"plugin_hello": "adp_plugin_hello:HelloOperator"},
+    )
     assert "plugin_hello" not in registry.operator_names()  # entry points are read once per process
 
     registry.load_operators(reload=True)
@@ -82,11 +87,17 @@ def test_the_registry_finds_an_installed_plugins_operator(plugins):
 
 
 def test_a_template_using_the_plugin_validates_and_its_dag_runs(plugins):
-    write_distribution(plugins, name="adp-plugin-hello", modules={"adp_plugin_hello": HELLO},
-                       entry_points={"plugin_hello": "adp_plugin_hello:HelloOperator"})
+    write_distribution(
+        plugins,
+        name="adp-plugin-hello",
+        modules={"adp_plugin_hello": HELLO},
+        entry_points={"plugin_hello": "adp_plugin_hello:HelloOperator"},
+    )
     registry.load_operators(reload=True)
-    tasks = ({"task_id": "start", "is_dummy": True, "downstream_task_ids": ["hello"]},
-             {"task_id": "hello", "operator_name": "plugin_hello", "params": {"greeting": "bonjour"}})
+    tasks = (
+        {"task_id": "start", "is_dummy": True, "downstream_task_ids": ["hello"]},
+        {"task_id": "hello", "operator_name": "plugin_hello", "params": {"greeting": "bonjour"}},
+    )
     assert template_validate(spec=spec(tasks), platform="sandbox").task("hello").operator_name == "plugin_hello"
 
     dag = make_dag(tasks=tasks, schedule="0 * * * *")
@@ -95,30 +106,45 @@ def test_a_template_using_the_plugin_validates_and_its_dag_runs(plugins):
 
     run = DagRun.objects.get(dag=dag)
     assert run.state == "success", list(run.task_instances.values_list("task_id", "state", "error"))
-    log = "".join(TaskLog.objects.filter(task_instance__run=run, task_instance__task_id="hello").values_list("text", flat=True))
+    log = "".join(
+        TaskLog.objects.filter(task_instance__run=run, task_instance__task_id="hello").values_list("text", flat=True)
+    )
     assert f"hello from the plugin, bonjour of {dag.dag_id}" in log
 
 
 def test_a_broken_plugin_is_logged_and_skipped_and_the_other_operators_work(plugins, caplog):
-    write_distribution(plugins, name="adp-plugin-hello", modules={"adp_plugin_hello": HELLO},
-                       entry_points={"plugin_hello": "adp_plugin_hello:HelloOperator"})
     write_distribution(
-        plugins, name="adp-plugin-broken",
+        plugins,
+        name="adp-plugin-hello",
+        modules={"adp_plugin_hello": HELLO},
+        entry_points={"plugin_hello": "adp_plugin_hello:HelloOperator"},
+    )
+    write_distribution(
+        plugins,
+        name="adp-plugin-broken",
         modules={"adp_plugin_broken": "import adp_plugin_missing_dependency\n"},
-        entry_points={"plugin_broken": "adp_plugin_broken:Whatever",
-                      "plugin_function": "adp_plugin_hello:not_an_operator",
-                      "test_ok": "adp_plugin_hello:HelloOperator"})
+        entry_points={
+            "plugin_broken": "adp_plugin_broken:Whatever",
+            "plugin_function": "adp_plugin_hello:not_an_operator",
+            "test_ok": "adp_plugin_hello:HelloOperator",
+        },
+    )
 
     with caplog.at_level(logging.ERROR, logger="ingestion.operators.registry"):
         registry.load_operators(reload=True)
 
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert any("operator plugin 'plugin_broken' ('adp_plugin_broken:Whatever' of distribution adp-plugin-broken 1.0) "
-               "failed to load: ModuleNotFoundError: No module named 'adp_plugin_missing_dependency'" in m
-               and "the other operators are unaffected" in m for m in messages), messages
+    assert any(
+        "operator plugin 'plugin_broken' ('adp_plugin_broken:Whatever' of distribution adp-plugin-broken 1.0) "
+        "failed to load: ModuleNotFoundError: No module named 'adp_plugin_missing_dependency'"
+        in m
+        and "the other operators are unaffected" in m
+        for m in messages
+    ), messages
     assert any("'plugin_function'" in m and "is a function, not an operator class" in m for m in messages)
-    assert any("'test_ok'" in m and "already registered" in m and "stays the operator registered before" in m
-               for m in messages)  # a plugin replaces nothing
+    assert any(
+        "'test_ok'" in m and "already registered" in m and "stays the operator registered before" in m for m in messages
+    )  # a plugin replaces nothing
     names = registry.operator_names()
     assert {"plugin_hello", "test_ok", "DummyOperator"} <= names and not {"plugin_broken", "plugin_function"} & names
     assert registry.operator_class("test_ok").__module__ == "tests.ingestion.sample_operators"

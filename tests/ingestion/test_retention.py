@@ -1,5 +1,6 @@
 """Retention: finished runs older than the cutoff go with their task instances and logs;
 running runs, recent runs and each DAG's latest run stay."""
+
 from __future__ import annotations
 
 import io
@@ -76,7 +77,10 @@ def test_the_cleanup_command(history):
     assert out.getvalue().startswith("deleted 0 finished runs")
     out = io.StringIO()
     call_command("dags", "cleanup", "--older-than-days", "36", "--dry-run", stdout=out)  # not the 35-day failed run
-    assert out.getvalue().startswith("would delete 3 finished runs") and "6 task instances, 12 log chunks" in out.getvalue()
+    assert (
+        out.getvalue().startswith("would delete 3 finished runs")
+        and "6 task instances, 12 log chunks" in out.getvalue()
+    )
     assert DagRun.objects.count() == 7
     with pytest.raises(CommandError, match="more than 0"):
         call_command("dags", "cleanup", "--older-than-days", "0")

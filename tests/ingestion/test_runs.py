@@ -1,5 +1,6 @@
 """Runs without the loop: created once per logical time with one task instance per task,
 the run's state machine (run_evaluate), clearing a failed run (backfill resume)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -16,8 +17,15 @@ T = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
 
 DIAMOND = (
     {"task_id": "start", "is_dummy": True, "downstream_task_ids": ["left", "right"]},
-    {"task_id": "left", "operator_name": "test_ok", "downstream_task_ids": ["join"], "retries": 2, "retry_delay": 5,
-     "timeout": 30, "pool": "narrow"},
+    {
+        "task_id": "left",
+        "operator_name": "test_ok",
+        "downstream_task_ids": ["join"],
+        "retries": 2,
+        "retry_delay": 5,
+        "timeout": 30,
+        "pool": "narrow",
+    },
     {"task_id": "right", "operator_name": "test_ok", "downstream_task_ids": ["join"]},
     {"task_id": "join", "operator_name": "test_ok", "params": {"level": "ad"}},
 )
@@ -42,8 +50,12 @@ def test_run_create_is_once_per_logical_time_with_a_task_instance_per_task():
     assert sorted(tis["join"].upstream_task_ids) == ["left", "right"]
     # started at once: the dummy succeeded, its downstream tasks are ready
     assert run.state == "running"
-    assert {t: ti.state for t, ti in tis.items()} == {"start": "success", "left": "scheduled", "right": "scheduled",
-                                                      "join": "none"}
+    assert {t: ti.state for t, ti in tis.items()} == {
+        "start": "success",
+        "left": "scheduled",
+        "right": "scheduled",
+        "join": "none",
+    }
 
 
 def test_fan_in_waits_for_every_upstream_task():
@@ -78,8 +90,9 @@ def test_a_second_run_waits_queued_under_max_active_runs():
 
 def test_batch_creation_matches_run_create_skips_existing_runs_and_respects_max_active_runs():
     diamond, single = make_dag(tasks=DIAMOND, pool="wide"), make_dag(max_active_runs=1)
-    only_dummies = make_dag(tasks=({"task_id": "a", "is_dummy": True, "downstream_task_ids": ["b"]},
-                                   {"task_id": "b", "is_dummy": True}))
+    only_dummies = make_dag(
+        tasks=({"task_id": "a", "is_dummy": True, "downstream_task_ids": ["b"]}, {"task_id": "b", "is_dummy": True})
+    )
     existing, _ = run_create(dag=single, logical_time=T)
     existing_tis = existing.task_instances.count()
     later = T.replace(hour=8)
@@ -89,8 +102,12 @@ def test_batch_creation_matches_run_create_skips_existing_runs_and_respects_max_
     run = DagRun.objects.get(dag=diamond, logical_time=T)
     tis = {ti.task_id: ti for ti in run.task_instances.all()}
     assert run.state == "running"
-    assert {t: ti.state for t, ti in tis.items()} == {"start": "success", "left": "scheduled", "right": "scheduled",
-                                                      "join": "none"}
+    assert {t: ti.state for t, ti in tis.items()} == {
+        "start": "success",
+        "left": "scheduled",
+        "right": "scheduled",
+        "join": "none",
+    }
     assert (tis["left"].max_tries, tis["left"].pool, tis["right"].pool) == (3, "narrow", "wide")
     # max_active_runs=1 and a run already running: the new ones wait queued, untouched
     states = dict(DagRun.objects.filter(dag=single).values_list("logical_time", "state"))

@@ -1,6 +1,7 @@
 """The scheduler loop end to end on the inline executor and a fake clock: due DAGs become
 runs, tasks run in dependency order, retries, timeouts, max_active_runs, catchup, pauses
 and the change feed."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -59,11 +60,20 @@ def test_a_due_dag_runs_its_tasks_in_dependency_order():
 
 
 def test_retry_with_backoff_then_success():
-    dag = make_dag(schedule="*/10 * * * * *", tasks=(
-        {"task_id": "flaky", "operator_name": "test_flaky", "retries": 3, "retry_delay": 30, "params": {"fail_times": 2},
-         "downstream_task_ids": ["after"]},
-        {"task_id": "after", "operator_name": "test_ok"},
-    ))
+    dag = make_dag(
+        schedule="*/10 * * * * *",
+        tasks=(
+            {
+                "task_id": "flaky",
+                "operator_name": "test_flaky",
+                "retries": 3,
+                "retry_delay": 30,
+                "params": {"fail_times": 2},
+                "downstream_task_ids": ["after"],
+            },
+            {"task_id": "after", "operator_name": "test_ok"},
+        ),
+    )
     clock = FakeClock(dag.next_run_at)
     loop = make_loop(InlineExecutor(), clock)
     settle(loop)
@@ -90,8 +100,10 @@ def test_retry_with_backoff_then_success():
 
 
 def test_a_retry_is_not_dispatched_before_its_time():
-    dag = make_dag(schedule="*/10 * * * * *", tasks=(
-        {"task_id": "flaky", "operator_name": "test_flaky", "retries": 1, "retry_delay": 60},))
+    dag = make_dag(
+        schedule="*/10 * * * * *",
+        tasks=({"task_id": "flaky", "operator_name": "test_flaky", "retries": 1, "retry_delay": 60},),
+    )
     clock = FakeClock(dag.next_run_at)
     loop = make_loop(InlineExecutor(), clock)
     settle(loop)
@@ -103,13 +115,21 @@ def test_a_retry_is_not_dispatched_before_its_time():
 
 
 def test_retries_exhausted_fail_the_task_and_mark_downstream_upstream_failed():
-    dag = make_dag(schedule="*/10 * * * * *", tasks=(
-        {"task_id": "bad", "operator_name": "test_error", "retries": 1, "retry_delay": 0,
-         "downstream_task_ids": ["mid"]},
-        {"task_id": "mid", "operator_name": "test_ok", "downstream_task_ids": ["last"]},
-        {"task_id": "last", "operator_name": "test_ok"},
-        {"task_id": "independent", "operator_name": "test_ok"},
-    ))
+    dag = make_dag(
+        schedule="*/10 * * * * *",
+        tasks=(
+            {
+                "task_id": "bad",
+                "operator_name": "test_error",
+                "retries": 1,
+                "retry_delay": 0,
+                "downstream_task_ids": ["mid"],
+            },
+            {"task_id": "mid", "operator_name": "test_ok", "downstream_task_ids": ["last"]},
+            {"task_id": "last", "operator_name": "test_ok"},
+            {"task_id": "independent", "operator_name": "test_ok"},
+        ),
+    )
     clock = FakeClock(dag.next_run_at)
     loop = make_loop(InlineExecutor(), clock)
     settle(loop)
@@ -117,19 +137,31 @@ def test_retries_exhausted_fail_the_task_and_mark_downstream_upstream_failed():
     settle(loop)
 
     run = DagRun.objects.get()
-    assert _states(run) == {"bad": "failed", "mid": "upstream_failed", "last": "upstream_failed",
-                            "independent": "success"}
+    assert _states(run) == {
+        "bad": "failed",
+        "mid": "upstream_failed",
+        "last": "upstream_failed",
+        "independent": "success",
+    }
     bad = run.task_instances.get(task_id="bad")
     assert bad.try_number == 2 and "no tries left (2 of 2)" in bad.error
     assert run.state == "failed" and run.ended_at is not None
 
 
 def test_a_permanent_error_is_not_retried_and_a_rate_limit_waits_as_asked():
-    dag = make_dag(schedule="*/10 * * * * *", tasks=(
-        {"task_id": "permanent", "operator_name": "test_error", "retries": 3, "params": {"error": "permanent"}},
-        {"task_id": "limited", "operator_name": "test_error", "retries": 3, "retry_delay": 1,
-         "params": {"error": "rate_limited", "retry_after": 120}},
-    ))
+    dag = make_dag(
+        schedule="*/10 * * * * *",
+        tasks=(
+            {"task_id": "permanent", "operator_name": "test_error", "retries": 3, "params": {"error": "permanent"}},
+            {
+                "task_id": "limited",
+                "operator_name": "test_error",
+                "retries": 3,
+                "retry_delay": 1,
+                "params": {"error": "rate_limited", "retry_after": 120},
+            },
+        ),
+    )
     loop = make_loop(InlineExecutor(), FakeClock(dag.next_run_at))
     settle(loop)
     tis = {ti.task_id: ti for ti in TaskInstance.objects.all()}
@@ -140,11 +172,19 @@ def test_a_permanent_error_is_not_retried_and_a_rate_limit_waits_as_asked():
 
 
 def test_a_task_over_its_timeout_fails():
-    dag = make_dag(schedule="*/10 * * * * *", tasks=(
-        {"task_id": "slow", "operator_name": "test_sleep", "timeout": 0.3, "params": {"seconds": 10},
-         "downstream_task_ids": ["after"]},
-        {"task_id": "after", "operator_name": "test_ok"},
-    ))
+    dag = make_dag(
+        schedule="*/10 * * * * *",
+        tasks=(
+            {
+                "task_id": "slow",
+                "operator_name": "test_sleep",
+                "timeout": 0.3,
+                "params": {"seconds": 10},
+                "downstream_task_ids": ["after"],
+            },
+            {"task_id": "after", "operator_name": "test_ok"},
+        ),
+    )
     loop = make_loop(InlineExecutor(), FakeClock(dag.next_run_at))
     started = datetime.now(UTC)
     settle(loop)
@@ -251,10 +291,18 @@ def test_triggering_twice_makes_one_run_and_the_scheduler_runs_it():
 def test_retry_a_failed_task_then_clear_a_succeeded_one():
     from ingestion.services.runs import task_instance_clear, task_instance_retry
 
-    dag = make_dag(schedule="0 0 1 1 *", tasks=(
-        {"task_id": "flaky", "operator_name": "test_flaky", "params": {"fail_times": 1}, "downstream_task_ids": ["after"]},
-        {"task_id": "after", "operator_name": "test_ok"},
-    ))
+    dag = make_dag(
+        schedule="0 0 1 1 *",
+        tasks=(
+            {
+                "task_id": "flaky",
+                "operator_name": "test_flaky",
+                "params": {"fail_times": 1},
+                "downstream_task_ids": ["after"],
+            },
+            {"task_id": "after", "operator_name": "test_ok"},
+        ),
+    )
     run, _ = run_trigger(dag_id=dag.dag_id)
     loop = make_loop(InlineExecutor(), FakeClock(timezone.now()))
     settle(loop)

@@ -1,5 +1,6 @@
 """Two schedulers at once on MariaDB: each run is created once, each try dispatched once
 (SELECT ... FOR UPDATE SKIP LOCKED), and a pool's slots are never exceeded."""
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,7 @@ def _in_lockstep(loops, clocks, times):
                 clock.set(t)
                 barrier.wait(timeout=60)
                 loop.tick()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+        except BaseException as exc:
             errors.append(exc)
             barrier.abort()
         finally:

@@ -1,4 +1,5 @@
 """ingestion.scheduler.wheel: unit tests and hypothesis state machines against a dict model."""
+
 from __future__ import annotations
 
 import pytest
@@ -77,8 +78,14 @@ def test_a_clock_that_steps_back_hands_out_nothing_early():
 
 def test_entries_cascade_through_hour_week_and_overflow_in_due_order():
     wheel = TimingWheel(now=T0)
-    dues = {"sec": T0 + 30, "hour": T0 + 5 * HOUR + 1, "day": T0 + 3 * DAY + 17.25,
-            "weeks": T0 + 3 * WEEK + 2, "year": T0 + 366 * DAY, "century": T0 + 100 * 365 * DAY}
+    dues = {
+        "sec": T0 + 30,
+        "hour": T0 + 5 * HOUR + 1,
+        "day": T0 + 3 * DAY + 17.25,
+        "weeks": T0 + 3 * WEEK + 2,
+        "year": T0 + 366 * DAY,
+        "century": T0 + 100 * 365 * DAY,
+    }
     for key, due in dues.items():
         wheel.schedule(key, due)
     handed = []

@@ -1,11 +1,11 @@
 """Per-try task logs: logging and print() captured per thread, read back with offsets
 (the live tail the web UI polls)."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
 
 from ingestion.models import TaskInstance, TaskLog
 from ingestion.scheduler.executors import ThreadPoolTaskExecutor
@@ -34,8 +34,18 @@ def test_a_try_log_holds_its_logging_and_printed_output():
 
 
 def test_each_try_has_its_own_log_with_the_failure_traceback():
-    dag = make_dag(schedule="0 0 1 1 *", tasks=(
-        {"task_id": "flaky", "operator_name": "test_flaky", "retries": 1, "retry_delay": 0, "params": {"fail_times": 1}},))
+    dag = make_dag(
+        schedule="0 0 1 1 *",
+        tasks=(
+            {
+                "task_id": "flaky",
+                "operator_name": "test_flaky",
+                "retries": 1,
+                "retry_delay": 0,
+                "params": {"fail_times": 1},
+            },
+        ),
+    )
     run, _ = run_trigger(dag_id=dag.dag_id)
     loop = make_loop(InlineExecutor(), FakeClock(run.logical_time))
     settle(loop)
@@ -51,8 +61,13 @@ def test_each_try_has_its_own_log_with_the_failure_traceback():
 
 
 def test_concurrent_tries_in_one_process_keep_their_output_apart():
-    dag = make_dag(schedule="0 0 1 1 *", tasks=tuple(
-        {"task_id": name, "operator_name": "test_ok", "params": {"sleep": 0.3}} for name in ("left", "right", "third")))
+    dag = make_dag(
+        schedule="0 0 1 1 *",
+        tasks=tuple(
+            {"task_id": name, "operator_name": "test_ok", "params": {"sleep": 0.3}}
+            for name in ("left", "right", "third")
+        ),
+    )
     run, _ = run_trigger(dag_id=dag.dag_id)
     executor = ThreadPoolTaskExecutor(workers=3)
     try:
@@ -67,7 +82,9 @@ def test_concurrent_tries_in_one_process_keep_their_output_apart():
 
 
 def test_a_running_try_can_be_tailed_by_offset():
-    dag = make_dag(schedule="0 0 1 1 *", tasks=({"task_id": "slow", "operator_name": "test_sleep", "params": {"seconds": 1.2}},))
+    dag = make_dag(
+        schedule="0 0 1 1 *", tasks=({"task_id": "slow", "operator_name": "test_sleep", "params": {"seconds": 1.2}},)
+    )
     run, _ = run_trigger(dag_id=dag.dag_id)
     executor = ThreadPoolTaskExecutor(workers=1)
     try:

@@ -1,5 +1,6 @@
 """Saving a template materializes it for every account of its platform; dag_id patterns
 that would make two DAGs with one dag_id are refused with nothing saved."""
+
 from __future__ import annotations
 
 import io
@@ -11,7 +12,11 @@ from django.core.management import CommandError, call_command
 
 from ingestion.dagspec import TemplateInvalid
 from ingestion.models import Dag, DagTemplate, DagTemplateVersion
-from ingestion.services.manager import dags_materialize_for_account, dags_materialize_for_template, dags_pause_for_account
+from ingestion.services.manager import (
+    dags_materialize_for_account,
+    dags_materialize_for_template,
+    dags_pause_for_account,
+)
 from ingestion.services.templates import template_diff, template_save, template_validate
 from tests.ingestion.factories import AdAccountFactory, spec, template
 
@@ -25,7 +30,8 @@ def test_a_new_template_gets_dags_for_every_account_imported_before_it():
     result = template_save(platform="sandbox", name="later", spec=spec(dag_id="${account_id}_later"))
 
     assert result.created and sorted(d.dag_id for d in result.created_dags) == sorted(
-        f"{a.external_id}_later" for a in sandbox)
+        f"{a.external_id}_later" for a in sandbox
+    )
     dags = {d.ad_account_id: d for d in Dag.objects.all()}
     assert set(dags) == {a.pk for a in sandbox}  # not the meta account
     assert not dags[sandbox[0].pk].account_paused and dags[sandbox[1].pk].account_paused
@@ -72,7 +78,9 @@ def test_a_spec_change_rerenders_existing_dags_in_bulk_and_the_change_feed_sees_
     tmpl = template(name="hourly")
     before = dict(Dag.objects.values_list("pk", "updated_at"))
 
-    result = template_save(platform="sandbox", name="hourly", spec=spec(dag_id="${account_id}_hourly", schedule="*/5 * * * *"))
+    result = template_save(
+        platform="sandbox", name="hourly", spec=spec(dag_id="${account_id}_hourly", schedule="*/5 * * * *")
+    )
 
     assert result.changed and result.created_dags == [] and len(result.dags) == len(accounts)
     for dag in Dag.objects.filter(template=tmpl):
@@ -91,6 +99,7 @@ def test_a_big_platform_is_materialized_in_one_pass(django_assert_max_num_querie
 
 
 # --- dag_id patterns -------------------------------------------------------------------------
+
 
 def test_a_dag_id_pattern_another_template_of_the_platform_uses_is_refused_and_nothing_is_saved():
     account = AdAccountFactory()
@@ -159,6 +168,7 @@ def test_an_import_meeting_a_clash_logs_it_and_still_gets_its_other_dags(caplog)
 
 # --- templates sync --------------------------------------------------------------------------
 
+
 def _sync(*args) -> str:
     out = io.StringIO()
     call_command("templates", "sync", *args, stdout=out)
@@ -180,7 +190,9 @@ def test_sync_dry_run_prints_the_dags_it_would_create_then_sync_creates_them(tmp
     assert sorted(Dag.objects.values_list("dag_id", flat=True)) == ids
 
     third = AdAccountFactory()
-    (tmp_path / "sandbox" / "hourly.json").write_text(json.dumps(spec(dag_id="${account_id}_hourly", schedule="0 2 * * *")))
+    (tmp_path / "sandbox" / "hourly.json").write_text(
+        json.dumps(spec(dag_id="${account_id}_hourly", schedule="0 2 * * *"))
+    )
     out = _sync(str(tmp_path), "--dry-run")
     assert f"DAGs that would change (2): {', '.join(ids)}" in out
     assert f"DAGs that would be created (1): {third.external_id}_hourly" in out

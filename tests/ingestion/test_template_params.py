@@ -1,5 +1,6 @@
 """Saving a template checks each task's params against its platform (through the operator's
 check_params), so a level the platform lacks is refused on save, not at run time."""
+
 import pytest
 
 from ingestion.dagspec import TemplateInvalid
@@ -10,8 +11,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _spec(params):
-    return {"dag_id": "${account_id}_x", "schedule_interval": "@daily", "tasks": [
-        {"task_id": "meta", "operator_name": "ad_meta_operator", "params": params}]}
+    return {
+        "dag_id": "${account_id}_x",
+        "schedule_interval": "@daily",
+        "tasks": [{"task_id": "meta", "operator_name": "ad_meta_operator", "params": params}],
+    }
 
 
 def test_a_level_the_platform_lacks_is_refused_with_its_path_and_nothing_is_saved():
@@ -31,8 +35,15 @@ def test_params_that_fit_the_platform_pass_and_no_platform_means_no_param_check(
 def test_the_admin_form_shows_the_param_issue_at_the_spec_field():
     from ingestion.admin import DagTemplateForm
 
-    form = DagTemplateForm(data={"platform": "baidu", "name": "f", "description": "", "is_active": True,
-                                 "spec": '{"dag_id": "${account_id}_f", "schedule_interval": "@daily", "tasks": '
-                                         '[{"task_id": "m", "operator_name": "insight_operator", "params": {"granularity": "week"}}]}'})
+    form = DagTemplateForm(
+        data={
+            "platform": "baidu",
+            "name": "f",
+            "description": "",
+            "is_active": True,
+            "spec": '{"dag_id": "${account_id}_f", "schedule_interval": "@daily", "tasks": '
+            '[{"task_id": "m", "operator_name": "insight_operator", "params": {"granularity": "week"}}]}',
+        }
+    )
     assert not form.is_valid()
     assert "tasks[0].params" in " ".join(form.errors["spec"]) and "granularity" in " ".join(form.errors["spec"])

@@ -1,4 +1,7 @@
 """Fixtures of the report tests: an empty `report_rows` per test."""
+
+from datetime import UTC
+
 import pytest
 
 from reports.clickhouse.client import clickhouse_client
@@ -21,22 +24,33 @@ def sandbox_account(sandbox_server, db):
     The sandbox's clock is fixed at the current hour (its numbers then never move) and its
     tokens live 10 days, so tests may move that clock forward by days."""
     from datetime import datetime, timedelta
-    from datetime import timezone as tz
 
     from accounts.models import AdAccount, Credential, Organization, PlatformApp
 
-    now = datetime.now(tz.utc).replace(minute=0, second=0, microsecond=0)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     sandbox_server.configure(now=now, access_lifetime=timedelta(days=10), refresh_lifetime=timedelta(days=60))
     connector = sandbox_server.connector(client_id="test-app")
     token = sandbox_server.authorize(connector, profile="1:2:20")
     info = list(connector.list_accounts(token))[0]
     organization = Organization.objects.create(name="Reports test org")
-    app = PlatformApp.objects.create(platform="sandbox", name="test app", client_id="test-app",
-                                     client_secret="test-app-secret", redirect_uri="http://127.0.0.1/callback")
+    app = PlatformApp.objects.create(
+        platform="sandbox",
+        name="test app",
+        client_id="test-app",
+        client_secret="test-app-secret",
+        redirect_uri="http://127.0.0.1/callback",
+    )
     credential = Credential(organization=organization, platform="sandbox", app=app, subject="tester")
     credential.store(token)
     credential.save()
-    account = AdAccount.objects.create(organization=organization, platform="sandbox", external_id=info.external_id,
-                                       name=info.name, currency=info.currency, timezone=info.timezone, credential=credential)
+    account = AdAccount.objects.create(
+        organization=organization,
+        platform="sandbox",
+        external_id=info.external_id,
+        name=info.name,
+        currency=info.currency,
+        timezone=info.timezone,
+        credential=credential,
+    )
     account.sandbox_now = now
     return account

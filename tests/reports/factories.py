@@ -1,11 +1,12 @@
 """Factories of the report tests: organizations, ad accounts, connector entities."""
+
 from __future__ import annotations
 
 import factory
 
 from accounts.models import AdAccount
-from tests.accounts import factories as accounts_factories
 from connectors.base import Entity
+from tests.accounts import factories as accounts_factories
 
 
 class AdAccountFactory(accounts_factories.AdAccountFactory):
@@ -25,5 +26,12 @@ def ad_account(**kwargs) -> AdAccount:
 
 def entity(external_id, name="", *, level="ad", parent="", status="active", deleted=False, raw=None) -> Entity:
     """A connector Entity as a fetch yields it."""
-    return Entity(level=level, external_id=str(external_id), parent_external_id=parent or None, name=name,
-                  status="deleted" if deleted else status, raw=raw or {"id": str(external_id)}, deleted=deleted)
+    return Entity(
+        level=level,
+        external_id=str(external_id),
+        parent_external_id=parent or None,
+        name=name,
+        status="deleted" if deleted else status,
+        raw=raw or {"id": str(external_id)},
+        deleted=deleted,
+    )

@@ -1,5 +1,6 @@
 """The sandbox's own numbers, straight from connectors/sandbox/world.py (no HTTP): what a
 report of an advertiser must add up to once it went through our pipeline."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -9,11 +10,18 @@ from zoneinfo import ZoneInfo
 from connectors.sandbox.world import Advertiser, metrics, slots
 
 # our level -> the sandbox's word
-SANDBOX_LEVELS = {"account": "advertiser", "campaign": "campaign", "ad_group": "adgroup", "ad": "ad", "creative": "creative"}
+SANDBOX_LEVELS = {
+    "account": "advertiser",
+    "campaign": "campaign",
+    "ad_group": "adgroup",
+    "ad": "ad",
+    "creative": "creative",
+}
 
 
-def sandbox_totals(adv_id: str, *, level: str, granularity: str, start: date, end: date, now: datetime,
-                   restate_days: int = 3) -> dict:
+def sandbox_totals(
+    adv_id: str, *, level: str, granularity: str, start: date, end: date, now: datetime, restate_days: int = 3
+) -> dict:
     """Sums over [start, end] (local dates) as the sandbox reports them at `now`."""
     adv = Advertiser.parse(adv_id)
     today = now.astimezone(ZoneInfo(adv.timezone)).date()
@@ -24,8 +32,13 @@ def sandbox_totals(adv_id: str, *, level: str, granularity: str, start: date, en
             for key in ("impressions", "clicks", "cost_cents", "conversions"):
                 totals[key] += m[key]
             totals["rows"] += 1
-    return {"impressions": totals["impressions"], "clicks": totals["clicks"],
-            "cost": Decimal(totals["cost_cents"]) / 100, "conversions": float(totals["conversions"]), "rows": totals["rows"]}
+    return {
+        "impressions": totals["impressions"],
+        "clicks": totals["clicks"],
+        "cost": Decimal(totals["cost_cents"]) / 100,
+        "conversions": float(totals["conversions"]),
+        "rows": totals["rows"],
+    }
 
 
 def sandbox_days(adv_id: str, *, level: str, start: date, end: date, now: datetime, restate_days: int = 3) -> dict:
@@ -33,7 +46,9 @@ def sandbox_days(adv_id: str, *, level: str, start: date, end: date, now: dateti
     days = {}
     d = start
     while d <= end:
-        days[d] = sandbox_totals(adv_id, level=level, granularity="day", start=d, end=d, now=now, restate_days=restate_days)
+        days[d] = sandbox_totals(
+            adv_id, level=level, granularity="day", start=d, end=d, now=now, restate_days=restate_days
+        )
         d += timedelta(days=1)
     return days
 

@@ -1,4 +1,5 @@
 """ClickHouse migrations: applied once, idempotent on fresh and existing stores, guarded against edits."""
+
 import pytest
 from django.test import override_settings
 
@@ -25,7 +26,11 @@ def _write(dir_, name, sql):
 def test_test_database_was_migrated_by_manage_py_migrate(db):
     # pytest-django's test database creation ran `migrate`, which ran our migrations too.
     assert 1 in migrations.applied()
-    columns = dict(clickhouse_client().query("SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'report_rows'").result_rows)
+    columns = dict(
+        clickhouse_client()
+        .query("SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'report_rows'")
+        .result_rows
+    )
     assert columns["extra"] == "Map(LowCardinality(String), Float64)"
     assert columns["cost"] == "Decimal(18, 6)"
 
@@ -36,12 +41,16 @@ def test_fresh_store_applies_each_migration_once(fresh_store):
     assert migrations.migrate(log=lambda *_: None) == []
     count = clickhouse_client().command("SELECT count() FROM schema_migrations FINAL")
     assert count == len(first)
-    engine = clickhouse_client().command("SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'report_rows'")
+    engine = clickhouse_client().command(
+        "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'report_rows'"
+    )
     assert engine == "ReplacingMergeTree"
 
 
 def test_existing_store_gets_only_new_migrations(fresh_store, tmp_path):
-    _write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS `${database}`.a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")
+    _write(
+        tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS `${database}`.a (x UInt8) ENGINE = MergeTree ORDER BY x;\n"
+    )
     assert [m.name for m in migrations.migrate(tmp_path, log=lambda *_: None)] == ["a"]
     clickhouse_client().command("INSERT INTO a VALUES (7)")
     _write(
@@ -55,9 +64,13 @@ def test_existing_store_gets_only_new_migrations(fresh_store, tmp_path):
 
 
 def test_editing_an_applied_migration_is_an_error(fresh_store, tmp_path):
-    _write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS `${database}`.a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")
+    _write(
+        tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS `${database}`.a (x UInt8) ENGINE = MergeTree ORDER BY x;\n"
+    )
     migrations.migrate(tmp_path, log=lambda *_: None)
-    _write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS `${database}`.a (x UInt16) ENGINE = MergeTree ORDER BY x;\n")
+    _write(
+        tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS `${database}`.a (x UInt16) ENGINE = MergeTree ORDER BY x;\n"
+    )
     with pytest.raises(migrations.ClickHouseMigrationError, match="0001_a was changed after it was applied"):
         migrations.migrate(tmp_path, log=lambda *_: None)
 

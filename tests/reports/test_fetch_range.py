@@ -1,5 +1,6 @@
 """The real-time fetch of a date range (POST /api/v1/fetch/) against the sandbox over HTTP:
 each day is asked of the platform once, whatever the DAG's look-back."""
+
 from __future__ import annotations
 
 import time
@@ -55,37 +56,64 @@ def test_a_date_range_fetches_each_day_once_and_stores_it(api, sandbox_account, 
     today = account.sandbox_now.astimezone(ZoneInfo(account.timezone)).date()
     days = [today - timedelta(days=n) for n in (6, 5, 4)]
 
-    response = api.post("/api/v1/fetch/", {"ad_account": account.pk, "granularity": "day", "level": "ad",
-                                           "start": days[0].isoformat(), "end": days[-1].isoformat()}, format="json")
+    response = api.post(
+        "/api/v1/fetch/",
+        {
+            "ad_account": account.pk,
+            "granularity": "day",
+            "level": "ad",
+            "start": days[0].isoformat(),
+            "end": days[-1].isoformat(),
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["dags"] == [daily.dag_id] and body["run_id"] == body["run_ids"][0] and len(body["run_ids"]) == 3
     runs = list(DagRun.objects.filter(pk__in=body["run_ids"]).order_by("logical_time"))
-    assert [r.logical_time.astimezone(ZoneInfo(daily.timezone)).date() for r in runs] == [d + timedelta(days=1) for d in days]
+    assert [r.logical_time.astimezone(ZoneInfo(daily.timezone)).date() for r in runs] == [
+        d + timedelta(days=1) for d in days
+    ]
     for run, day in zip(runs, days, strict=True):
-        windows = {(ti.params["start_date"], ti.params["end_date"])
-                   for ti in TaskInstance.objects.filter(run=run, is_dummy=False)}
+        windows = {
+            (ti.params["start_date"], ti.params["end_date"])
+            for ti in TaskInstance.objects.filter(run=run, is_dummy=False)
+        }
         assert windows == {(day.isoformat(), day.isoformat())}
 
     _run_all(runs)
 
     # Each day of the range, at each level, asked for once; none of the look-back days.
     assert _requested_days(sandbox_server.stats) == {
-        f"report_day:{level}:day:{day}": 1 for level in DAILY_LEVELS for day in days}
+        f"report_day:{level}:day:{day}": 1 for level in DAILY_LEVELS for day in days
+    }
     ours = report_totals(account_ids=[account.pk], start=days[0], end=days[-1], granularity="day", level="ad")
-    assert core(ours) == core(sandbox_totals(account.external_id, level="ad", granularity="day",
-                                             start=days[0], end=days[-1], now=account.sandbox_now))
+    assert core(ours) == core(
+        sandbox_totals(
+            account.external_id, level="ad", granularity="day", start=days[0], end=days[-1], now=account.sandbox_now
+        )
+    )
 
     # An overlapping range reuses the runs of the days it shares: only the new day is fetched.
-    again = api.post("/api/v1/fetch/", {"ad_account": account.pk, "granularity": "day", "level": "ad",
-                                        "start": days[1].isoformat(), "end": (days[-1] + timedelta(days=1)).isoformat()},
-                     format="json").json()
+    again = api.post(
+        "/api/v1/fetch/",
+        {
+            "ad_account": account.pk,
+            "granularity": "day",
+            "level": "ad",
+            "start": days[1].isoformat(),
+            "end": (days[-1] + timedelta(days=1)).isoformat(),
+        },
+        format="json",
+    ).json()
     assert again["run_ids"][:2] == body["run_ids"][1:]
     _run_all(DagRun.objects.filter(pk__in=again["run_ids"]))
     requested = _requested_days(sandbox_server.stats)
     assert set(requested.values()) == {1}
-    assert {key.rsplit(":", 1)[1] for key in requested} == {d.isoformat() for d in [*days, days[-1] + timedelta(days=1)]}
+    assert {key.rsplit(":", 1)[1] for key in requested} == {
+        d.isoformat() for d in [*days, days[-1] + timedelta(days=1)]
+    }
 
 
 def test_an_hourly_range_fetches_each_day_once(api, sandbox_account, sandbox_server, report_store):
@@ -95,8 +123,11 @@ def test_an_hourly_range_fetches_each_day_once(api, sandbox_account, sandbox_ser
     today = account.sandbox_now.astimezone(ZoneInfo(account.timezone)).date()
     start, end = today - timedelta(days=4), today - timedelta(days=2)
 
-    body = api.post("/api/v1/fetch/", {"ad_account": account.pk, "granularity": "hour",
-                                       "start": start.isoformat(), "end": end.isoformat()}, format="json").json()
+    body = api.post(
+        "/api/v1/fetch/",
+        {"ad_account": account.pk, "granularity": "hour", "start": start.isoformat(), "end": end.isoformat()},
+        format="json",
+    ).json()
     _run_all(DagRun.objects.filter(pk__in=body["run_ids"]))
 
     requested = _requested_days(sandbox_server.stats)

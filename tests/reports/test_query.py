@@ -1,4 +1,5 @@
 """Report query validation (pure): metric names, date ranges, filters; errors name the field."""
+
 from datetime import date
 from decimal import Decimal
 
@@ -42,9 +43,15 @@ def test_dates_accept_iso_strings_and_dates():
     [
         ({"start": "2024-03-32"}, r"^start: expected a date \(YYYY-MM-DD\), got '2024-03-32'"),
         ({"end": 20240301}, r"^end: expected a date"),
-        ({"start": "2024-03-10", "end": "2024-03-01"}, r"^end: the range ends \(2024-03-01\) before it starts \(2024-03-10\)"),
+        (
+            {"start": "2024-03-10", "end": "2024-03-01"},
+            r"^end: the range ends \(2024-03-01\) before it starts \(2024-03-10\)",
+        ),
         ({"granularity": "week"}, r"^granularity: unknown granularity 'week'; use hour or day"),
-        ({"granularity": "hour", "start": "2024-01-01", "end": "2024-12-31"}, r"^end: hourly queries span at most 93 days"),
+        (
+            {"granularity": "hour", "start": "2024-01-01", "end": "2024-12-31"},
+            r"^end: hourly queries span at most 93 days",
+        ),
         ({"level": "adset"}, r"^level: unknown level 'adset'"),
         ({"account_ids": ["x"]}, r"^account_ids: expected account ids"),
         ({"account_ids": [0]}, r"^account_ids: account ids are positive"),

@@ -9,7 +9,8 @@ The data (level ad, daily unless said otherwise), period 2024-03-08..14, previou
                              b1 03-02: 1000 imp, 10 clk, 20.00, 1 conv
   account C (not in the org) c1 03-08: 99999 imp
 """
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -30,14 +31,29 @@ def data(report_store):
     b = ad_account(name="B", timezone="Asia/Shanghai")
     c = ad_account(name="C", timezone="UTC")
     rows_a = [
-        day_row("a1", date(2024, 3, 8), impressions=1000, clicks=50, cost="25.00", conversions=5, extra={"video_views": 300}),
-        day_row("a1", date(2024, 3, 9), impressions=2000, clicks=40, cost="30.00", conversions=2, extra={"video_views": 100}),
-        day_row("a2", date(2024, 3, 8), impressions=500, clicks=50, cost="10.00", conversions=0, extra={"video_views": 900}),
+        day_row(
+            "a1", date(2024, 3, 8), impressions=1000, clicks=50, cost="25.00", conversions=5, extra={"video_views": 300}
+        ),
+        day_row(
+            "a1", date(2024, 3, 9), impressions=2000, clicks=40, cost="30.00", conversions=2, extra={"video_views": 100}
+        ),
+        day_row(
+            "a2", date(2024, 3, 8), impressions=500, clicks=50, cost="10.00", conversions=0, extra={"video_views": 900}
+        ),
         day_row("a2", date(2024, 3, 1), impressions=400, clicks=20, cost="8.00", conversions=1),
     ]
     tz_b = "Asia/Shanghai"
     rows_b = [
-        day_row("b1", date(2024, 3, 9), tz=tz_b, impressions=3000, clicks=30, cost="60.00", conversions=3, extra={"video_views": 50}),
+        day_row(
+            "b1",
+            date(2024, 3, 9),
+            tz=tz_b,
+            impressions=3000,
+            clicks=30,
+            cost="60.00",
+            conversions=3,
+            extra={"video_views": 50},
+        ),
         day_row("b1", date(2024, 3, 2), tz=tz_b, impressions=1000, clicks=10, cost="20.00", conversions=1),
     ]
     report_rows_write(account=a, rows=rows_a, run_id="t")
@@ -82,17 +98,22 @@ def test_hourly_rows_are_selected_by_local_date_and_returned_in_utc(report_store
     report_rows_write(account=account, rows=rows, run_id="t")
     series = report_timeseries(account_ids=[77], start="2024-03-09", end="2024-03-09", granularity="hour", level="ad")
     assert [(p["time"], p["impressions"]) for p in series] == [
-        (datetime(2024, 3, 8, 16, tzinfo=timezone.utc), 10),
-        (datetime(2024, 3, 8, 17, tzinfo=timezone.utc), 11),
-        (datetime(2024, 3, 9, 15, tzinfo=timezone.utc), 33),
+        (datetime(2024, 3, 8, 16, tzinfo=UTC), 10),
+        (datetime(2024, 3, 8, 17, tzinfo=UTC), 11),
+        (datetime(2024, 3, 9, 15, tzinfo=UTC), 33),
     ]
     # 03-08 local holds none of them, although two are on 03-08 in UTC.
-    assert report_timeseries(account_ids=[77], start="2024-03-08", end="2024-03-08", granularity="hour", level="ad") == []
+    assert (
+        report_timeseries(account_ids=[77], start="2024-03-08", end="2024-03-08", granularity="hour", level="ad") == []
+    )
 
 
 def test_top_entities_by_core_metric_with_names_from_the_metadata_db(data):
     top = report_top_entities(account_ids=data["org"], order_by="cost", n=2, **PERIOD)
-    assert [(t["entity_id"], t["name"], t["cost"]) for t in top] == [("b1", "Old promo", Decimal("60.00")), ("a1", "Spring sale", Decimal("55.00"))]
+    assert [(t["entity_id"], t["name"], t["cost"]) for t in top] == [
+        ("b1", "Old promo", Decimal("60.00")),
+        ("a1", "Spring sale", Decimal("55.00")),
+    ]
     assert top[0]["deleted"] is True and top[1]["deleted"] is False
     assert top[1]["account_id"] == data["a"].pk and top[1]["impressions"] == 3000
 
@@ -115,7 +136,12 @@ def test_period_over_period_comparison(data):
     result = report_compare(account_ids=data["org"], **PERIOD)
     assert result["previous_period"] == {"start": date(2024, 3, 1), "end": date(2024, 3, 7)}
     m = result["metrics"]
-    assert m["impressions"] == {"current": 6500, "previous": 1400, "change": 5100, "change_pct": pytest.approx(5100 / 1400 * 100)}
+    assert m["impressions"] == {
+        "current": 6500,
+        "previous": 1400,
+        "change": 5100,
+        "change_pct": pytest.approx(5100 / 1400 * 100),
+    }
     assert m["cost"]["current"] == Decimal("125.00") and m["cost"]["previous"] == Decimal("28.00")
     assert m["cost"]["change"] == Decimal("97.00") and m["cost"]["change_pct"] == pytest.approx(97 / 28 * 100)
     assert m["cpa"]["previous"] == pytest.approx(14.0) and m["cpa"]["change"] == pytest.approx(-1.5)
@@ -128,9 +154,15 @@ def test_reads_are_right_with_unmerged_duplicate_versions(data, report_store, de
     # Background merges would collapse the duplicates this test is about, at a time of their choosing.
     report_store.command("SYSTEM STOP MERGES report_rows")
     # A restatement of a1 on 03-09 (newer version), and a stale copy arriving late (older version).
-    report_rows_write(account=a, rows=[day_row("a1", date(2024, 3, 9), impressions=2500, clicks=40, cost="30.00")], run_id="new")
-    report_rows_write(account=a, rows=[day_row("a1", date(2024, 3, 9), impressions=1, clicks=1, cost="1")], run_id="stale",
-                      version=old - 10)
+    report_rows_write(
+        account=a, rows=[day_row("a1", date(2024, 3, 9), impressions=2500, clicks=40, cost="30.00")], run_id="new"
+    )
+    report_rows_write(
+        account=a,
+        rows=[day_row("a1", date(2024, 3, 9), impressions=1, clicks=1, cost="1")],
+        run_id="stale",
+        version=old - 10,
+    )
     assert report_store.command("SELECT count() FROM report_rows WHERE entity_id = 'a1'") == 4  # 2 + 2 unmerged
     totals = report_totals(account_ids=data["org"], dedup=dedup, **PERIOD)
     assert totals["impressions"] == 7000

@@ -1,5 +1,6 @@
 """Entity metadata writes: bulk upserts (one statement per page), idempotent, deletions marked."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -9,7 +10,7 @@ from reports.models import AdEntity
 from reports.services import EntityError, entities_mark_deleted, entities_upsert
 from tests.reports.factories import ad_account, entity
 
-T0 = datetime(2024, 3, 1, 8, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, 8, tzinfo=UTC)
 
 
 def _writes(queries) -> list[str]:
@@ -36,17 +37,27 @@ def test_upsert_writes_one_statement_per_page():
 @pytest.mark.django_db
 def test_upsert_is_idempotent_and_updates_in_place():
     account = ad_account()
-    entities_upsert(ad_account=account, entities=[entity("c1", "Spring", level="campaign", status="active")], seen_at=T0)
+    entities_upsert(
+        ad_account=account, entities=[entity("c1", "Spring", level="campaign", status="active")], seen_at=T0
+    )
     first = AdEntity.objects.get(external_id="c1")
     later = T0 + timedelta(hours=6)
     for _ in range(2):
-        entities_upsert(ad_account=account, entities=[entity("c1", "Spring sale", level="campaign", status="paused",
-                                                              raw={"id": "c1", "budget": 5})], seen_at=later)
+        entities_upsert(
+            ad_account=account,
+            entities=[entity("c1", "Spring sale", level="campaign", status="paused", raw={"id": "c1", "budget": 5})],
+            seen_at=later,
+        )
     rows = list(AdEntity.objects.filter(ad_account=account))
     assert len(rows) == 1
     row = rows[0]
     assert row.pk == first.pk
-    assert (row.name, row.status, row.raw, row.platform) == ("Spring sale", "paused", {"id": "c1", "budget": 5}, "sandbox")
+    assert (row.name, row.status, row.raw, row.platform) == (
+        "Spring sale",
+        "paused",
+        {"id": "c1", "budget": 5},
+        "sandbox",
+    )
     assert row.first_seen_at == T0  # kept from the first sighting
     assert row.updated_at >= later and row.deleted_at is None
 
@@ -69,7 +80,9 @@ def test_platform_deleted_entities_get_deleted_at_and_come_back_alive():
     assert AdEntity.objects.get(external_id="a2").deleted_at is None
     # still deleted a fetch later: deleted since the first time it was seen so, at one read more
     with CaptureQueriesContext(connection) as ctx:
-        entities_upsert(ad_account=account, entities=[entity("a1", deleted=True), entity("a2")], seen_at=T0 + timedelta(hours=1))
+        entities_upsert(
+            ad_account=account, entities=[entity("a1", deleted=True), entity("a2")], seen_at=T0 + timedelta(hours=1)
+        )
     assert len(ctx.captured_queries) == 2 and len(_writes(ctx.captured_queries)) == 1
     assert AdEntity.objects.get(external_id="a1").deleted_at == T0
     entities_upsert(ad_account=account, entities=[entity("a1", status="active")], seen_at=T0 + timedelta(hours=2))
@@ -80,13 +93,18 @@ def test_platform_deleted_entities_get_deleted_at_and_come_back_alive():
 def test_entities_missing_from_a_full_fetch_are_marked_deleted_not_removed():
     account = ad_account()
     other = ad_account()
-    entities_upsert(ad_account=account, entities=[entity(f"ad{i}") for i in range(4)] + [entity("c1", level="campaign")],
-                    seen_at=T0)
+    entities_upsert(
+        ad_account=account, entities=[entity(f"ad{i}") for i in range(4)] + [entity("c1", level="campaign")], seen_at=T0
+    )
     entities_upsert(ad_account=other, entities=[entity("ad9")], seen_at=T0)
-    fetch_start = datetime.now(timezone.utc)
+    fetch_start = datetime.now(UTC)
     entities_upsert(ad_account=account, entities=[entity("ad0"), entity("ad2")], seen_at=fetch_start)
     assert entities_mark_deleted(ad_account=account, level="ad", seen_before=fetch_start) == 2
-    live = set(AdEntity.objects.filter(ad_account=account, level="ad", deleted_at__isnull=True).values_list("external_id", flat=True))
+    live = set(
+        AdEntity.objects.filter(ad_account=account, level="ad", deleted_at__isnull=True).values_list(
+            "external_id", flat=True
+        )
+    )
     assert live == {"ad0", "ad2"}
     gone = AdEntity.objects.get(ad_account=account, external_id="ad1")
     assert gone.deleted_at == fetch_start and gone.name == ""  # still there, marked
@@ -94,7 +112,7 @@ def test_entities_missing_from_a_full_fetch_are_marked_deleted_not_removed():
     assert AdEntity.objects.get(external_id="c1").deleted_at is None
     assert AdEntity.objects.get(ad_account=other).deleted_at is None
     # The next full fetch sees the same two: nothing new marked, the first deletion time kept.
-    second = datetime.now(timezone.utc)
+    second = datetime.now(UTC)
     entities_upsert(ad_account=account, entities=[entity("ad0"), entity("ad2")], seen_at=second)
     assert entities_mark_deleted(ad_account=account, level="ad", seen_before=second) == 0
     assert AdEntity.objects.get(ad_account=account, external_id="ad1").deleted_at == fetch_start
@@ -127,7 +145,7 @@ def test_concurrent_upserts_of_the_same_entities_neither_fail_nor_duplicate():
                 # each fetch sees the platform's list in its own order
                 ads = [entity(f"ad{i}", f"Ad {i} r{round_} t{n}") for i in range(1500)]
                 entities_upsert(ad_account=account, entities=ads if n % 2 else ads[::-1])
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connections.close_all()

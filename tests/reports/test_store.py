@@ -1,5 +1,6 @@
 """report_rows_write: UTC/local conversion, batching, idempotency under re-writes and half-done writes."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -23,8 +24,9 @@ def _stored(client, **where):
 
 
 def test_shanghai_daily_row_keeps_local_date_and_utc_time(report_store):
-    written = report_rows_write(account=SHANGHAI, rows=[day_row("ad1", date(2024, 3, 1), tz="Asia/Shanghai", currency="")],
-                                run_id="ti-1")
+    written = report_rows_write(
+        account=SHANGHAI, rows=[day_row("ad1", date(2024, 3, 1), tz="Asia/Shanghai", currency="")], run_id="ti-1"
+    )
     assert written == 1
     [(entity, stat_time, stat_date, impressions, cost, currency, extra, version, run_id)] = _stored(report_store)
     # Local midnight of 2024-03-01 in Shanghai (UTC+8) is 16:00 UTC the day before.
@@ -47,8 +49,16 @@ def test_hourly_rows_across_local_midnight_get_local_dates(report_store):
 
 def test_rows_in_another_timezone_are_converted_not_relabelled(report_store):
     # A row whose stat_time carries UTC for a Shanghai account: its Shanghai date is what counts.
-    row = ReportRow(level="ad", granularity="hour", entity_id="a", stat_time=datetime(2024, 3, 1, 20, tzinfo=timezone.utc),
-                    impressions=1, clicks=0, cost=Decimal("0"), conversions=0.0)
+    row = ReportRow(
+        level="ad",
+        granularity="hour",
+        entity_id="a",
+        stat_time=datetime(2024, 3, 1, 20, tzinfo=UTC),
+        impressions=1,
+        clicks=0,
+        cost=Decimal("0"),
+        conversions=0.0,
+    )
     report_rows_write(account=SHANGHAI, rows=[row], run_id="ti")
     [(_, stat_time, stat_date, *_)] = _stored(report_store)
     assert (stat_time, stat_date) == ("2024-03-01 20:00:00", date(2024, 3, 2))
@@ -64,7 +74,9 @@ def test_extra_metrics_and_cost_precision_are_kept(report_store):
 
 
 def test_same_rows_written_three_times_count_once(report_store):
-    rows = [day_row(f"ad{i}", date(2024, 3, d), impressions=10 * i, cost=f"{i}.25") for i in range(1, 4) for d in (1, 2)]
+    rows = [
+        day_row(f"ad{i}", date(2024, 3, d), impressions=10 * i, cost=f"{i}.25") for i in range(1, 4) for d in (1, 2)
+    ]
     report_store.command("SYSTEM STOP MERGES report_rows")  # the duplicates must still be there to be read past
     for _ in range(3):
         report_rows_write(account=UTC_ACCOUNT, rows=rows, run_id="ti")
@@ -100,8 +112,12 @@ def test_retry_after_a_write_failed_half_way_counts_each_key_once_with_new_value
 
 def test_an_older_version_written_late_does_not_win(report_store):
     newer, older = next_version(), next_version() - 1_000_000
-    report_rows_write(account=UTC_ACCOUNT, rows=[day_row("a", date(2024, 3, 1), impressions=5)], run_id="new", version=newer)
-    report_rows_write(account=UTC_ACCOUNT, rows=[day_row("a", date(2024, 3, 1), impressions=9)], run_id="old", version=older)
+    report_rows_write(
+        account=UTC_ACCOUNT, rows=[day_row("a", date(2024, 3, 1), impressions=5)], run_id="new", version=newer
+    )
+    report_rows_write(
+        account=UTC_ACCOUNT, rows=[day_row("a", date(2024, 3, 1), impressions=9)], run_id="old", version=older
+    )
     assert report_totals(account_ids=[8], start="2024-03-01", end="2024-03-01", level="ad")["impressions"] == 5
 
 
@@ -112,8 +128,16 @@ def test_versions_increase_strictly():
 
 def test_naive_stat_time_is_refused_and_nothing_is_written(report_store):
     good = day_row("a", date(2024, 3, 1))
-    naive = ReportRow(level="ad", granularity="day", entity_id="b", stat_time=datetime(2024, 3, 1), impressions=1,
-                      clicks=0, cost=Decimal("0"), conversions=0.0)
+    naive = ReportRow(
+        level="ad",
+        granularity="day",
+        entity_id="b",
+        stat_time=datetime(2024, 3, 1),
+        impressions=1,
+        clicks=0,
+        cost=Decimal("0"),
+        conversions=0.0,
+    )
     with pytest.raises(ReportRowError, match="has no timezone"):
         report_rows_write(account=UTC_ACCOUNT, rows=[good, naive], run_id="ti")
     assert report_store.command("SELECT count() FROM report_rows") == 0

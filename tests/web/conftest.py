@@ -1,4 +1,5 @@
 """Fixtures of the web tests: two organizations with one member each, and their DAGs."""
+
 import pytest
 from rest_framework.test import APIClient
 

@@ -1,9 +1,10 @@
 """Builders of the objects the web tests need: users in organizations, ad accounts,
 DAGs made from a real template by the engine's services, runs and task instances."""
+
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 
@@ -35,10 +36,18 @@ TEMPLATE = {
     "dag_id": "${account_id}_today_insights",
     "schedule_interval": "0 * * * *",
     "tasks": [
-        {"task_id": "dummy_task", "downstream_task_ids": ["account_meta_task", "ad_meta_task"], "is_dummy": True,
-         "operator_name": "DummyOperator"},
+        {
+            "task_id": "dummy_task",
+            "downstream_task_ids": ["account_meta_task", "ad_meta_task"],
+            "is_dummy": True,
+            "operator_name": "DummyOperator",
+        },
         {"task_id": "account_meta_task", "operator_type": "basic", "operator_name": "web_test_operator"},
-        {"task_id": "ad_meta_task", "downstream_task_ids": ["ad_daily_insight_task"], "operator_name": "web_test_operator"},
+        {
+            "task_id": "ad_meta_task",
+            "downstream_task_ids": ["ad_daily_insight_task"],
+            "operator_name": "web_test_operator",
+        },
         {"task_id": "ad_daily_insight_task", "operator_name": "web_test_operator", "params": {"granularity": "day"}},
     ],
 }
@@ -47,8 +56,12 @@ TEMPLATE = {
 def user(*, staff: bool = False, superuser: bool = False, email: str | None = None):
     n = next(_seq)
     return get_user_model().objects.create_user(
-        username=f"user{n}", password="pw", email=email if email is not None else f"user{n}@example.com",
-        is_staff=staff or superuser, is_superuser=superuser)
+        username=f"user{n}",
+        password="pw",
+        email=email if email is not None else f"user{n}@example.com",
+        is_staff=staff or superuser,
+        is_superuser=superuser,
+    )
 
 
 def organization(*, name: str | None = None, members=(), role: str = "admin", **fields):
@@ -60,13 +73,21 @@ def organization(*, name: str | None = None, members=(), role: str = "admin", **
     return org
 
 
-def ad_account(*, organization, platform: str = "sandbox", name: str | None = None, timezone_name: str = "UTC", **fields):
+def ad_account(
+    *, organization, platform: str = "sandbox", name: str | None = None, timezone_name: str = "UTC", **fields
+):
     from accounts.models import AdAccount
 
     n = next(_seq)
     return AdAccount.objects.create(
-        organization=organization, platform=platform, external_id=str(1000 + n), name=name or f"Account {n}",
-        currency="USD", timezone=timezone_name, **fields)
+        organization=organization,
+        platform=platform,
+        external_id=str(1000 + n),
+        name=name or f"Account {n}",
+        currency="USD",
+        timezone=timezone_name,
+        **fields,
+    )
 
 
 def template(*, name: str | None = None, spec: dict | None = None, platform: str = "sandbox"):
@@ -88,7 +109,7 @@ def dag(*, account, tpl=None):
 def run(*, dag, logical_time: datetime | None = None):
     from ingestion.services.runs import run_trigger
 
-    created, _ = run_trigger(dag_id=dag.dag_id, logical_time=logical_time or datetime(2024, 3, 8, tzinfo=timezone.utc))
+    created, _ = run_trigger(dag_id=dag.dag_id, logical_time=logical_time or datetime(2024, 3, 8, tzinfo=UTC))
     return created
 
 
@@ -96,5 +117,10 @@ def log(*, task_instance, try_number: int, chunks: list[str], final: bool):
     from ingestion.models import TaskLog
 
     for seq, text in enumerate(chunks):
-        TaskLog.objects.create(task_instance=task_instance, try_number=try_number, seq=seq, text=text,
-                               is_final=final and seq == len(chunks) - 1)
+        TaskLog.objects.create(
+            task_instance=task_instance,
+            try_number=try_number,
+            seq=seq,
+            text=text,
+            is_final=final and seq == len(chunks) - 1,
+        )

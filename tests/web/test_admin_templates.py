@@ -1,5 +1,6 @@
 """The DAG template admin: JSON editor and graph on the change page, the engine's
 validation at the spec field, saving through template_save (new version, DAGs follow)."""
+
 import json
 
 import pytest
@@ -18,11 +19,18 @@ def admin_client(db):
 
 def _post(admin_client, tpl, spec):
     prefix = "versions"
-    return admin_client.post(f"/admin/ingestion/dagtemplate/{tpl.pk}/change/", {
-        "description": "", "spec": json.dumps(spec), "is_active": "on",
-        f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": str(tpl.versions.count()),
-        f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000",
-    })
+    return admin_client.post(
+        f"/admin/ingestion/dagtemplate/{tpl.pk}/change/",
+        {
+            "description": "",
+            "spec": json.dumps(spec),
+            "is_active": "on",
+            f"{prefix}-TOTAL_FORMS": "0",
+            f"{prefix}-INITIAL_FORMS": str(tpl.versions.count()),
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        },
+    )
 
 
 def test_change_page_has_the_json_editor_and_the_graph(admin_client, tpl):
@@ -62,18 +70,32 @@ def test_taking_another_templates_dag_id_pattern_is_refused_at_the_field(admin_c
     response = _post(admin_client, other, spec)
     assert response.status_code == 200
     [error] = response.context["adminform"].form.errors["spec"]
-    assert error.startswith(f"dag_id: the pattern {tpl.spec['dag_id']!r} is already used by template sandbox/{tpl.name}")
+    assert error.startswith(
+        f"dag_id: the pattern {tpl.spec['dag_id']!r} is already used by template sandbox/{tpl.name}"
+    )
     other.refresh_from_db()
     assert other.version == 1 and other.spec["dag_id"] != tpl.spec["dag_id"]
 
 
 def test_adding_a_template_gives_existing_accounts_its_dag(admin_client, account_a, account_b):
     spec = {**factories.TEMPLATE, "dag_id": "${platform}_${account_id}_added"}
-    response = admin_client.post("/admin/ingestion/dagtemplate/add/", {
-        "platform": "sandbox", "name": "added", "description": "", "spec": json.dumps(spec), "is_active": "on",
-        "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0", "versions-MIN_NUM_FORMS": "0",
-        "versions-MAX_NUM_FORMS": "1000"}, follow=True)
+    response = admin_client.post(
+        "/admin/ingestion/dagtemplate/add/",
+        {
+            "platform": "sandbox",
+            "name": "added",
+            "description": "",
+            "spec": json.dumps(spec),
+            "is_active": "on",
+            "versions-TOTAL_FORMS": "0",
+            "versions-INITIAL_FORMS": "0",
+            "versions-MIN_NUM_FORMS": "0",
+            "versions-MAX_NUM_FORMS": "1000",
+        },
+        follow=True,
+    )
     assert response.status_code == 200, response.content.decode()[-3000:]
     assert sorted(Dag.objects.filter(template__name="added").values_list("dag_id", flat=True)) == sorted(
-        f"sandbox_{a.external_id}_added" for a in (account_a, account_b))
+        f"sandbox_{a.external_id}_added" for a in (account_a, account_b)
+    )
     assert "2 DAG(s) created and 0 re-generated" in response.content.decode()

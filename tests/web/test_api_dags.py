@@ -1,5 +1,6 @@
 """DAG API: list/detail scoped to the user's organizations, pause, resume, trigger."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 from rest_framework.test import APIClient
@@ -76,20 +77,25 @@ def test_trigger_now_creates_one_manual_run(api, dag_a):
 
 
 def test_trigger_a_date_range_makes_one_run_per_day(api, dag_a):
-    response = api.post(f"/api/v1/dags/{dag_a.pk}/trigger/", {"start": "2024-03-01", "end": "2024-03-03"}, format="json")
+    response = api.post(
+        f"/api/v1/dags/{dag_a.pk}/trigger/", {"start": "2024-03-01", "end": "2024-03-03"}, format="json"
+    )
     assert response.status_code == 201
     runs = DagRun.objects.filter(pk__in=response.json()["run_ids"]).order_by("logical_time")
-    assert [r.logical_time for r in runs] == [datetime(2024, 3, d, tzinfo=timezone.utc) for d in (1, 2, 3)]
+    assert [r.logical_time for r in runs] == [datetime(2024, 3, d, tzinfo=UTC) for d in (1, 2, 3)]
     # the same range again returns the same runs (exactly one run per logical time)
     again = api.post(f"/api/v1/dags/{dag_a.pk}/trigger/", {"start": "2024-03-01", "end": "2024-03-03"}, format="json")
     assert sorted(again.json()["run_ids"]) == sorted(response.json()["run_ids"])
 
 
-@pytest.mark.parametrize("payload, field, message", [
-    ({"start": "2024-03-05", "end": "2024-03-01"}, "end", "before it starts"),
-    ({"start": "2024-01-01", "end": "2024-12-31"}, "end", "at most 92 days"),
-    ({"start": "yesterday"}, "start", "Date has wrong format"),
-])
+@pytest.mark.parametrize(
+    "payload, field, message",
+    [
+        ({"start": "2024-03-05", "end": "2024-03-01"}, "end", "before it starts"),
+        ({"start": "2024-01-01", "end": "2024-12-31"}, "end", "at most 92 days"),
+        ({"start": "yesterday"}, "start", "Date has wrong format"),
+    ],
+)
 def test_trigger_validation_errors_name_the_field(api, dag_a, payload, field, message):
     response = api.post(f"/api/v1/dags/{dag_a.pk}/trigger/", payload, format="json")
     assert response.status_code == 400

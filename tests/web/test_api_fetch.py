@@ -1,4 +1,5 @@
 """POST /api/v1/fetch/: a manual run of the account's DAGs, rate-limited per organization."""
+
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
@@ -24,8 +25,11 @@ def test_fetch_now_returns_the_run_to_poll(api, dag_a):
 
 
 def test_fetch_a_date_range_with_granularity(api, dag_a):
-    response = api.post("/api/v1/fetch/", {"ad_account": dag_a.ad_account_id, "granularity": "day",
-                                           "start": "2024-03-01", "end": "2024-03-02"}, format="json")
+    response = api.post(
+        "/api/v1/fetch/",
+        {"ad_account": dag_a.ad_account_id, "granularity": "day", "start": "2024-03-01", "end": "2024-03-02"},
+        format="json",
+    )
     assert response.status_code == 201
     runs = DagRun.objects.filter(pk__in=response.json()["run_ids"], run_type="backfill").order_by("logical_time")
     # data day D is fetched by the run of logical day D + 1 (its window set to D alone when
@@ -35,8 +39,9 @@ def test_fetch_a_date_range_with_granularity(api, dag_a):
 
 
 def test_fetch_of_more_days_than_allowed_is_400_and_creates_nothing(api, dag_a):
-    response = api.post("/api/v1/fetch/", {"ad_account": dag_a.ad_account_id, "start": "2024-01-01", "end": "2024-06-01"},
-                        format="json")
+    response = api.post(
+        "/api/v1/fetch/", {"ad_account": dag_a.ad_account_id, "start": "2024-01-01", "end": "2024-06-01"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["end"] == ["fetch at most 92 days at once (asked 153); use `dags backfill`"]
     assert not DagRun.objects.exists()
@@ -49,8 +54,9 @@ def test_fetch_with_no_matching_dag_is_400(api, dag_a):
 
 
 def test_fetch_validation(api, dag_a):
-    response = api.post("/api/v1/fetch/", {"ad_account": dag_a.ad_account_id, "start": "2024-03-02", "end": "2024-03-01"},
-                        format="json")
+    response = api.post(
+        "/api/v1/fetch/", {"ad_account": dag_a.ad_account_id, "start": "2024-03-02", "end": "2024-03-01"}, format="json"
+    )
     assert response.status_code == 400 and "before it starts" in response.json()["end"][0]
     assert api.post("/api/v1/fetch/", {}, format="json").json()["ad_account"] == ["This field is required."]
 
@@ -64,8 +70,9 @@ def test_fetch_for_another_organizations_account_is_404(api, dag_b):
 def test_rate_limited_per_organization(api, alice, dag_a, account_a, api_bob, dag_b):
     # A second member of org A shares org A's budget; org B has its own.
     carol = factories.user()
-    from accounts.models import Membership
     from rest_framework.test import APIClient
+
+    from accounts.models import Membership
 
     Membership.objects.create(user=carol, organization=account_a.organization, role="member")
     api_carol = APIClient()

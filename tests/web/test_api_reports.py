@@ -1,8 +1,8 @@
 """Report API and the dashboard bundle: numbers from ClickHouse, accounts scoped to the user."""
-from datetime import date
+
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
-from datetime import datetime
 
 import pytest
 
@@ -13,20 +13,32 @@ PERIOD = "start=2024-03-08&end=2024-03-14"
 
 
 def day_row(entity_id, day, *, level="campaign", impressions=100, clicks=10, cost="1.50", conversions=1.0):
-    return ReportRow(level=level, granularity="day", entity_id=str(entity_id),
-                     stat_time=datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("UTC")),
-                     impressions=impressions, clicks=clicks, cost=Decimal(cost), conversions=conversions,
-                     currency="USD", extra={})
+    return ReportRow(
+        level=level,
+        granularity="day",
+        entity_id=str(entity_id),
+        stat_time=datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("UTC")),
+        impressions=impressions,
+        clicks=clicks,
+        cost=Decimal(cost),
+        conversions=conversions,
+        currency="USD",
+        extra={},
+    )
 
 
 @pytest.fixture
 def data(report_store, account_a, account_b):
-    report_rows_write(account=account_a, run_id="t", rows=[
-        day_row("c1", date(2024, 3, 8), impressions=1000, clicks=50, cost="25.00", conversions=5),
-        day_row("c1", date(2024, 3, 9), impressions=2000, clicks=40, cost="30.00", conversions=2),
-        day_row("c2", date(2024, 3, 8), impressions=500, clicks=50, cost="10.00", conversions=0),
-        day_row("c2", date(2024, 3, 1), impressions=400, clicks=20, cost="8.00", conversions=1),
-    ])
+    report_rows_write(
+        account=account_a,
+        run_id="t",
+        rows=[
+            day_row("c1", date(2024, 3, 8), impressions=1000, clicks=50, cost="25.00", conversions=5),
+            day_row("c1", date(2024, 3, 9), impressions=2000, clicks=40, cost="30.00", conversions=2),
+            day_row("c2", date(2024, 3, 8), impressions=500, clicks=50, cost="10.00", conversions=0),
+            day_row("c2", date(2024, 3, 1), impressions=400, clicks=20, cost="8.00", conversions=1),
+        ],
+    )
     report_rows_write(account=account_b, run_id="t", rows=[day_row("x1", date(2024, 3, 8), impressions=99999)])
     return {"a": account_a, "b": account_b}
 
@@ -71,17 +83,20 @@ def test_dashboard_bundle(api, data):
     assert body["query"]["account_ids"] == [data["a"].pk]
 
 
-@pytest.mark.parametrize("query, field", [
-    ("start=2024-03-10&end=2024-03-01", "end"),
-    ("start=someday", "start"),
-    ("level=planet", "level"),
-    ("granularity=minute", "granularity"),
-    ("metrics=bogus", "metrics[0]"),
-    ("order_by=bogus", "order_by"),
-    ("n=0", "n"),
-    ("end=0750-12-20", "end"),  # before ClickHouse's DateTime: a 400, not the driver's error
-    ("start=2150-01-01&end=2150-01-02", "start"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("start=2024-03-10&end=2024-03-01", "end"),
+        ("start=someday", "start"),
+        ("level=planet", "level"),
+        ("granularity=minute", "granularity"),
+        ("metrics=bogus", "metrics[0]"),
+        ("order_by=bogus", "order_by"),
+        ("n=0", "n"),
+        ("end=0750-12-20", "end"),  # before ClickHouse's DateTime: a 400, not the driver's error
+        ("start=2150-01-01&end=2150-01-02", "start"),
+    ],
+)
 def test_bad_input_names_the_field(api, data, query, field):
     response = api.get(f"/api/v1/reports/top/?{query}")
     assert response.status_code == 400, response.content
@@ -122,8 +137,15 @@ def test_an_expired_dashboard_answer_is_computed_once_while_many_ask(account_a, 
         return real(**filters)
 
     monkeypatch.setattr(dashboard, "report_compare", counting_compare)
-    query = dashboard.DashboardQuery(account_ids=(account_a.pk,), start=date(2024, 3, 8), end=date(2024, 3, 14),
-                                     granularity="day", level="campaign", platform=None, order_by="cost")
+    query = dashboard.DashboardQuery(
+        account_ids=(account_a.pk,),
+        start=date(2024, 3, 8),
+        end=date(2024, 3, 14),
+        granularity="day",
+        level="campaign",
+        platform=None,
+        order_by="cost",
+    )
     start, answers = threading.Barrier(12), []
 
     def ask():

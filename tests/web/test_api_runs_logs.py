@@ -1,4 +1,5 @@
 """Runs, task instances (clear, retry) and task logs (tail with offsets) through the API."""
+
 from rest_framework.test import APIClient
 
 from ingestion.models import TaskInstance
@@ -12,7 +13,11 @@ def test_runs_list_and_detail_are_scoped(api, dag_a, dag_b):
     detail = api.get(f"/api/v1/runs/{mine.pk}/").json()
     assert detail["dag"] == dag_a.pk
     assert sorted(t["task_id"] for t in detail["task_instances"]) == [
-        "account_meta_task", "ad_daily_insight_task", "ad_meta_task", "dummy_task"]
+        "account_meta_task",
+        "ad_daily_insight_task",
+        "ad_meta_task",
+        "dummy_task",
+    ]
     assert api.get(f"/api/v1/runs/{theirs.pk}/").status_code == 404
     assert api.get(f"/api/v1/runs/?dag={dag_b.pk}").json()["count"] == 0
     assert api.get("/api/v1/runs/?state=bogus").status_code == 400
@@ -67,7 +72,9 @@ def test_anonymous_cannot_read_logs(dag_a):
 def test_retry_and_clear_go_through_the_engine(api, dag_a):
     run = factories.run(dag=dag_a)
     tis = {ti.task_id: ti for ti in run.task_instances.all()}
-    TaskInstance.objects.filter(pk=tis["ad_meta_task"].pk).update(state="failed", try_number=1, max_tries=1, error="boom")
+    TaskInstance.objects.filter(pk=tis["ad_meta_task"].pk).update(
+        state="failed", try_number=1, max_tries=1, error="boom"
+    )
     TaskInstance.objects.filter(pk=tis["ad_daily_insight_task"].pk).update(state="upstream_failed")
     retried = api.post(f"/api/v1/task-instances/{tis['ad_meta_task'].pk}/retry/")
     assert retried.status_code == 200 and retried.json()["state"] == "scheduled" and retried.json()["max_tries"] == 2
@@ -89,8 +96,14 @@ def test_logs_that_will_never_grow_read_as_finished(api, dag_a):
     dummy = run.task_instances.get(task_id="dummy_task")
     TaskInstance.objects.filter(pk=dummy.pk).update(state="success")
     assert api.get(f"/api/v1/logs/{dummy.pk}/").json() | {"offset": 0} == {
-        "task_instance": dummy.pk, "try_number": 1, "offset": 0, "next_offset": 0, "text": "", "finished": True,
-        "state": "success"}
+        "task_instance": dummy.pk,
+        "try_number": 1,
+        "offset": 0,
+        "next_offset": 0,
+        "text": "",
+        "finished": True,
+        "state": "success",
+    }
     ti = run.task_instances.get(task_id="ad_meta_task")
     TaskInstance.objects.filter(pk=ti.pk).update(state="running", try_number=2)
     factories.log(task_instance=ti, try_number=1, chunks=["cut short\n"], final=False)  # a reaped try

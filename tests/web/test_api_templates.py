@@ -1,4 +1,5 @@
 """DAG template API: CRUD for staff, read for members, engine validation at the field path."""
+
 import copy
 
 import pytest
@@ -17,7 +18,9 @@ def staff_api(db):
 
 
 def test_create_read_update_delete(staff_api):
-    created = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "hourly", "spec": TEMPLATE}, format="json")
+    created = staff_api.post(
+        "/api/v1/dag-templates/", {"platform": "sandbox", "name": "hourly", "spec": TEMPLATE}, format="json"
+    )
     assert created.status_code == 201, created.json()
     body = created.json()
     assert body["version"] == 1 and body["spec"]["dag_id"] == TEMPLATE["dag_id"]
@@ -47,10 +50,14 @@ def test_validation_errors_point_at_the_field_path(staff_api):
     bad = copy.deepcopy(TEMPLATE)
     bad["tasks"][0]["downstream_task_ids"] = ["account_meta_task", "nope"]
     bad["tasks"][2]["operator_name"] = "no_such_operator"
-    response = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "bad", "spec": bad}, format="json")
+    response = staff_api.post(
+        "/api/v1/dag-templates/", {"platform": "sandbox", "name": "bad", "spec": bad}, format="json"
+    )
     assert response.status_code == 400
     errors = response.json()["spec"]
-    assert any(path.startswith("tasks[0].downstream_task_ids") and "nope" in " ".join(msgs) for path, msgs in errors.items())
+    assert any(
+        path.startswith("tasks[0].downstream_task_ids") and "nope" in " ".join(msgs) for path, msgs in errors.items()
+    )
     assert any(path.startswith("tasks[2]") and "no_such_operator" in " ".join(msgs) for path, msgs in errors.items())
     assert not DagTemplate.objects.filter(name="bad").exists()
 
@@ -59,7 +66,9 @@ def test_cycle_and_bad_cron_are_reported(staff_api):
     bad = copy.deepcopy(TEMPLATE)
     bad["schedule_interval"] = "every hour"
     bad["tasks"][3]["downstream_task_ids"] = ["ad_meta_task"]
-    response = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "bad", "spec": bad}, format="json")
+    response = staff_api.post(
+        "/api/v1/dag-templates/", {"platform": "sandbox", "name": "bad", "spec": bad}, format="json"
+    )
     assert response.status_code == 400
     errors = response.json()["spec"]
     assert "schedule_interval" in errors
@@ -67,7 +76,9 @@ def test_cycle_and_bad_cron_are_reported(staff_api):
 
 
 def test_duplicate_name_and_bad_input(staff_api, tpl):
-    dup = staff_api.post("/api/v1/dag-templates/", {"platform": tpl.platform, "name": tpl.name, "spec": TEMPLATE}, format="json")
+    dup = staff_api.post(
+        "/api/v1/dag-templates/", {"platform": tpl.platform, "name": tpl.name, "spec": TEMPLATE}, format="json"
+    )
     assert dup.status_code == 400 and "exists" in dup.json()["name"][0]
     missing = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "x"}, format="json")
     assert missing.status_code == 400 and "spec" in missing.json()
@@ -75,7 +86,12 @@ def test_duplicate_name_and_bad_input(staff_api, tpl):
 
 def test_members_read_but_cannot_write(api, tpl):
     assert api.get(f"/api/v1/dag-templates/{tpl.pk}/").status_code == 200
-    assert api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "x", "spec": TEMPLATE}, format="json").status_code == 403
+    assert (
+        api.post(
+            "/api/v1/dag-templates/", {"platform": "sandbox", "name": "x", "spec": TEMPLATE}, format="json"
+        ).status_code
+        == 403
+    )
     assert api.patch(f"/api/v1/dag-templates/{tpl.pk}/", {"is_active": False}, format="json").status_code == 403
     assert api.delete(f"/api/v1/dag-templates/{tpl.pk}/").status_code == 403
 
@@ -88,16 +104,21 @@ def test_template_with_dags_cannot_be_deleted(staff_api, dag_a, tpl):
 
 def test_a_new_template_reaches_accounts_imported_before_it(staff_api, account_a, account_b):
     spec = {**copy.deepcopy(TEMPLATE), "dag_id": "${account_id}_later"}
-    response = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "later", "spec": spec}, format="json")
+    response = staff_api.post(
+        "/api/v1/dag-templates/", {"platform": "sandbox", "name": "later", "spec": spec}, format="json"
+    )
     assert response.status_code == 201, response.json()
     template = DagTemplate.objects.get(pk=response.json()["id"])
     assert sorted(template.dags.values_list("dag_id", flat=True)) == sorted(
-        f"{a.external_id}_later" for a in (account_a, account_b))
+        f"{a.external_id}_later" for a in (account_a, account_b)
+    )
 
 
 def test_a_dag_id_pattern_another_template_uses_is_a_400_at_dag_id(staff_api, tpl, dag_a):
     spec = copy.deepcopy(tpl.spec)
-    response = staff_api.post("/api/v1/dag-templates/", {"platform": "sandbox", "name": "copy", "spec": spec}, format="json")
+    response = staff_api.post(
+        "/api/v1/dag-templates/", {"platform": "sandbox", "name": "copy", "spec": spec}, format="json"
+    )
     assert response.status_code == 400
     [message] = response.json()["spec"]["dag_id"]
     assert f"already used by template sandbox/{tpl.name}" in message
@@ -124,7 +145,9 @@ def test_the_schema_examples_are_valid_requests(staff_api, account_a):
     assert dag.dag_id == f"sandbox_{account_a.external_id}_campaign_hourly" and dag.ad_account == account_a
     put = staff_api.put(f"/api/v1/dag-templates/{pk}/", example("/api/v1/dag-templates/{id}/", "put"), format="json")
     assert put.status_code == 200, put.json()
-    patch = staff_api.patch(f"/api/v1/dag-templates/{pk}/", example("/api/v1/dag-templates/{id}/", "patch"), format="json")
+    patch = staff_api.patch(
+        f"/api/v1/dag-templates/{pk}/", example("/api/v1/dag-templates/{id}/", "patch"), format="json"
+    )
     assert patch.status_code == 200 and patch.json()["is_active"] is False
     dag.refresh_from_db()
     assert dag.is_paused

@@ -4,6 +4,7 @@ One platform process for the module (migrate + bootstrap with the demo setup + s
 report rows); the tests log in as the bootstrap admin like a person would.
 Skipped when /usr/bin/chromium is missing (CI installs it with apt).
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,16 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(os.environ.get("WEB_SCREENSHOT_DIR", tempfile.gettempdir()))
 
 
@@ -33,8 +42,19 @@ def platform():
     tmp = Path(tempfile.mkdtemp(prefix="adplatform-browser-"))
     process = PlatformProcess(tmp, demo=True)
     process.prepare()
-    process.manage("web_seed", "--username", "viewer", "--password", "viewer-password", "--accounts", "2",
-                   "--campaigns", "5", "--days", "30")
+    process.manage(
+        "web_seed",
+        "--username",
+        "viewer",
+        "--password",
+        "viewer-password",
+        "--accounts",
+        "2",
+        "--campaigns",
+        "5",
+        "--days",
+        "30",
+    )
     process.start()
     yield process
     process.stop()
@@ -47,8 +67,9 @@ def browser():
 
     profile = tempfile.mkdtemp(prefix="adplatform-chromium-")
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=ARGS, headless=True,
-                                                       viewport={"width": 1400, "height": 1000})
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=ARGS, headless=True, viewport={"width": 1400, "height": 1000}
+        )
         yield context
         context.close()
     shutil.rmtree(profile, ignore_errors=True)

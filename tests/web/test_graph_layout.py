@@ -1,4 +1,5 @@
 """web.graph_layout: every edge points right; rows follow their upstream; cycles terminate."""
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -7,7 +8,11 @@ from web.graph_layout import chart_graph, layered_layout
 
 def test_example_template_shape():
     nodes = ["dummy_task", "account_meta_task", "ad_meta_task", "ad_daily_insight_task"]
-    edges = [("dummy_task", "account_meta_task"), ("dummy_task", "ad_meta_task"), ("ad_meta_task", "ad_daily_insight_task")]
+    edges = [
+        ("dummy_task", "account_meta_task"),
+        ("dummy_task", "ad_meta_task"),
+        ("ad_meta_task", "ad_daily_insight_task"),
+    ]
     pos = layered_layout(nodes, edges)
     assert pos["dummy_task"] == (0, 0)
     assert pos["account_meta_task"][0] == pos["ad_meta_task"][0] == 1
@@ -28,7 +33,9 @@ def test_cycle_does_not_loop():
 
 
 def test_chart_graph_pixels_and_states():
-    graph = chart_graph([{"task_id": "a", "state": "success"}, {"task_id": "b", "upstream": ["a"]}], x_gap=100, y_gap=50)
+    graph = chart_graph(
+        [{"task_id": "a", "state": "success"}, {"task_id": "b", "upstream": ["a"]}], x_gap=100, y_gap=50
+    )
     assert graph["nodes"] == [
         {"name": "a", "x": 0, "y": 0, "state": "success", "operator": ""},
         {"name": "b", "x": 100, "y": 0, "state": "none", "operator": ""},
@@ -40,7 +47,9 @@ def test_chart_graph_pixels_and_states():
 def dags(draw):
     n = draw(st.integers(1, 12))
     nodes = [f"t{i}" for i in range(n)]
-    edges = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda e: e[0] < e[1]), max_size=30))
+    edges = draw(
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda e: e[0] < e[1]), max_size=30)
+    )
     return nodes, [(nodes[a], nodes[b]) for a, b in edges]
 
 

@@ -1,5 +1,6 @@
 """Notifications: email to the organization (and a Slack-compatible webhook) on a task's final
 failure and on an account needing re-authorization."""
+
 import json
 
 import responses
@@ -63,12 +64,15 @@ def test_unknown_ids_are_ignored(db):
     assert mail.outbox == []
 
 
-def test_a_task_failing_its_last_try_in_the_engine_mails_once(dag_a, alice, celery_eager,
-                                                              django_capture_on_commit_callbacks):
+def test_a_task_failing_its_last_try_in_the_engine_mails_once(
+    dag_a, alice, celery_eager, django_capture_on_commit_callbacks
+):
     from ingestion.services.execution import task_instance_execute
 
     ti = factories.run(dag=dag_a).task_instances.get(task_id="ad_meta_task")
-    TaskInstance.objects.filter(pk=ti.pk).update(operator="web_failing_operator", state="queued", try_number=2, max_tries=2)
+    TaskInstance.objects.filter(pk=ti.pk).update(
+        operator="web_failing_operator", state="queued", try_number=2, max_tries=2
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert task_instance_execute(task_instance_id=ti.pk, try_number=2) == "failed"
     (message,) = mail.outbox
@@ -80,14 +84,17 @@ def test_a_failed_try_with_tries_left_mails_nobody(dag_a, celery_eager, django_c
     from ingestion.services.execution import task_instance_execute
 
     ti = factories.run(dag=dag_a).task_instances.get(task_id="ad_meta_task")
-    TaskInstance.objects.filter(pk=ti.pk).update(operator="web_failing_operator", state="queued", try_number=1, max_tries=3)
+    TaskInstance.objects.filter(pk=ti.pk).update(
+        operator="web_failing_operator", state="queued", try_number=1, max_tries=3
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert task_instance_execute(task_instance_id=ti.pk, try_number=1) == "up_for_retry"
     assert mail.outbox == []
 
 
-def test_a_credential_needing_reauth_mails_its_accounts_organization(account_a, alice, celery_eager,
-                                                                    django_capture_on_commit_callbacks):
+def test_a_credential_needing_reauth_mails_its_accounts_organization(
+    account_a, alice, celery_eager, django_capture_on_commit_callbacks
+):
     from accounts.models import Credential
     from accounts.services.credentials import credential_mark_needs_reauth
 

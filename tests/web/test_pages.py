@@ -1,4 +1,5 @@
 """Server-rendered pages: login required, scoped objects, buttons that call the engine."""
+
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -35,9 +36,18 @@ def test_login_page_logs_in(alice):
 
 
 def test_dashboard_shows_kpis_and_top_entities(browser, report_store, account_a, account_b):
-    row = ReportRow(level="campaign", granularity="day", entity_id="c1",
-                    stat_time=datetime(2024, 3, 8, tzinfo=ZoneInfo("UTC")), impressions=12345, clicks=67,
-                    cost=Decimal("89.10"), conversions=3, currency="USD", extra={})
+    row = ReportRow(
+        level="campaign",
+        granularity="day",
+        entity_id="c1",
+        stat_time=datetime(2024, 3, 8, tzinfo=ZoneInfo("UTC")),
+        impressions=12345,
+        clicks=67,
+        cost=Decimal("89.10"),
+        conversions=3,
+        currency="USD",
+        extra={},
+    )
     report_rows_write(account=account_a, rows=[row], run_id="t")
     report_rows_write(account=account_b, rows=[row], run_id="t")
     response = browser.get("/?start=2024-03-08&end=2024-03-14&level=campaign")
@@ -65,8 +75,9 @@ def test_accounts_page_lists_my_accounts(browser, account_a, account_b):
 def _credentialed(account, **fields):
     from accounts.models import Credential
 
-    credential = Credential.objects.create(organization=account.organization, platform=account.platform,
-                                           subject="ann@example.com", **fields)
+    credential = Credential.objects.create(
+        organization=account.organization, platform=account.platform, subject="ann@example.com", **fields
+    )
     account.credential = credential
     account.save(update_fields=["credential"])
     return credential
@@ -74,7 +85,7 @@ def _credentialed(account, **fields):
 
 def _row(html: str, account) -> str:
     start = html.index(f'data-account="{account.pk}"')
-    return html[start:html.index("</tr>", start)]
+    return html[start : html.index("</tr>", start)]
 
 
 def test_accounts_page_shows_expiry_last_fetch_and_the_authflow_links(browser, account_a, org_a, dag_a):
@@ -82,7 +93,9 @@ def test_accounts_page_shows_expiry_last_fetch_and_the_authflow_links(browser, a
 
     credential = _credentialed(account_a, access_expires_at=datetime(2031, 5, 6, 7, 8, tzinfo=ZoneInfo("UTC")))
     run = factories.run(dag=dag_a)
-    DagRun.objects.filter(pk=run.pk).update(state="success", ended_at=datetime(2030, 1, 2, 3, 4, 5, tzinfo=ZoneInfo("UTC")))
+    DagRun.objects.filter(pk=run.pk).update(
+        state="success", ended_at=datetime(2030, 1, 2, 3, 4, 5, tzinfo=ZoneInfo("UTC"))
+    )
     failed = factories.run(dag=dag_a, logical_time=datetime(2024, 3, 9, tzinfo=ZoneInfo("UTC")))
     DagRun.objects.filter(pk=failed.pk).update(state="failed", ended_at=timezone.now())
     html = browser.get("/accounts/").content.decode()
@@ -122,7 +135,7 @@ def test_revoke_button_target_revokes_the_credential_with_the_page_session(alice
     credential.refresh_from_db()
     assert credential.status == Credential.Status.REVOKED
     html = client.get("/accounts/").content.decode()
-    assert "revoked" in _row(html, account_a) and "data-action=\"revoke\"" not in _row(html, account_a)
+    assert "revoked" in _row(html, account_a) and 'data-action="revoke"' not in _row(html, account_a)
 
 
 def test_dag_pages_and_buttons(browser, dag_a, dag_b):
@@ -186,7 +199,13 @@ def test_api_docs_and_schema_are_served_locally(browser):
     docs = browser.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower() and "/static/drf_spectacular_sidecar/" in docs
     schema = browser.get("/api/schema/?format=json").json()
-    for path in ["/api/v1/dags/", "/api/v1/fetch/", "/api/v1/logs/{id}/", "/api/v1/reports/dashboard/", "/api/v1/dag-templates/"]:
+    for path in [
+        "/api/v1/dags/",
+        "/api/v1/fetch/",
+        "/api/v1/logs/{id}/",
+        "/api/v1/reports/dashboard/",
+        "/api/v1/dag-templates/",
+    ]:
         assert path in schema["paths"], path
 
 

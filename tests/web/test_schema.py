@@ -1,4 +1,5 @@
 """The OpenAPI schema: valid, without a drf-spectacular warning, lists described as pages."""
+
 import io
 
 import yaml

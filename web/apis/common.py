@@ -1,5 +1,6 @@
 """Shared pieces of the API views: pagination and filtering inside plain APIViews, and
 their OpenAPI description (drf-spectacular only infers these for generic views)."""
+
 from __future__ import annotations
 
 import django_filters
@@ -49,8 +50,9 @@ def filter_parameters(filterset_class) -> list[OpenApiParameter]:
         kind = next((t for cls, t in _FILTER_TYPES if isinstance(flt, cls)), OpenApiTypes.STR)
         choices = flt.extra.get("choices")
         enum = [value for value, _ in choices] if isinstance(flt, django_filters.ChoiceFilter) and choices else None
-        parameters.append(OpenApiParameter(name, kind, OpenApiParameter.QUERY, required=False, enum=enum,
-                                           description=flt.label or ""))
+        parameters.append(
+            OpenApiParameter(name, kind, OpenApiParameter.QUERY, required=False, enum=enum, description=flt.label or "")
+        )
     return parameters
 
 
@@ -58,19 +60,24 @@ def list_parameters(filterset_class) -> list[OpenApiParameter]:
     """A list endpoint's parameters: its filters plus limit/offset pagination."""
     return [
         *filter_parameters(filterset_class),
-        OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
-                         description="page size (default 50)"),
-        OpenApiParameter("offset", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
-                         description="rows to skip"),
+        OpenApiParameter(
+            "limit", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False, description="page size (default 50)"
+        ),
+        OpenApiParameter(
+            "offset", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False, description="rows to skip"
+        ),
     ]
 
 
 def paginated_schema(serializer_class):
     """The limit/offset envelope around a list of `serializer_class`, for the schema."""
     name = serializer_class.__name__.removesuffix("Output")
-    return inline_serializer(f"Paginated{name}List", fields={
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": serializer_class(many=True),
-    })
+    return inline_serializer(
+        f"Paginated{name}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )

@@ -1,4 +1,5 @@
 """DAGs: list, detail (tasks with their latest state), pause, resume, trigger."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -43,7 +44,9 @@ class DagDetailOutput(DagOutput):
 
 
 class DagListApi(APIView):
-    @extend_schema(operation_id="v1_dags_list", parameters=list_parameters(DagFilter), responses=paginated_schema(DagOutput))
+    @extend_schema(
+        operation_id="v1_dags_list", parameters=list_parameters(DagFilter), responses=paginated_schema(DagOutput)
+    )
     def get(self, request):
         queryset = filtered(DagFilter, request, selectors.dag_list_rows(request.user))
         return paginated(self, request, queryset, DagOutput)
@@ -54,8 +57,12 @@ def _detail(request, dag) -> dict:
 
     # Dag.tasks is the spec's task list; the output's tasks also carry each latest state.
     data = DagOutput(dag).data
-    data.update(max_active_runs=dag.max_active_runs, catchup=dag.catchup, pool=dag.pool,
-                tasks=TaskOutput(dag_tasks(dag), many=True).data)
+    data.update(
+        max_active_runs=dag.max_active_runs,
+        catchup=dag.catchup,
+        pool=dag.pool,
+        tasks=TaskOutput(dag_tasks(dag), many=True).data,
+    )
     return data
 
 
@@ -102,7 +109,9 @@ class DagTriggerApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            run_ids = engine.trigger(dag=dag, start=data.validated_data.get("start"), end=data.validated_data.get("end"))
+            run_ids = engine.trigger(
+                dag=dag, start=data.validated_data.get("start"), end=data.validated_data.get("end")
+            )
         except engine.EngineError as exc:
             field, _, message = str(exc).partition(": ")
             raise ValidationError({field if message else "non_field_errors": [message or str(exc)]}) from None

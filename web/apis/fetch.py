@@ -9,6 +9,7 @@ the look-back a scheduled run adds, so a range asks the platform for each day on
 (ingestion.services.fetch explains the choice). Rate-limited per organization
 (settings.FETCH_RATE).
 """
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -21,6 +22,7 @@ from connectors.base import GRANULARITIES, LEVELS
 from web import engine, selectors
 from web.apis.common import get_scoped
 from web.throttles import OrganizationFetchThrottle
+
 
 def _task_params(task: dict, platform: str) -> dict:
     """The params the task runs with: its operator's defaults filled in (the insight task
@@ -89,8 +91,12 @@ class FetchApi(APIView):
         self.check_permissions(request)
         account_id = request.data.get("ad_account") if hasattr(request.data, "get") else None
         if isinstance(account_id, (int, str)) and str(account_id).isdigit():
-            organization_id = (selectors.ad_accounts_for_user(request.user).filter(pk=int(account_id))
-                               .values_list("organization_id", flat=True).first())
+            organization_id = (
+                selectors.ad_accounts_for_user(request.user)
+                .filter(pk=int(account_id))
+                .values_list("organization_id", flat=True)
+                .first()
+            )
             request.fetch_organization_id = organization_id
         super().initial(request, *args, **kwargs)
 
@@ -100,12 +106,20 @@ class FetchApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         account = get_scoped(selectors.ad_accounts_for_user(request.user), values["ad_account"])
-        dags = [d for d in selectors.dags_for_user(request.user).filter(ad_account=account).order_by("dag_id")
-                if _dag_fetches(d, level=values.get("level"), granularity=values.get("granularity"))]
+        dags = [
+            d
+            for d in selectors.dags_for_user(request.user).filter(ad_account=account).order_by("dag_id")
+            if _dag_fetches(d, level=values.get("level"), granularity=values.get("granularity"))
+        ]
         if not dags:
-            raise ValidationError({"ad_account": [
-                f"account {account.pk} has no DAG that fetches "
-                f"{values.get('granularity') or 'any granularity'} reports at {values.get('level') or 'any'} level"]})
+            raise ValidationError(
+                {
+                    "ad_account": [
+                        f"account {account.pk} has no DAG that fetches "
+                        f"{values.get('granularity') or 'any granularity'} reports at {values.get('level') or 'any'} level"
+                    ]
+                }
+            )
         run_ids: list[int] = []
         try:
             for dag in dags:
@@ -113,5 +127,7 @@ class FetchApi(APIView):
         except engine.EngineError as exc:
             field, _, message = str(exc).partition(": ")
             raise ValidationError({field if message else "non_field_errors": [message or str(exc)]}) from None
-        return Response(self.OutputSerializer({"run_id": run_ids[0], "run_ids": run_ids, "dags": [d.dag_id for d in dags]}).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            self.OutputSerializer({"run_id": run_ids[0], "run_ids": run_ids, "dags": [d.dag_id for d in dags]}).data,
+            status=status.HTTP_201_CREATED,
+        )

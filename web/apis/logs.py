@@ -1,4 +1,5 @@
 """Task logs: one try's text from an offset, for live tail (poll with `next_offset`)."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -14,8 +15,13 @@ from web.apis.common import get_scoped
 class TaskLogApi(APIView):
     class InputSerializer(serializers.Serializer):
         try_number = serializers.IntegerField(required=False, min_value=1, help_text="default: the latest try")
-        offset = serializers.IntegerField(required=False, min_value=0, max_value=2**62, default=0,
-                                          help_text="where to continue: the previous answer's next_offset (0 = from the start)")
+        offset = serializers.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=2**62,
+            default=0,
+            help_text="where to continue: the previous answer's next_offset (0 = from the start)",
+        )
 
     class OutputSerializer(serializers.Serializer):
         task_instance = serializers.IntegerField()
@@ -39,7 +45,16 @@ class TaskLogApi(APIView):
             raise NotFound(f"task instance {ti.pk} has no try {try_number} (latest: {ti.try_number})")
         offset = params.validated_data["offset"]
         chunk = engine.read_log(task_instance=ti, try_number=try_number, offset=offset)
-        return Response(self.OutputSerializer({
-            "task_instance": ti.pk, "try_number": try_number, "offset": offset, "next_offset": chunk.next_offset,
-            "text": chunk.text, "finished": chunk.finished, "state": ti.state,
-        }).data)
+        return Response(
+            self.OutputSerializer(
+                {
+                    "task_instance": ti.pk,
+                    "try_number": try_number,
+                    "offset": offset,
+                    "next_offset": chunk.next_offset,
+                    "text": chunk.text,
+                    "finished": chunk.finished,
+                    "state": ti.state,
+                }
+            ).data
+        )

@@ -4,6 +4,7 @@ bundle (all of them in one call, what the dashboard page shows).
 Accounts are the user's own: asking for another organization's account is a 404, and
 with no `account` every account of the user's organizations is included.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,15 +25,19 @@ from web.dashboard import DashboardQuery, check_report_date, dashboard_json, jso
 
 
 class ReportInput(serializers.Serializer):
-    account = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), required=False,
-                                    help_text="ad account ids (repeat the parameter); default: all of yours")
+    account = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**62),
+        required=False,
+        help_text="ad account ids (repeat the parameter); default: all of yours",
+    )
     platform = serializers.RegexField(r"^[a-z0-9_]{1,32}$", required=False)
     start = serializers.DateField(required=False, help_text="first local date (default: 6 days before end)")
     end = serializers.DateField(required=False, help_text="last local date, inclusive (default: today)")
     granularity = serializers.ChoiceField(choices=GRANULARITIES, default="day")
     level = serializers.ChoiceField(choices=LEVELS, default="account")
-    metrics = serializers.ListField(child=serializers.CharField(max_length=80), required=False,
-                                    help_text="extra metrics to include, extra.NAME")
+    metrics = serializers.ListField(
+        child=serializers.CharField(max_length=80), required=False, help_text="extra metrics to include, extra.NAME"
+    )
 
 
 class TopInput(ReportInput):
@@ -80,8 +85,13 @@ def _filters(request, values: dict) -> dict:
     end = values.get("end") or timezone.localdate()
     start = values.get("start") or end - timedelta(days=6)
     return {
-        "account_ids": account_ids, "start": start, "end": end, "granularity": values["granularity"],
-        "level": values["level"], "platform": values.get("platform"), "metrics": values.get("metrics") or (),
+        "account_ids": account_ids,
+        "start": start,
+        "end": end,
+        "granularity": values["granularity"],
+        "level": values["level"],
+        "platform": values.get("platform"),
+        "metrics": values.get("metrics") or (),
     }
 
 
@@ -111,8 +121,11 @@ class ReportTopApi(APIView):
     def get(self, request):
         values = _params(request, TopInput)
         filters = _filters(request, values)
-        return _run(lambda: report_top_entities(order_by=values["order_by"], n=values["n"],
-                                                descending=values["descending"], **filters))
+        return _run(
+            lambda: report_top_entities(
+                order_by=values["order_by"], n=values["n"], descending=values["descending"], **filters
+            )
+        )
 
 
 class ReportCompareApi(APIView):
@@ -130,8 +143,12 @@ class DashboardApi(APIView):
         values = _params(request, DashboardInput)
         filters = _filters(request, values)
         query = DashboardQuery(
-            account_ids=tuple(filters["account_ids"]), start=filters["start"], end=filters["end"],
-            granularity=filters["granularity"], level=filters["level"], platform=filters["platform"],
+            account_ids=tuple(filters["account_ids"]),
+            start=filters["start"],
+            end=filters["end"],
+            granularity=filters["granularity"],
+            level=filters["level"],
+            platform=filters["platform"],
             order_by=values["order_by"],
         )
         try:

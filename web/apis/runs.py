@@ -1,4 +1,5 @@
 """DAG runs (list, detail with task instances) and task instances (list, detail, clear, retry)."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -44,9 +45,13 @@ class RunDetailOutput(RunOutput):
 
 
 class RunListApi(APIView):
-    @extend_schema(operation_id="v1_runs_list", parameters=list_parameters(DagRunFilter), responses=paginated_schema(RunOutput))
+    @extend_schema(
+        operation_id="v1_runs_list", parameters=list_parameters(DagRunFilter), responses=paginated_schema(RunOutput)
+    )
     def get(self, request):
-        queryset = filtered(DagRunFilter, request, selectors.dag_runs_for_user(request.user)).order_by("-logical_time", "-pk")
+        queryset = filtered(DagRunFilter, request, selectors.dag_runs_for_user(request.user)).order_by(
+            "-logical_time", "-pk"
+        )
         return paginated(self, request, queryset, RunOutput)
 
 
@@ -61,9 +66,15 @@ class RunDetailApi(APIView):
 
 
 class TaskInstanceListApi(APIView):
-    @extend_schema(operation_id="v1_task_instances_list", parameters=list_parameters(TaskInstanceFilter), responses=paginated_schema(TaskInstanceOutput))
+    @extend_schema(
+        operation_id="v1_task_instances_list",
+        parameters=list_parameters(TaskInstanceFilter),
+        responses=paginated_schema(TaskInstanceOutput),
+    )
     def get(self, request):
-        queryset = filtered(TaskInstanceFilter, request, selectors.task_instances_for_user(request.user)).order_by("-pk")
+        queryset = filtered(TaskInstanceFilter, request, selectors.task_instances_for_user(request.user)).order_by(
+            "-pk"
+        )
         return paginated(self, request, queryset, TaskInstanceOutput)
 
 

@@ -4,6 +4,7 @@ back as 400 errors keyed by the field path inside `spec` (e.g. `tasks[2].downstr
 Templates belong to a platform and are shared by every organization, so reading is open to
 every signed-in user and writing is for staff.
 """
+
 from __future__ import annotations
 
 from django.db import transaction
@@ -57,8 +58,12 @@ class TemplateOutput(serializers.Serializer):
 
 
 class TemplateInput(serializers.Serializer):
-    platform = serializers.RegexField(r"^[a-z0-9_]{0,50}$", allow_blank=True, default="",
-                                      help_text="platform slug; empty for a DAG without an account")
+    platform = serializers.RegexField(
+        r"^[a-z0-9_]{0,50}$",
+        allow_blank=True,
+        default="",
+        help_text="platform slug; empty for a DAG without an account",
+    )
     name = serializers.RegexField(r"^[\w.\- ]{1,200}$")
     spec = serializers.JSONField(help_text="the DAG template (dag_id, schedule_interval, tasks, ...)")
     is_active = serializers.BooleanField(default=True)
@@ -71,23 +76,45 @@ EXAMPLE_SPEC = {
     "catchup": False,
     "max_active_runs": 1,
     "tasks": [
-        {"task_id": "start", "is_dummy": True, "operator_name": "DummyOperator",
-         "downstream_task_ids": ["campaign_meta", "campaign_hourly_insights"]},
-        {"task_id": "campaign_meta", "operator_name": "ad_meta_operator", "params": {"levels": ["campaign"]},
-         "retries": 3, "retry_delay": 30},
-        {"task_id": "campaign_hourly_insights", "operator_name": "insight_operator",
-         "params": {"granularity": "hour", "level": "campaign"}, "retries": 5, "retry_delay": 60, "timeout": 1800},
+        {
+            "task_id": "start",
+            "is_dummy": True,
+            "operator_name": "DummyOperator",
+            "downstream_task_ids": ["campaign_meta", "campaign_hourly_insights"],
+        },
+        {
+            "task_id": "campaign_meta",
+            "operator_name": "ad_meta_operator",
+            "params": {"levels": ["campaign"]},
+            "retries": 3,
+            "retry_delay": 30,
+        },
+        {
+            "task_id": "campaign_hourly_insights",
+            "operator_name": "insight_operator",
+            "params": {"granularity": "hour", "level": "campaign"},
+            "retries": 5,
+            "retry_delay": 60,
+            "timeout": 1800,
+        },
     ],
 }
-CREATE_EXAMPLE = OpenApiExample("campaign-level hourly numbers", request_only=True, value={
-    "platform": "sandbox", "name": "campaign_hourly", "spec": EXAMPLE_SPEC, "is_active": True})
+CREATE_EXAMPLE = OpenApiExample(
+    "campaign-level hourly numbers",
+    request_only=True,
+    value={"platform": "sandbox", "name": "campaign_hourly", "spec": EXAMPLE_SPEC, "is_active": True},
+)
 UPDATE_EXAMPLE = OpenApiExample("pause a template's DAGs", request_only=True, value={"is_active": False})
 
 
 class TemplateListApi(APIView):
     permission_classes = [IsStaffOrReadOnly]
 
-    @extend_schema(operation_id="v1_dag_templates_list", parameters=list_parameters(DagTemplateFilter), responses=paginated_schema(TemplateOutput))
+    @extend_schema(
+        operation_id="v1_dag_templates_list",
+        parameters=list_parameters(DagTemplateFilter),
+        responses=paginated_schema(TemplateOutput),
+    )
     def get(self, request):
         queryset = filtered(DagTemplateFilter, request, selectors.dag_templates_for_user(request.user))
         return paginated(self, request, queryset.order_by("platform", "name"), TemplateOutput)
@@ -97,8 +124,14 @@ class TemplateListApi(APIView):
         data = TemplateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if selectors.dag_templates_for_user(request.user).filter(platform=values["platform"], name=values["name"]).exists():
-            raise ValidationError({"name": [f"a template named {values['name']!r} exists for platform {values['platform']!r}"]})
+        if (
+            selectors.dag_templates_for_user(request.user)
+            .filter(platform=values["platform"], name=values["name"])
+            .exists()
+        ):
+            raise ValidationError(
+                {"name": [f"a template named {values['name']!r} exists for platform {values['platform']!r}"]}
+            )
         result = save_template(**values)
         return Response(TemplateOutput(result.template).data, status=status.HTTP_201_CREATED)
 
@@ -125,12 +158,23 @@ class TemplateDetailApi(APIView):
         if not partial and "spec" not in values:
             raise ValidationError({"spec": ["This field is required."]})
         # Platform and name identify a template (DAGs are generated from it): renaming is a new template.
-        result = save_template(platform=template.platform, name=template.name, spec=values.get("spec", template.spec),
-                               is_active=values.get("is_active", template.is_active))
+        result = save_template(
+            platform=template.platform,
+            name=template.name,
+            spec=values.get("spec", template.spec),
+            is_active=values.get("is_active", template.is_active),
+        )
         return Response(TemplateOutput(result.template).data)
 
-    @extend_schema(request=UpdateInput, responses=TemplateOutput, examples=[
-        OpenApiExample("a new version of the spec", request_only=True, value={"spec": EXAMPLE_SPEC, "is_active": True})])
+    @extend_schema(
+        request=UpdateInput,
+        responses=TemplateOutput,
+        examples=[
+            OpenApiExample(
+                "a new version of the spec", request_only=True, value={"spec": EXAMPLE_SPEC, "is_active": True}
+            )
+        ],
+    )
     def put(self, request, pk: int):
         return self._update(request, pk, partial=False)
 
@@ -143,7 +187,12 @@ class TemplateDetailApi(APIView):
     def delete(self, request, pk: int):
         template = get_scoped(selectors.dag_templates_for_user(request.user), pk)
         if template.dags.exists():
-            raise ValidationError({"non_field_errors": [
-                f"template {template} still has {template.dags.count()} DAG(s); deactivate it (is_active=false) instead"]})
+            raise ValidationError(
+                {
+                    "non_field_errors": [
+                        f"template {template} still has {template.dags.count()} DAG(s); deactivate it (is_active=false) instead"
+                    ]
+                }
+            )
         template.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,5 @@
 """Number formatting for KPI cards and tables (thousands separators, percentages, changes)."""
+
 from decimal import Decimal
 
 from django import template

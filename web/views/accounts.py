@@ -8,6 +8,7 @@ authorization (/accounts/authorize/<platform>/?organization=&credential=) and it
 revokes (POST /api/v1/credentials/<id>/revoke/, called from the page's script). Buttons
 that change a grant appear only to the organization's owners and admins.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -40,8 +41,11 @@ def _status(account, credential) -> str:
 
 @login_required
 def account_list(request):
-    accounts = list(selectors.ad_accounts_for_user(request.user).select_related("credential", "organization")
-                    .order_by("organization__name", "platform", "name"))
+    accounts = list(
+        selectors.ad_accounts_for_user(request.user)
+        .select_related("credential", "organization")
+        .order_by("organization__name", "platform", "name")
+    )
     last_fetch = selectors.last_successful_fetch([a.pk for a in accounts])
     managed = set(manageable_organizations(request.user).values_list("pk", flat=True))
     now = timezone.now()
@@ -50,26 +54,46 @@ def account_list(request):
         credential = account.credential
         can_manage = account.organization_id in managed
         expires_at = credential.access_expires_at if credential else None
-        rows.append({
-            "account": account,
-            "credential": credential,
-            "status": _status(account, credential),
-            "expires_at": expires_at,
-            "expired": expires_at is not None and expires_at <= now,
-            "last_fetch": last_fetch.get(account.pk),
-            "reauthorize_url": authorize_url(account.platform, organization_id=account.organization_id,
-                                             credential_id=credential.pk if credential else None) if can_manage else None,
-            "revoke_url": revoke_url(credential.pk) if can_manage and credential and credential.status != "revoked" else None,
-            # The grant may reach accounts added on the platform since: look without a new sign-in.
-            "discover_url": (reverse("accounts:discover", args=[credential.pk])
-                             if can_manage and credential and credential.status == "active" else None),
-        })
+        rows.append(
+            {
+                "account": account,
+                "credential": credential,
+                "status": _status(account, credential),
+                "expires_at": expires_at,
+                "expired": expires_at is not None and expires_at <= now,
+                "last_fetch": last_fetch.get(account.pk),
+                "reauthorize_url": authorize_url(
+                    account.platform,
+                    organization_id=account.organization_id,
+                    credential_id=credential.pk if credential else None,
+                )
+                if can_manage
+                else None,
+                "revoke_url": revoke_url(credential.pk)
+                if can_manage and credential and credential.status != "revoked"
+                else None,
+                # The grant may reach accounts added on the platform since: look without a new sign-in.
+                "discover_url": (
+                    reverse("accounts:discover", args=[credential.pk])
+                    if can_manage and credential and credential.status == "active"
+                    else None
+                ),
+            }
+        )
     # One organization to manage: "Authorize" goes straight to it; several: the accounts
     # app asks which one.
     only = next(iter(managed)) if len(managed) == 1 else None
-    platforms = [
-        {"slug": spec.slug, "name": spec.display_name, "auth_type": spec.auth_type,
-         "authorize_url": authorize_url(spec.slug, organization_id=only)}
-        for spec in all_specs()
-    ] if managed else []
+    platforms = (
+        [
+            {
+                "slug": spec.slug,
+                "name": spec.display_name,
+                "auth_type": spec.auth_type,
+                "authorize_url": authorize_url(spec.slug, organization_id=only),
+            }
+            for spec in all_specs()
+        ]
+        if managed
+        else []
+    )
     return render(request, "web/accounts.html", {"nav": "accounts", "rows": rows, "platforms": platforms})

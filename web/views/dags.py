@@ -3,6 +3,7 @@
 The buttons post to these views, which call the engine's services through `web.engine`
 and redirect back (post/redirect/get), so a reload never triggers twice.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -26,17 +27,30 @@ def dag_list(request):
     paused = {"yes": True, "no": False}.get(request.GET.get("paused", ""))
     rows = selectors.dag_list_rows(request.user, search=search, platform=platform, paused=paused)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "web/dag_list.html", {
-        "nav": "dags", "scheduler": scheduler_status(), "page": page, "q": search, "platform": platform, "paused": request.GET.get("paused", ""),
-    })
+    return render(
+        request,
+        "web/dag_list.html",
+        {
+            "nav": "dags",
+            "scheduler": scheduler_status(),
+            "page": page,
+            "q": search,
+            "platform": platform,
+            "paused": request.GET.get("paused", ""),
+        },
+    )
 
 
 def dag_tasks(dag) -> list[dict]:
     """The DAG's tasks from its rendered spec, with the state of each task's latest instance."""
     states = selectors.dag_task_states(dag)
     return [
-        {"task_id": t["task_id"], "upstream": list(t.get("upstream_task_ids") or []),
-         "operator": t.get("operator_name", ""), "state": states.get(t["task_id"], "none")}
+        {
+            "task_id": t["task_id"],
+            "upstream": list(t.get("upstream_task_ids") or []),
+            "operator": t.get("operator_name", ""),
+            "state": states.get(t["task_id"], "none"),
+        }
         for t in (dag.spec or {}).get("tasks", [])
     ]
 
@@ -44,11 +58,16 @@ def dag_tasks(dag) -> list[dict]:
 def gantt_rows(run) -> list[dict]:
     rows = []
     for ti in run.task_instances.order_by("started_at", "task_id"):
-        rows.append({
-            "task_id": ti.task_id, "state": ti.state, "try_number": ti.try_number, "id": ti.pk,
-            "start": ti.started_at.isoformat() if ti.started_at else None,
-            "end": ti.ended_at.isoformat() if ti.ended_at else None,
-        })
+        rows.append(
+            {
+                "task_id": ti.task_id,
+                "state": ti.state,
+                "try_number": ti.try_number,
+                "id": ti.pk,
+                "start": ti.started_at.isoformat() if ti.started_at else None,
+                "end": ti.ended_at.isoformat() if ti.ended_at else None,
+            }
+        )
     return rows
 
 
@@ -67,23 +86,32 @@ def dag_detail(request, pk: int):
     selected = None
     if request.GET.get("run"):
         selected = next((r for r in runs if str(r.pk) == request.GET["run"]), None) or get_object_or_404(
-            selectors.dag_runs_for_user(request.user).filter(dag=dag), pk=request.GET["run"])
+            selectors.dag_runs_for_user(request.user).filter(dag=dag), pk=request.GET["run"]
+        )
     elif runs:
         selected = runs[0]
     task_ids = [t["task_id"] for t in tasks]
     grid_rows = [
-        {"task_id": task_id, "cells": [grid["cells"][run.pk].get(task_id) for run in runs]}
-        for task_id in task_ids
+        {"task_id": task_id, "cells": [grid["cells"][run.pk].get(task_id) for run in runs]} for task_id in task_ids
     ]
-    return render(request, "web/dag_detail.html", {
-        "scheduler": scheduler_status(),
-        "nav": "dags", "dag": dag, "tasks": tasks, "graph": chart_graph(tasks), "runs": runs,
-        "grid_rows": grid_rows, "selected_run": selected,
-        "selected_tis": _in_task_order(selected.task_instances.all(), task_ids) if selected else [],
-        "gantt": gantt_rows(selected) if selected else [],
-        "today": date.today().isoformat(),
-        "finished_states": sorted(TaskInstance.FINISHED),
-    })
+    return render(
+        request,
+        "web/dag_detail.html",
+        {
+            "scheduler": scheduler_status(),
+            "nav": "dags",
+            "dag": dag,
+            "tasks": tasks,
+            "graph": chart_graph(tasks),
+            "runs": runs,
+            "grid_rows": grid_rows,
+            "selected_run": selected,
+            "selected_tis": _in_task_order(selected.task_instances.all(), task_ids) if selected else [],
+            "gantt": gantt_rows(selected) if selected else [],
+            "today": date.today().isoformat(),
+            "finished_states": sorted(TaskInstance.FINISHED),
+        },
+    )
 
 
 def _dag_for_post(request, pk):

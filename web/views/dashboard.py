@@ -1,4 +1,5 @@
 """The dashboard page and its CSV export."""
+
 from __future__ import annotations
 
 import csv
@@ -12,14 +13,29 @@ from reports.query import ReportQueryError
 from web import selectors
 from web.dashboard import dashboard_data, dashboard_query, jsonable
 
-CSV_COLUMNS = ("account_id", "entity_id", "name", "impressions", "clicks", "cost", "conversions", "ctr", "cpc", "cpm", "cpa")
+CSV_COLUMNS = (
+    "account_id",
+    "entity_id",
+    "name",
+    "impressions",
+    "clicks",
+    "cost",
+    "conversions",
+    "ctr",
+    "cpc",
+    "cpm",
+    "cpa",
+)
 
 
 @login_required
 def dashboard(request):
     accounts = selectors.ad_accounts_for_user(request.user).order_by("platform", "name")
     context = {
-        "nav": "dashboard", "accounts": accounts, "levels": LEVELS, "granularities": GRANULARITIES,
+        "nav": "dashboard",
+        "accounts": accounts,
+        "levels": LEVELS,
+        "granularities": GRANULARITIES,
         "platforms": sorted(set(accounts.values_list("platform", flat=True))),
         "selected_accounts": request.GET.getlist("account"),
     }
@@ -29,8 +45,12 @@ def dashboard(request):
     except ReportQueryError as exc:
         context["error"] = str(exc)
         return render(request, "web/dashboard.html", context, status=400)
-    context.update(query=query, data=data, chart=jsonable({"granularity": query.granularity, "points": data["timeseries"]}),
-                   csv_query=request.GET.urlencode())
+    context.update(
+        query=query,
+        data=data,
+        chart=jsonable({"granularity": query.granularity, "points": data["timeseries"]}),
+        csv_query=request.GET.urlencode(),
+    )
     return render(request, "web/dashboard.html", context)
 
 
@@ -43,8 +63,7 @@ def dashboard_csv(request):
     except ReportQueryError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="adplatform_{query.level}_{query.start}_{query.end}.csv"')
+    response["Content-Disposition"] = f'attachment; filename="adplatform_{query.level}_{query.start}_{query.end}.csv"'
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for row in data["top"]:

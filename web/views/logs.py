@@ -1,4 +1,5 @@
 """Task log pages: each try of a task instance, live tail while it runs, download."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
@@ -19,9 +20,18 @@ def task_log(request, pk: int, try_number: int | None = None):
     try_number = try_number or max(ti.try_number, 1)
     if try_number not in tries:
         raise Http404("no such try")
-    return render(request, "web/task_log.html", {
-        "nav": "dags", "ti": ti, "run": ti.run, "dag": ti.run.dag, "tries": tries, "try_number": try_number,
-    })
+    return render(
+        request,
+        "web/task_log.html",
+        {
+            "nav": "dags",
+            "ti": ti,
+            "run": ti.run,
+            "dag": ti.run.dag,
+            "tries": tries,
+            "try_number": try_number,
+        },
+    )
 
 
 @login_required

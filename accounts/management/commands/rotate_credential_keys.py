@@ -5,6 +5,7 @@ old keys can be dropped. Works on the raw ciphertext (never decrypted into Pytho
 objects, never printed) and writes each value back only if the row still holds the
 ciphertext it read: a token refreshed meanwhile is not overwritten with the old one.
 """
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
@@ -38,7 +39,8 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(unreadable)} secrets cannot be decrypted with any key in CREDENTIALS_KEYS and were left as they are: "
                 f"{', '.join(unreadable[:20])}{' ...' if len(unreadable) > 20 else ''}; put the key they were written "
-                "with back into CREDENTIALS_KEYS (after the newest) and run this again")
+                "with back into CREDENTIALS_KEYS (after the newest) and run this again"
+            )
 
     def _rotate(self, model, field) -> tuple[int, list[int]]:
         table = connection.ops.quote_name(model._meta.db_table)
@@ -49,8 +51,10 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT {pk}, {column} FROM {table} WHERE {column} <> '' AND {column} IS NOT NULL"
-                    + (f" AND {pk} > %s" if last is not None else "") + f" ORDER BY {pk} LIMIT {BATCH}",
-                    [last] if last is not None else [])
+                    + (f" AND {pk} > %s" if last is not None else "")
+                    + f" ORDER BY {pk} LIMIT {BATCH}",
+                    [last] if last is not None else [],
+                )
                 rows = cursor.fetchall()
             if not rows:
                 return done, bad
@@ -61,7 +65,9 @@ class Command(BaseCommand):
                     except crypto.SecretUnreadable:
                         bad.append(row_pk)
                         continue
-                    cursor.execute(f"UPDATE {table} SET {column} = %s WHERE {pk} = %s AND {column} = %s",
-                                   [rotated, row_pk, ciphertext])
+                    cursor.execute(
+                        f"UPDATE {table} SET {column} = %s WHERE {pk} = %s AND {column} = %s",
+                        [rotated, row_pk, ciphertext],
+                    )
                     done += cursor.rowcount
             last = rows[-1][0]

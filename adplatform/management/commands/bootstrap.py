@@ -3,11 +3,12 @@
 The admin password is generated once and kept in var/admin_password (mode 0600), so
 `make run` can print working credentials every time without a password in the repo.
 """
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from adplatform.config import persistent_secret, new_secret_key
+from adplatform.config import new_secret_key, persistent_secret
 
 
 class Command(BaseCommand):
@@ -30,4 +31,8 @@ class Command(BaseCommand):
             from django.utils.module_loading import import_string
 
             import_string(hook)(user=user, stdout=self.stdout)
-        self.stdout.write(self.style.SUCCESS(f"Admin user: {username}  password: {password}  (kept in {settings.VAR_DIR / 'admin_password'})"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Admin user: {username}  password: {password}  (kept in {settings.VAR_DIR / 'admin_password'})"
+            )
+        )

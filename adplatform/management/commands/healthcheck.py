@@ -1,5 +1,6 @@
 """`manage.py healthcheck [--scheduler]`: print /healthz's JSON; exit 1 when a store is
 down, or with --scheduler also when no scheduler is alive (for probes)."""
+
 import json
 import sys
 
@@ -12,8 +13,11 @@ class Command(BaseCommand):
     help = "Check the metadata DB, ClickHouse and the broker; exit 1 if one is down."
 
     def add_arguments(self, parser):
-        parser.add_argument("--scheduler", action="store_true",
-                            help="also fail when no scheduler has sent a heartbeat lately (the scheduler's probe)")
+        parser.add_argument(
+            "--scheduler",
+            action="store_true",
+            help="also fail when no scheduler has sent a heartbeat lately (the scheduler's probe)",
+        )
 
     def handle(self, *args, **options):
         report = platform_health()

@@ -1,4 +1,5 @@
 """`manage.py runplatform`: web server, scheduler, workers and periodic jobs in one process."""
+
 from django.core.management.base import BaseCommand
 
 from adplatform.runtime import Platform

@@ -1,5 +1,6 @@
 """`manage.py dags ...`: list, trigger, backfill, pause, resume, test, show (like Airflow's CLI),
 materialize (every account's DAGs from the current templates)."""
+
 from __future__ import annotations
 
 import logging
@@ -42,13 +43,17 @@ class Command(BaseCommand):
         p.add_argument("task_id")
         p.add_argument("--logical-time", type=parse_time)
         sub.add_parser("show", help="tasks and edges as text").add_argument("dag_id")
-        p = sub.add_parser("cleanup", help="delete finished runs (task instances, logs) older than the retention; "
-                                           "each DAG's latest run is kept")
-        p.add_argument("--older-than-days", type=float,
-                       help="default: INGESTION_RUN_RETENTION_DAYS (30)")
+        p = sub.add_parser(
+            "cleanup",
+            help="delete finished runs (task instances, logs) older than the retention; each DAG's latest run is kept",
+        )
+        p.add_argument("--older-than-days", type=float, help="default: INGESTION_RUN_RETENTION_DAYS (30)")
         p.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
-        p = sub.add_parser("materialize", help="create or update every account's DAGs from the current templates "
-                                               "(after `templates sync` added a template)")
+        p = sub.add_parser(
+            "materialize",
+            help="create or update every account's DAGs from the current templates "
+            "(after `templates sync` added a template)",
+        )
         p.add_argument("--platform")
 
     def handle(self, *args, **options):
@@ -72,8 +77,10 @@ class Command(BaseCommand):
             return
         counts = runs_purge(older_than=cutoff, dry_run=options["dry_run"])
         verb = "would delete" if options["dry_run"] else "deleted"
-        self.stdout.write(f"{verb} {counts['runs']} finished runs before {cutoff:%Y-%m-%d %H:%M} UTC, "
-                          f"{counts['task_instances']} task instances, {counts['log_chunks']} log chunks")
+        self.stdout.write(
+            f"{verb} {counts['runs']} finished runs before {cutoff:%Y-%m-%d %H:%M} UTC, "
+            f"{counts['task_instances']} task instances, {counts['log_chunks']} log chunks"
+        )
 
     def do_list(self, options):
         rows = dags_list(platform=options.get("platform"))
@@ -101,11 +108,13 @@ class Command(BaseCommand):
             raise CommandError("--end is before --start")
         total = len(backfill_plan(dag=dag, start=options["start"], end=options["end"]))
         with tqdm(total=total, desc=dag.dag_id, unit="run", file=sys.stderr) as bar:
-            counts = dag_backfill(dag_id=dag.dag_id, start=options["start"], end=options["end"],
-                                  on_run_done=lambda run: bar.update(1))
+            counts = dag_backfill(
+                dag_id=dag.dag_id, start=options["start"], end=options["end"], on_run_done=lambda run: bar.update(1)
+            )
         self.stdout.write(
             f"backfill of {dag.dag_id}: {total} runs; {counts['skipped']} already succeeded (skipped), "
-            f"{counts['success']} succeeded, {counts['failed']} failed")
+            f"{counts['success']} succeeded, {counts['failed']} failed"
+        )
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} runs failed; run the same command again to retry them")
 
@@ -148,22 +157,42 @@ class Command(BaseCommand):
         dag = self._dag(options["dag_id"])
         task = next((t for t in dag.spec["tasks"] if t["task_id"] == options["task_id"]), None)
         if task is None:
-            raise CommandError(f"DAG {dag.dag_id} has no task {options['task_id']!r}; tasks: "
-                               + ", ".join(t["task_id"] for t in dag.spec["tasks"]))
+            raise CommandError(
+                f"DAG {dag.dag_id} has no task {options['task_id']!r}; tasks: "
+                + ", ".join(t["task_id"] for t in dag.spec["tasks"])
+            )
         logical_time = options["logical_time"] or timezone.now().replace(microsecond=0)
         # An unsaved run and task instance: like `airflow tasks test`, nothing is recorded.
         run = DagRun(dag=dag, logical_time=logical_time, run_type=DagRun.RunType.MANUAL)
-        ti = TaskInstance(run=run, task_id=task["task_id"], operator=task["operator_name"], params=task.get("params") or {},
-                          try_number=1, max_tries=1, pool=task.get("pool") or dag.pool)
+        ti = TaskInstance(
+            run=run,
+            task_id=task["task_id"],
+            operator=task["operator_name"],
+            params=task.get("params") or {},
+            try_number=1,
+            max_tries=1,
+            pool=task.get("pool") or dag.pool,
+        )
         handler = logging.StreamHandler(self.stdout)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()
         root.addHandler(handler)
         log = logging.getLogger("ingestion.task")
         context = OperatorContext(
-            dag_id=dag.dag_id, task_id=ti.task_id, run_id=0, logical_time=logical_time, timezone=dag.timezone,
-            params=dict(ti.params), ad_account_id=dag.ad_account_id, platform=dag.platform, try_number=1, max_tries=1,
-            task_instance=ti, log=log, extras={"test": True})
+            dag_id=dag.dag_id,
+            task_id=ti.task_id,
+            run_id=0,
+            logical_time=logical_time,
+            timezone=dag.timezone,
+            params=dict(ti.params),
+            ad_account_id=dag.ad_account_id,
+            platform=dag.platform,
+            try_number=1,
+            max_tries=1,
+            task_instance=ti,
+            log=log,
+            extras={"test": True},
+        )
         try:
             log.info("testing %s.%s at %s (%s)", dag.dag_id, ti.task_id, logical_time.isoformat(), ti.operator)
             operator_class(ti.operator)().execute(context)

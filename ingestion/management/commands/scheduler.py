@@ -1,4 +1,5 @@
 """`manage.py scheduler`: the DAG scheduler process (service mode; run two or more for HA)."""
+
 import signal
 import threading
 
@@ -13,8 +14,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--tick", type=float, default=1.0, help="seconds per tick (default 1)")
-        parser.add_argument("--threads", type=int, default=0,
-                            help="run tasks on N local threads instead of the configured executor")
+        parser.add_argument(
+            "--threads", type=int, default=0, help="run tasks on N local threads instead of the configured executor"
+        )
 
     def handle(self, *args, **options):
         executor = ThreadPoolTaskExecutor(options["threads"]) if options["threads"] else executor_from_settings()

@@ -6,6 +6,7 @@ nothing, and so does a dag_id pattern that another template of the platform (sto
 DIR) already uses. Saving materializes each template for every account of its platform.
 --dry-run prints each diff, the DAGs saving would change and the DAGs it would create.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,13 +57,17 @@ class Command(BaseCommand):
         if options["dry_run"]:
             for platform, name, spec, path in loaded:
                 plan = template_diff(platform=platform, name=name, spec=spec)
-                self.stdout.write(f"== {platform or '-'}/{name} ({path}): {'unchanged' if not plan.diff else 'would change'}")
+                self.stdout.write(
+                    f"== {platform or '-'}/{name} ({path}): {'unchanged' if not plan.diff else 'would change'}"
+                )
                 if plan.diff:
                     self.stdout.write(plan.diff)
-                    self.stdout.write(f"DAGs that would change ({len(plan.changed_dags)}): "
-                                      f"{', '.join(plan.changed_dags) or 'none'}")
-                self.stdout.write(f"DAGs that would be created ({len(plan.created_dags)}): "
-                                  f"{', '.join(plan.created_dags) or 'none'}")
+                    self.stdout.write(
+                        f"DAGs that would change ({len(plan.changed_dags)}): {', '.join(plan.changed_dags) or 'none'}"
+                    )
+                self.stdout.write(
+                    f"DAGs that would be created ({len(plan.created_dags)}): {', '.join(plan.created_dags) or 'none'}"
+                )
             self.stdout.write("dry run: nothing saved")
             return
         try:
@@ -71,7 +76,9 @@ class Command(BaseCommand):
                     result = template_save(platform=platform, name=name, spec=spec)
                     status = "created" if result.created else ("updated" if result.changed else "unchanged")
                     rerendered = len(result.dags) - len(result.created_dags)
-                    self.stdout.write(f"{platform or '-'}/{name}: {status} (v{result.template.version}); "
-                                      f"{len(result.created_dags)} DAGs created, {rerendered} re-materialized")
+                    self.stdout.write(
+                        f"{platform or '-'}/{name}: {status} (v{result.template.version}); "
+                        f"{len(result.created_dags)} DAGs created, {rerendered} re-materialized"
+                    )
         except TemplateInvalid as exc:  # a clash with a template saved earlier in this batch
             raise CommandError(f"nothing saved; {platform or '-'}/{name} ({path}): {exc}") from None

@@ -1,4 +1,5 @@
 """Apply (or list with --list) ClickHouse schema migrations only."""
+
 from django.core.management.base import BaseCommand
 
 from reports.clickhouse.migrations import applied, discover, migrate

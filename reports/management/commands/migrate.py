@@ -1,4 +1,5 @@
 """`manage.py migrate` also applies ClickHouse migrations, so one command prepares both stores."""
+
 from django.core.management.commands.migrate import Command as DjangoMigrate
 
 from reports.clickhouse.migrations import migrate as clickhouse_migrate

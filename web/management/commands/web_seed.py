@@ -3,6 +3,7 @@ for the dashboard load benchmark and demos (deterministic from --seed).
 
 Rows go through the report store (`reports.store.report_rows_write`), like fetched rows.
 """
+
 from __future__ import annotations
 
 import random
@@ -43,8 +44,11 @@ class Command(BaseCommand):
         rows_written = 0
         for a in range(options["accounts"]):
             account, _ = AdAccount.objects.get_or_create(
-                organization=org, platform="sandbox", external_id=f"seed-{options['seed']}-{a}",
-                defaults={"name": f"Seed account {a + 1}", "currency": "USD", "timezone": "UTC"})
+                organization=org,
+                platform="sandbox",
+                external_id=f"seed-{options['seed']}-{a}",
+                defaults={"name": f"Seed account {a + 1}", "currency": "USD", "timezone": "UTC"},
+            )
             rows = []
             per_day: dict[date, list] = {}
             for c in range(options["campaigns"]):
@@ -65,12 +69,22 @@ class Command(BaseCommand):
             rows += [self._row("account", account.external_id, day, *t) for day, t in per_day.items()]
             report_rows_write(account=account, rows=rows, run_id="seed")
             rows_written += len(rows)
-        self.stdout.write(f"seeded organization {org.pk} ({options['accounts']} accounts, {rows_written} report rows) "
-                          f"for user {user.username}")
+        self.stdout.write(
+            f"seeded organization {org.pk} ({options['accounts']} accounts, {rows_written} report rows) "
+            f"for user {user.username}"
+        )
 
     @staticmethod
     def _row(level, entity, day, impressions, clicks, cost, conversions) -> ReportRow:
-        return ReportRow(level=level, granularity="day", entity_id=entity,
-                         stat_time=datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("UTC")),
-                         impressions=impressions, clicks=clicks, cost=cost, conversions=conversions,
-                         currency="USD", extra={})
+        return ReportRow(
+            level=level,
+            granularity="day",
+            entity_id=entity,
+            stat_time=datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("UTC")),
+            impressions=impressions,
+            clicks=clicks,
+            cost=cost,
+            conversions=conversions,
+            currency="USD",
+            extra={},
+        )

@@ -5,6 +5,7 @@
 The platform itself serves the same sandbox under /sandbox/; this runs it apart, with
 faults configured for the whole run.
 """
+
 import time
 
 from django.core.management.base import BaseCommand
@@ -31,10 +32,16 @@ class Command(BaseCommand):
         if not 0 <= o["error_rate"] <= 1:
             self.stderr.write("--error-rate must be between 0 and 1")
             raise SystemExit(2)
-        sandbox.configure(error_rate=o["error_rate"], latency=o["latency"], rate_limit_requests=o["rate_limit"],
-                          access_lifetime=timedelta(seconds=o["access_lifetime"]))
+        sandbox.configure(
+            error_rate=o["error_rate"],
+            latency=o["latency"],
+            rate_limit_requests=o["rate_limit"],
+            access_lifetime=timedelta(seconds=o["access_lifetime"]),
+        )
         server = SandboxServer(host=o["host"], port=o["port"], threads=o["threads"]).start()
-        self.stdout.write(f"sandbox ad platform at {server.base}/ (client secret: '<client_id>-secret'); Ctrl-C stops it")
+        self.stdout.write(
+            f"sandbox ad platform at {server.base}/ (client secret: '<client_id>-secret'); Ctrl-C stops it"
+        )
         try:
             while True:
                 time.sleep(3600)
