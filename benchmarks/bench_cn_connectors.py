@@ -258,10 +258,10 @@ def main(argv: list[str]) -> None:
             for pages in page_counts:
                 requests.post(f"{url}/_config", json={"pages": pages, "rows": 1000}, timeout=5)
 
-                def stream(connector=connector, account=account):
+                def stream(connector=connector, account=account, token=token, level=level):
                     return sum(1 for _ in connector.fetch_report(token, account, level, "hour", day, day))
 
-                def hold(connector=connector, account=account):
+                def hold(connector=connector, account=account, token=token, level=level):
                     return len(list(connector.fetch_report(token, account, level, "hour", day, day)))
 
                 started = time.perf_counter()

@@ -35,7 +35,7 @@ def _options(argv) -> dict:
 
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _load(url_for, sessions, seconds: float) -> tuple[list[float], int, float]:

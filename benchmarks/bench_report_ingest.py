@@ -85,7 +85,7 @@ def main(argv: list[str]) -> None:
         )
         for r in rows
     ]
-    columns = [list(c) for c in zip(*tuples)]
+    columns = [list(c) for c in zip(*tuples, strict=False)]
     table = report_rows_table(account=account, rows=rows, run_id="bench", version=version)
 
     path = _best(lambda: report_rows_write(account=account, rows=rows, run_id="bench"), client)

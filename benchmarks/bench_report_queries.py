@@ -46,7 +46,7 @@ def _generate(client, ads: int) -> int:
     hourly = common.format(
         granularity="'hour'",
         stat_time=f"toDateTime('{FIRST_DAY} 00:00:00', 'UTC') + toIntervalHour(hour)",
-        stat_date=_per_tz("toDate(toDateTime('%s 00:00:00', 'UTC') + toIntervalHour(hour), '{tz}')" % FIRST_DAY),
+        stat_date=_per_tz(f"toDate(toDateTime('{FIRST_DAY} 00:00:00', 'UTC') + toIntervalHour(hour), '{{tz}}')"),
         version=v1,
     )
     client.command(
@@ -183,8 +183,8 @@ def main(argv: list[str]) -> None:
     for name, fn in (("trend", trend), ("top 20", top20)):
         for granularity in ("day", "hour"):
             n = runs if granularity == "day" else max(5, runs // 5)
-            final = _time(lambda: fn(granularity, "final"), n)
-            argmax = _time(lambda: fn(granularity, "argmax"), n)
+            final = _time(lambda fn=fn, granularity=granularity: fn(granularity, "final"), n)
+            argmax = _time(lambda fn=fn, granularity=granularity: fn(granularity, "argmax"), n)
             print(
                 f"  {name:>6} {granularity:<4}  FINAL median {statistics.median(final):7.1f} p95 {_p95(final):7.1f} ms"
                 f"   argMax median {statistics.median(argmax):7.1f} p95 {_p95(argmax):7.1f} ms"

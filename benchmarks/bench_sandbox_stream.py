@@ -83,7 +83,7 @@ def main(argv: list[str]) -> None:
         for days in ranges:
             start = end - timedelta(days=days - 1)
 
-            def stream():
+            def stream(start=start, end=end):
                 n = 0
                 impressions = 0
                 for row in connector.fetch_report(token, account, "ad", "hour", start, end):
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> None:
                     impressions += row.impressions
                 return n
 
-            def hold():
+            def hold(start=start, end=end):
                 rows = list(connector.fetch_report(token, account, "ad", "hour", start, end))
                 return len(rows)
 

@@ -317,7 +317,7 @@ def _ours(n: int, schedules, start: datetime, bursts: list[list[int]], lag_secon
         schedule, t = CronSchedule(*key), window
         while (t := schedule.next_after(t)).timestamp() <= end - 1:
             expected[round(t.timestamp(), 3)] += dags * wave  # tries
-    sent = Counter(round(at - lag, 3) for lag, (_, at) in zip(window_lags, real.submitted))
+    sent = Counter(round(at - lag, 3) for lag, (_, at) in zip(window_lags, real.submitted, strict=False))
     missing = expected - sent
     window_lags += [end - t for t, count in missing.items() for _ in range(count)]
     due_in_window, not_sent = sum(expected.values()), sum(missing.values())
@@ -352,7 +352,7 @@ def _beat(n: int, burst: list[int], drain_budget: float, measure_memory: bool) -
         gc.collect()
         tracemalloc.start()
         scheduler, _ = _beat_instance()
-        scheduler.schedule
+        _ = scheduler.schedule  # the property loads the schedule from the database
         scheduler.populate_heap()
         memory = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
@@ -511,7 +511,7 @@ def _report(results: dict, options: dict) -> None:
         f"{'cpu':>10} {'1% drain':>10} {'cpu':>10} {'lag p50':>10} {'lag p99':>10}"
     )
     print(head)
-    for n, (ours, beat, per_burst) in results.items():
+    for n, (ours, beat, _per_burst) in results.items():
         mem_o = f"{ours['memory'] / 2**20:7.1f}MB"
         mem_b = f"{beat['memory'] / 2**20:7.1f}MB" if beat["memory"] is not None else f"{'-':>9}"
         print(

@@ -186,6 +186,7 @@ class Connector(abc.ABC):
     def classify_error(self, response, where: dict[str, str]) -> None:
         """Raise a precise `connectors.errors` error for an error response whose body says
         more than its status (see `connectors.http.HttpClient`); the default adds nothing."""
+        return None
 
     # --- authorization: variable steps (the invariant ones live in connectors.auth) ---
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
@@ -202,6 +203,7 @@ class Connector(abc.ABC):
 
     def revoke(self, token: TokenSet) -> None:
         """Revoke at the platform where it can; platforms without revocation do nothing."""
+        return None
 
     # --- fetching ---
     @abc.abstractmethod

@@ -200,7 +200,12 @@ def refresh_token(
 
 
 def revoke_token(
-    http: HttpClient, app: AppConfig, *, revoke_url: str, token: str, token_type_hint: str = "refresh_token"
+    http: HttpClient,
+    app: AppConfig,
+    *,
+    revoke_url: str,
+    token: str,
+    token_type_hint: str = "refresh_token",  # noqa: S107 (RFC 7009 hint)
 ) -> None:
     """RFC 7009 revocation. An unknown token counts as revoked (the RFC says 200 for it)."""
     if not token:

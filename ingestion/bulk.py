@@ -51,9 +51,9 @@ def insert_rows(
         return
     # Column by column with map(): the per-value work runs in C; Python prepares only
     # each column's distinct values.
-    prepared = [_prepare_column(f, values, connection) for f, values in zip(fields, columns)]
+    prepared = [_prepare_column(f, values, connection) for f, values in zip(fields, columns, strict=False)]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, list(zip(*prepared)))
+        cursor.executemany(sql, list(zip(*prepared, strict=False)))
 
 
 # Statements well under MariaDB's and MySQL's default max_allowed_packet (16 MB, 64 MB).
@@ -71,12 +71,12 @@ def _insert_mysql(connection, head: str, fields, columns) -> bool:
     try:
         escaped = [
             _prepare_column(f, values, connection, finish=lambda v: literal(v).decode())
-            for f, values in zip(fields, columns)
+            for f, values in zip(fields, columns, strict=False)
         ]
     except UnicodeDecodeError:
         return False
     prefix = f"{head} VALUES "
-    rows = ["(" + ",".join(row) + ")" for row in zip(*escaped)]
+    rows = ["(" + ",".join(row) + ")" for row in zip(*escaped, strict=False)]
     with connection.cursor() as cursor:
         start, size = 0, len(prefix)
         for end, row in enumerate(rows):
@@ -96,10 +96,10 @@ def _prepare_column(field, values: list, connection, finish=None) -> list:
         keys = list(map(repr, values))
     elif len(set(map(type, values)) & _NUMBERS) > 1:
         # True == 1 == 1.0 would share one prepared value: key by the type too.
-        keys = list(zip(map(type, values), values))
+        keys = list(zip(map(type, values), values, strict=False))
     else:
         keys = values
-    distinct = dict(zip(keys, values))  # equal keys: equal values, any one of them will do
+    distinct = dict(zip(keys, values, strict=False))  # equal keys: equal values, any one of them will do
     prepared = {key: field.get_db_prep_save(value, connection) for key, value in distinct.items()}
     if finish is not None:
         prepared = {key: finish(value) for key, value in prepared.items()}

@@ -67,7 +67,7 @@ class CronSchedule:
         self.follows_real_time = hour.startswith("*")
         self._text = text
         try:
-            croniter(text, datetime(2000, 1, 1), second_at_beginning=self.has_seconds)
+            croniter(text, datetime(2000, 1, 1, tzinfo=UTC), second_at_beginning=self.has_seconds)
         except (ValueError, KeyError) as exc:
             raise CronError(f"cron {expression!r} does not parse: {exc}") from None
 

@@ -140,9 +140,8 @@ def validate_template(
     issues: list[SpecIssue] = []
     _check_placeholders(data, placeholders, issues)
     spec = _parse(data, operators, issues)
-    if issues:
+    if issues or spec is None:
         raise TemplateInvalid(issues)
-    assert spec is not None
     return spec
 
 
@@ -175,7 +174,7 @@ def dag_id_pattern_key(pattern: str) -> str:
     them (characters a dag_id cannot hold become '_'), placeholders kept. Two templates
     whose keys are equal make the same dag_id for every account."""
     parts = PLACEHOLDER_RE.split(pattern)  # literal, name, literal, name, ..., literal
-    return "".join(_DAG_ID_UNSAFE.sub("_", part) if i % 2 == 0 else "${%s}" % part for i, part in enumerate(parts))
+    return "".join(_DAG_ID_UNSAFE.sub("_", part) if i % 2 == 0 else f"${{{part}}}" for i, part in enumerate(parts))
 
 
 def placeholders_in(value: Any) -> set[str]:
@@ -202,7 +201,7 @@ def _check_placeholders(data: dict, allowed: Collection[str], issues: list[SpecI
     def visit(value: Any, path: str, task_id: str | None) -> None:
         for name in sorted(placeholders_in(value)):
             if name not in allowed:
-                known = ", ".join("${%s}" % p for p in allowed) or "none (the template is already rendered)"
+                known = ", ".join(f"${{{p}}}" for p in allowed) or "none (the template is already rendered)"
                 issues.append(SpecIssue(path, f"unknown placeholder ${{{name}}}; known: {known}", task_id))
 
     visit(data.get("dag_id"), "dag_id", None)
@@ -318,7 +317,7 @@ def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> D
         first = min(range(len(cycle)), key=lambda k: by_id[cycle[k]]["index"])
         cycle = cycle[first:] + cycle[:first]
         issues.append(
-            SpecIssue(f"tasks[{by_id[cycle[0]]['index']}]", "cycle: " + " -> ".join(cycle + [cycle[0]]), cycle[0])
+            SpecIssue(f"tasks[{by_id[cycle[0]]['index']}]", "cycle: " + " -> ".join([*cycle, cycle[0]]), cycle[0])
         )
     if issues:
         return None

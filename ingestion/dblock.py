@@ -33,5 +33,5 @@ def retry_on_lock(fn: Callable[[], T], *, attempts: int = 40, delay: float = 0.0
         except OperationalError as exc:
             if attempt == attempts or not is_lock_error(exc):
                 raise
-            time.sleep(delay * random.uniform(0.5, 1.5))
+            time.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 (jitter, not a secret)
     raise AssertionError("unreachable")

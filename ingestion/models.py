@@ -40,6 +40,9 @@ class DagTemplateVersion(models.Model):
         constraints = [models.UniqueConstraint(fields=["template", "version"], name="dag_template_version_unique")]
         ordering = ["template", "-version"]
 
+    def __str__(self) -> str:
+        return f"{self.template.platform}/{self.template.name} v{self.version}"
+
 
 class Pool(models.Model):
     """Caps how many tries of its tasks are queued or running at once (per platform by default)."""
@@ -191,6 +194,9 @@ class TaskLog(models.Model):
             models.UniqueConstraint(fields=["task_instance", "try_number", "seq"], name="task_log_unique_chunk")
         ]
         ordering = ["task_instance", "try_number", "seq"]
+
+    def __str__(self) -> str:
+        return f"log of task instance {self.task_instance_id}, try {self.try_number}, chunk {self.seq}"
 
 
 class SchedulerHeartbeat(models.Model):

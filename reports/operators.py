@@ -329,9 +329,7 @@ def _ref(account):
 
 
 def _logged(rows: Iterable[ReportRow], context: OperatorContext) -> Iterator[ReportRow]:
-    n = 0
-    for row in rows:
+    for n, row in enumerate(rows, 1):
         yield row
-        n += 1
         if n % LOG_EVERY_ROWS == 0:
             context.log.info("%d rows fetched", n)

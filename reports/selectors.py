@@ -94,7 +94,8 @@ def _source(f: ReportFilter, params: dict, dedup: str, needed: Sequence[str]) ->
     # Aliases differ from column names: ClickHouse resolves aliases in WHERE, and an
     # aggregate there would be an error.
     picked = ", ".join(f"argMax({c}, version) AS v_{c}" for c in needed)
-    return f"(SELECT {key}, {picked} FROM {TABLE} WHERE {where} GROUP BY {key})"
+    # Values travel as query parameters; only our own column names are formatted in.
+    return f"(SELECT {key}, {picked} FROM {TABLE} WHERE {where} GROUP BY {key})"  # noqa: S608
 
 
 _NEEDED = ("stat_date", "impressions", "clicks", "cost", "conversions", "extra")
@@ -106,7 +107,7 @@ def _query(
     params: dict = {}
     prefix = "" if dedup == "final" else "v_"
     columns = [c.replace("$", prefix) for c in group_by] + _aggregates(f.extra, params, prefix)
-    sql = f"SELECT {', '.join(columns)} FROM {_source(f, params, dedup, _NEEDED)}"
+    sql = f"SELECT {', '.join(columns)} FROM {_source(f, params, dedup, _NEEDED)}"  # noqa: S608 (parameters bound)
     if group_by:
         sql += " GROUP BY " + ", ".join(c.split(" AS ")[-1] for c in group_by)
     if order_by:
@@ -118,7 +119,7 @@ def _query(
     out = []
     names = result.column_names
     for row in result.result_rows:
-        record = dict(zip(names, row))
+        record = dict(zip(names, row, strict=False))
         out.append(record)
     return out
 

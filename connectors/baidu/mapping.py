@@ -14,6 +14,7 @@ for non-oCPC accounts, which report 0).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -121,10 +122,8 @@ def report_row(
         if isinstance(value, (int, float)):
             extra[name] = float(value)
         elif isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):  # a text column (a name) that came with the metrics
                 extra[name] = float(value)
-            except ValueError:
-                pass  # a text column (a name) that came with the metrics
     return ReportRow(
         level=level,
         granularity=granularity,

@@ -36,7 +36,7 @@ TOKEN_EXPIRED_CODES = frozenset({401000, 401001, 401002, 402002})
 REVOKED_CODES = frozenset({401003, 403000})
 DEFAULT_RETRY_AFTER = 1.0  # no hint is sent; limits are per second
 LIST_PAGE_SIZE = 500  # list endpoints: up to 500 per page
-REPORT_PAGE_SIZE = 2000  # report endpoints: "默认为20，最大支持2000"
+REPORT_PAGE_SIZE = 2000  # report endpoints: "默认为20,最大支持2000"
 
 
 def raise_for_code(body: Any, where: dict[str, str], http: HttpClient | None = None) -> None:

@@ -30,7 +30,7 @@ from connectors.errors import AuthorizationFailed, AuthorizationRevoked, Connect
 from connectors.http import HttpClient, field
 from connectors.kuaishou.api import PLATFORM, raise_for_code
 
-NATIVE_TOKEN_PATH = "/oauth2/authorize/access_token"
+NATIVE_TOKEN_PATH = "/oauth2/authorize/access_token"  # noqa: S105 (a path, not a secret)
 DEFAULT_SCOPES = ("ad_query", "report_service", "account_service")
 
 

@@ -129,13 +129,12 @@ def usage_wait(headers) -> tuple[float, float]:
                 if isinstance(minutes, (int, float)):
                     regain = max(regain, float(minutes) * 60.0)
     account = _json_header(headers, "X-Ad-Account-Usage")
-    if isinstance(account, dict):
-        if isinstance(account.get("acc_id_util_pct"), (int, float)):
-            top = max(top, float(account["acc_id_util_pct"]))
-            if account["acc_id_util_pct"] >= USAGE_PAUSE_AT and isinstance(
-                account.get("reset_time_duration"), (int, float)
-            ):
-                regain = max(regain, float(account["reset_time_duration"]))
+    if isinstance(account, dict) and isinstance(account.get("acc_id_util_pct"), (int, float)):
+        top = max(top, float(account["acc_id_util_pct"]))
+        if account["acc_id_util_pct"] >= USAGE_PAUSE_AT and isinstance(
+            account.get("reset_time_duration"), (int, float)
+        ):
+            regain = max(regain, float(account["reset_time_duration"]))
     app = _json_header(headers, "X-App-Usage")
     if isinstance(app, dict):
         for key in ("call_count", "total_cputime", "total_time"):

@@ -32,7 +32,7 @@ from connectors.errors import AuthorizationFailed, AuthorizationRevoked, Connect
 from connectors.http import HttpClient, field
 from connectors.oceanengine.api import PLATFORM, raise_for_code
 
-NATIVE_TOKEN_PATH = "/oauth2/access_token/"
+NATIVE_TOKEN_PATH = "/oauth2/access_token/"  # noqa: S105 (a path, not a secret)
 # auth_code invalid, expired or already used (unconfirmed exact code; 40106 in SDK error tables)
 BAD_AUTH_CODE = frozenset({40106, 40108})
 

@@ -28,7 +28,7 @@ from connectors.sandbox.state import sandbox
 from connectors.sandbox.world import MAX_ACCOUNTS, Profile
 
 SALT = "adplatform.sandbox.oauth"
-PASSWORD = "sandbox-password"
+PASSWORD = "sandbox-password"  # noqa: S105 (the simulated platform's published demo password)
 
 
 class OAuthError(Exception):

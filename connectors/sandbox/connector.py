@@ -398,5 +398,5 @@ class SandboxPasswordConnector(SandboxConnector):
             self.app,
             revoke_url=f"{self.base}/oauth/revoke",
             token=token.access_token,
-            token_type_hint="access_token",
+            token_type_hint="access_token",  # noqa: S106 (RFC 7009 hint)
         )

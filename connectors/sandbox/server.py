@@ -107,7 +107,8 @@ class SandboxServer:
         response = requests.get(f"{url}&auto_approve=1&profile={profile}", allow_redirects=False, timeout=10)
         location = response.headers["Location"]
         query = parse_qs(urlsplit(location).query)
-        assert query.get("state") == ["test-state"], location
+        if query.get("state") != ["test-state"]:
+            raise RuntimeError(f"the sandbox answered the consent without our state: {location}")
         return connector.exchange_code(code=query["code"][0], redirect_uri=redirect_uri, code_verifier=verifier)
 
     def account_ref(self, token, index: int = 0, connector=None):

@@ -351,7 +351,7 @@ def slots(tz_name: str, granularity: str, start: date, end: date, now: datetime)
             day = local.date()
             if out and out[-1].local_day == day.toordinal():
                 prev = out[-1]
-                out[-1] = Slot(prev.start_local, prev.hours + ((hour_no, local.hour),), prev.local_day, frac)
+                out[-1] = Slot(prev.start_local, (*prev.hours, (hour_no, local.hour)), prev.local_day, frac)
             else:
                 out.append(
                     Slot(
@@ -390,5 +390,5 @@ def metrics(adv: Advertiser, ads: list[int], slot: Slot, *, today: date, restate
         "clicks": clicks,
         "cost_cents": cost,
         "conversions": conversions,
-        **dict(zip(EXTRA_METRICS, extras)),
+        **dict(zip(EXTRA_METRICS, extras, strict=False)),
     }

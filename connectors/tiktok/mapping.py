@@ -92,7 +92,8 @@ def stat_time(dimensions: dict, path: str, granularity: str, where: dict, tz: Zo
     key = TIME_DIMENSION[granularity]
     text = dimensions.get(key)
     try:
-        when = datetime.strptime(text, "%Y-%m-%d %H:%M:%S") if isinstance(text, str) else None
+        # The advertiser's wall clock; the caller applies the account's zone.
+        when = datetime.strptime(text, "%Y-%m-%d %H:%M:%S") if isinstance(text, str) else None  # noqa: DTZ007
     except ValueError:
         when = None
     if when is None or when.minute or when.second or (granularity == "day" and when.hour):

@@ -104,7 +104,7 @@ def applied() -> dict[int, tuple[str, str]]:
     client = clickhouse_client()
     _ensure_ledger(client, context)
     rows = client.query(
-        f"SELECT version, name, checksum FROM `{context['database']}`.schema_migrations FINAL"
+        f"SELECT version, name, checksum FROM `{context['database']}`.schema_migrations FINAL"  # noqa: S608 (configured name)
     ).result_rows
     return {version: (name, checksum) for version, name, checksum in rows}
 
@@ -115,7 +115,7 @@ def migrate(directory: Path = MIGRATIONS_DIR, log=print) -> list[Migration]:
     pending = []
     for migration in discover(directory):
         if migration.version in done:
-            name, checksum = done[migration.version]
+            _name, checksum = done[migration.version]
             if checksum != migration.checksum:
                 raise ClickHouseMigrationError(
                     f"ClickHouse migration {migration.version:04d}_{migration.name} was changed after it was applied; "

@@ -128,7 +128,7 @@ def test_denial_stores_nothing(sandbox_server, org, admin_user):
 def test_state_of_another_platform_is_rejected(sandbox_server, org, admin_user):
     start = _start(org, admin_user)
     params = approve(start.url)
-    with pytest.raises(AuthorizationFailed, match="unknown or already used|another platform"):
+    with pytest.raises(AuthorizationFailed, match=r"unknown or already used|another platform"):
         authorization_finish(platform="sandbox_password", params=params, session_key="s-1", user=admin_user)
     assert not Credential.objects.exists()
 
@@ -201,7 +201,7 @@ def test_default_redirect_uri_prefers_the_app(org, settings):
 
 def test_redirect_uri_must_come_back_to_us(sandbox_server, org, admin_user, settings):
     settings.PUBLIC_URL = "https://ads.example.com"
-    with pytest.raises(AuthorizationFailed, match="redirect_uri 'https://evil.example/cb' is not on this platform"):
+    with pytest.raises(AuthorizationFailed, match=r"redirect_uri 'https://evil.example/cb' is not on this platform"):
         _start(org, admin_user, redirect_uri="https://evil.example/cb")
     assert not PendingAuthorization.objects.exists()
     assert _start(org, admin_user, redirect_uri="https://ads.example.com/app/callback").state

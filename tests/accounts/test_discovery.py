@@ -222,7 +222,7 @@ def test_the_schema_documents_discovery():
 def test_the_accounts_page_finds_new_accounts_and_opens_the_picker(sandbox_server, client, world):
     dag_template()
     admin = world["a_admin"]
-    credential, ids = _authorized(session_client(admin), world["a"], import_first=3)
+    credential, _ids = _authorized(session_client(admin), world["a"], import_first=3)
     sandbox_server.add_accounts(credential.token_set())
     discover = reverse("accounts:discover", args=[credential.pk])
 

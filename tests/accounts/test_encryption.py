@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts import crypto
 from accounts.models import Credential, PendingAuthorization, PlatformApp
 from accounts.services.tokens import credential_refresh
+from connectors.errors import TransientError
 from tests.accounts.factories import (
     CredentialFactory,
     PendingAuthorizationFactory,
@@ -68,7 +69,7 @@ def test_raw_columns_hold_ciphertext_only(stored):
         raw = _raw(model, pk, column)
         assert raw.startswith("gAAAAA"), (model, column)  # a Fernet token
         assert not any(secret in raw for secret in SECRETS.values()), (model, column)
-    app, credential, pending = stored
+    app, credential, _pending = stored
     assert PlatformApp.objects.get(pk=app.pk).extra == {"developer_token": SECRETS["developer_token"]}
     fresh = Credential.objects.get(pk=credential.pk)
     assert (fresh.access_token, fresh.refresh_token, fresh.secrets) == (
@@ -107,7 +108,7 @@ def test_refresh_logs_no_secret_even_at_debug(sandbox_server, caplog):
     caplog.set_level(logging.DEBUG)
     fresh = credential_refresh(credential_id=credential.pk)
     sandbox_server.inject("500", times=10, path="/oauth/token")
-    with pytest.raises(Exception):
+    with pytest.raises(TransientError):
         credential_refresh(credential_id=credential.pk, force=True)
     secrets = [token.access_token, token.refresh_token, fresh.access_token, fresh.refresh_token, app.client_secret]
     assert "refreshed" in caplog.text and "refresh failed" in caplog.text

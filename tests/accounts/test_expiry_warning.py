@@ -139,7 +139,7 @@ def test_a_refreshable_credential_is_refreshed_never_warned(
 @pytest.mark.django_db
 @responses.activate
 def test_the_webhook_is_told_too(celery_eager, django_capture_on_commit_callbacks):
-    credential, email = _unrenewable("meta", timedelta(days=1))
+    credential, _email = _unrenewable("meta", timedelta(days=1))
     organization = credential.organization
     organization.webhook_url = "https://hooks.example.com/services/T000/B000/XXXX"
     organization.save()

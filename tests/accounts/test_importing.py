@@ -51,7 +51,9 @@ def test_an_account_of_another_organization_is_not_taken_over():
     dag_template("sandbox")
     ours, theirs = CredentialFactory(), CredentialFactory()
     ad_accounts_import(credential=theirs, accounts=[_info("21", name="Theirs")])
-    with pytest.raises(AccountOfOtherOrganization, match="sandbox account 21 .* is imported into another organization"):
+    with pytest.raises(
+        AccountOfOtherOrganization, match=r"sandbox account 21 .* is imported into another organization"
+    ):
         ad_accounts_import(credential=ours, accounts=[_info("20"), _info("21")])
     # all or nothing: the first account of the failed import was not kept either
     assert list(AdAccount.objects.values_list("external_id", "organization_id")) == [("21", theirs.organization_id)]

@@ -32,7 +32,7 @@ def _expire_soon(credential, seconds=30):
 
 
 def test_token_for_account_uses_a_valid_token_without_refreshing(sandbox_server, granted):
-    _, connector, credential = granted
+    _, _connector, credential = granted
     account = AdAccount.objects.create(
         organization=credential.organization, platform="sandbox", external_id="1", credential=credential
     )
@@ -95,9 +95,11 @@ def test_reused_refresh_token_marks_needs_reauth_pauses_dags_and_signals(
 
     account_needs_reauth.connect(receiver)
     try:
-        with django_capture_on_commit_callbacks(execute=True):
-            with pytest.raises(AuthorizationRevoked, match="invalid_grant"):
-                credential_refresh(credential_id=credential.pk, force=True)
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(AuthorizationRevoked, match="invalid_grant"),
+        ):
+            credential_refresh(credential_id=credential.pk, force=True)
     finally:
         account_needs_reauth.disconnect(receiver)
 

@@ -114,7 +114,7 @@ class TestGoogleAdsContract(ConnectorContract):
 
 
 def test_authorization_url_asks_for_offline_access(gads):
-    verifier, challenge = pkce_pair()
+    _verifier, challenge = pkce_pair()
     parts = urlsplit(gads.authorization_url(state="st-2", redirect_uri=APP.redirect_uri, code_challenge=challenge))
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://accounts.google.com/o/oauth2/v2/auth"
     query = parse_qs(parts.query)
@@ -160,7 +160,7 @@ def test_list_accounts_through_manager_and_headers(gads, platform):
     listing = platform.calls("listAccessibleCustomers")[0]["headers"]
     assert listing["developer-token"] == "DEV-TOKEN-1" and listing["Authorization"] == "Bearer ya29.g-access-1"
     assert "login-customer-id" not in listing
-    clients = [c for c in platform.calls(f"/customers/{MGR}/") if "customer_client" in c["json"]["query"]][0]
+    clients = next(c for c in platform.calls(f"/customers/{MGR}/") if "customer_client" in c["json"]["query"])
     assert clients["headers"]["login-customer-id"] == MGR
 
 

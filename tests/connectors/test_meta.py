@@ -189,7 +189,7 @@ def test_no_refresh_token_policy(meta, platform):
     assert not meta.spec.supports_refresh and meta.spec.refresh_token_lifetime is None
     assert meta.refresh(TOKEN) is TOKEN  # still accepted by Meta (GET /me): nothing to renew, fetching goes on
     platform.fail_next("token_expired", path="/me", status=400)
-    with pytest.raises(AuthorizationRevoked, match="463.*re-authorize"):
+    with pytest.raises(AuthorizationRevoked, match=r"463.*re-authorize"):
         meta.refresh(TOKEN)
     with pytest.raises(AuthorizationRevoked, match="re-authorize"):
         meta.refresh(TokenSet(access_token="old", expires_at=datetime(2024, 1, 1, tzinfo=UTC)))
@@ -276,7 +276,7 @@ def test_hourly_rows_in_the_account_timezone(meta, platform):
 
 
 def test_daily_rows_keep_every_metric(meta, platform):
-    (row, second) = meta.fetch_report(TOKEN, ACCOUNT, "ad_group", "day", DAY, DAY)
+    (row, _second) = meta.fetch_report(TOKEN, ACCOUNT, "ad_group", "day", DAY, DAY)
     assert row.entity_id == "120200000000000101" and row.stat_time == datetime(2024, 5, 1, tzinfo=row.stat_time.tzinfo)
     assert (row.impressions, row.clicks, row.cost, row.conversions) == (15200, 480, Decimal("312.70"), 12.0)
     assert (

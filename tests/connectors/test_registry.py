@@ -89,7 +89,7 @@ def test_app_rate_limit_override(echo):
 
 
 def test_unknown_platform_names_the_known_ones():
-    with pytest.raises(registry.UnknownPlatform, match="unknown platform 'nope'; known: .*sandbox"):
+    with pytest.raises(registry.UnknownPlatform, match=r"unknown platform 'nope'; known: .*sandbox"):
         registry.connector_class("nope")
 
 

@@ -112,11 +112,11 @@ def test_recent_days_are_restated_once(sandbox_server, connector, token, account
     day = date(2026, 3, 10)
     at = lambda d: datetime(d.year, d.month, d.day, 18, tzinfo=UTC)  # noqa: E731
     sandbox_server.configure(now=at(day + timedelta(days=1)))
-    preliminary = list(connector.fetch_report(token, account, "account", "day", day, day))[0]
+    preliminary = next(iter(connector.fetch_report(token, account, "account", "day", day, day)))
     sandbox_server.configure(now=at(day + timedelta(days=4)))
-    final = list(connector.fetch_report(token, account, "account", "day", day, day))[0]
+    final = next(iter(connector.fetch_report(token, account, "account", "day", day, day)))
     sandbox_server.configure(now=at(day + timedelta(days=30)))
-    later = list(connector.fetch_report(token, account, "account", "day", day, day))[0]
+    later = next(iter(connector.fetch_report(token, account, "account", "day", day, day)))
     assert preliminary.impressions == final.impressions and preliminary.cost == final.cost
     assert preliminary.conversions < final.conversions == later.conversions
     assert (

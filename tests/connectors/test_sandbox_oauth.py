@@ -84,8 +84,8 @@ def test_redirect_flow_refresh_rotation_and_revoke(sandbox_server):
     fresh = connector.refresh(token)
     assert fresh.refresh_token != token.refresh_token and fresh.access_token != token.access_token
     account = AccountRef(result.accounts[0].external_id, result.accounts[0].timezone)
-    assert list(connector.fetch_metadata(fresh, account, "account"))[0].external_id == account.external_id
-    with pytest.raises(AuthorizationRevoked, match="invalid_grant.*already used"):
+    assert next(iter(connector.fetch_metadata(fresh, account, "account"))).external_id == account.external_id
+    with pytest.raises(AuthorizationRevoked, match=r"invalid_grant.*already used"):
         connector.refresh(token)
     with pytest.raises(AuthorizationRevoked, match="the grant was revoked"):
         connector.refresh(fresh)
@@ -150,7 +150,7 @@ def test_code_of_another_client_and_wrong_secret(sandbox_server):
     from connectors.sandbox.connector import SandboxConnector
 
     bad = SandboxConnector(AppConfig(client_id="app-a", client_secret="nope"), endpoints={"base": sandbox_server.base})
-    with pytest.raises(PermanentError, match="invalid_client.*check the platform app's client id and secret"):
+    with pytest.raises(PermanentError, match=r"invalid_client.*check the platform app's client id and secret"):
         bad.exchange_code(code=code, redirect_uri=REDIRECT, code_verifier=verifier)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import IntegrityError
 
 from ingestion.bulk import insert_rows
 from ingestion.models import DagRun, TaskInstance
@@ -100,7 +101,7 @@ def test_insert_rows_ignore_conflicts_keeps_the_existing_row():
     existing.refresh_from_db()
     assert existing.state == DagRun.State.SUCCESS
     assert DagRun.objects.get(dag=dag, logical_time=runs[1].logical_time).created_at == created_at
-    with pytest.raises(Exception):  # without ignore_conflicts the unique constraint holds
+    with pytest.raises(IntegrityError):  # without ignore_conflicts the unique constraint holds
         insert_rows(DagRun, runs[:1], fields)
 
 

@@ -42,7 +42,7 @@ def test_list_show_pause_resume():
     assert dags("resume", dag.dag_id).startswith(f"{dag.dag_id} resumed; next run ")
     assert Dag.objects.get(pk=dag.pk).is_active
 
-    with pytest.raises(CommandError, match="no DAG 'nope'; `manage.py dags list` shows them"):
+    with pytest.raises(CommandError, match=r"no DAG 'nope'; `manage.py dags list` shows them"):
         dags("pause", "nope")
 
 

@@ -1,6 +1,7 @@
 """Template validation and rendering (pure), including hypothesis properties."""
 
 import copy
+import itertools
 import json
 
 import pytest
@@ -197,7 +198,7 @@ def test_a_back_edge_is_reported_as_a_cycle_through_its_tasks(case, data):
     assert issue.message.startswith("cycle: ") and cycle[0] == cycle[-1]
     # Every consecutive pair in the reported cycle is a real edge of the graph.
     all_edges = {(names[x], names[y]) for x, y in edges} | {(names[b], names[a])}
-    assert all((x, y) in all_edges for x, y in zip(cycle, cycle[1:]))
+    assert all((x, y) in all_edges for x, y in itertools.pairwise(cycle))
     assert names[a] in cycle and names[b] in cycle
 
 

@@ -96,7 +96,7 @@ def test_a_try_whose_heartbeat_stopped_is_retried():
     recording = RecordingExecutor()
     loop = make_loop(recording, FakeClock(time.time()))
     loop.tick()
-    ((pk, try_number),) = recording.submitted
+    ((pk, _try_number),) = recording.submitted
     # A worker claimed the try, then died: its heartbeat is two minutes old.
     stale = timezone.now() - timedelta(seconds=120)
     TaskInstance.objects.filter(pk=pk).update(state=TI.RUNNING, heartbeat_at=stale, hostname="gone", pid=4242)

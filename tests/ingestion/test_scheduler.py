@@ -4,6 +4,7 @@ and the change feed."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -219,7 +220,7 @@ def test_max_active_runs_and_catchup_replay_missed_ticks_one_run_at_a_time():
             break
     runs = list(DagRun.objects.order_by("logical_time"))
     assert [r.state for r in runs] == ["success"] * 4
-    for earlier, later in zip(runs, runs[1:]):
+    for earlier, later in itertools.pairwise(runs):
         assert later.started_at >= earlier.ended_at
 
 

@@ -49,7 +49,7 @@ def _in_lockstep(loops, clocks, times):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=run, args=pair) for pair in zip(loops, clocks)]
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(loops, clocks, strict=False)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -68,7 +68,7 @@ def test_two_schedulers_create_each_run_once_and_dispatch_each_try_once():
     Dag.objects.update(next_run_at=start)
     executors = [RecordingExecutor(), RecordingExecutor()]
     clocks = [FakeClock(start), FakeClock(start)]
-    loops = [make_loop(e, c, name=f"s{i}") for i, (e, c) in enumerate(zip(executors, clocks))]
+    loops = [make_loop(e, c, name=f"s{i}") for i, (e, c) in enumerate(zip(executors, clocks, strict=False))]
 
     times = [start.timestamp() + 10 * k + 0.5 for k in range(6)]  # 60 s of schedule
     _in_lockstep(loops, clocks, times)
@@ -99,7 +99,7 @@ def test_two_schedulers_never_exceed_a_pools_slots():
     start = max(d.next_run_at for d in dags)
     Dag.objects.update(next_run_at=start)
     clocks = [FakeClock(start), FakeClock(start)]
-    loops = [make_loop(e, c) for e, c in zip(executors, clocks)]
+    loops = [make_loop(e, c) for e, c in zip(executors, clocks, strict=False)]
 
     _in_lockstep(loops, clocks, [start.timestamp() + 1 + k for k in range(4)])
 

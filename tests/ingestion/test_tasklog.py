@@ -100,7 +100,7 @@ def test_a_running_try_can_be_tailed_by_offset():
         tick_until_finished(loop, run)
     finally:
         executor.stop()
-    rest, end, finished = task_log_read(task_instance_id=ti.pk, try_number=1, offset=offset)
+    rest, _end, finished = task_log_read(task_instance_id=ti.pk, try_number=1, offset=offset)
     assert finished and "sleeping" not in rest and "finished: success" in rest
     whole, _, _ = task_log_read(task_instance_id=ti.pk, try_number=1)
     assert whole == text + rest

@@ -31,7 +31,7 @@ def sandbox_account(sandbox_server, db):
     sandbox_server.configure(now=now, access_lifetime=timedelta(days=10), refresh_lifetime=timedelta(days=60))
     connector = sandbox_server.connector(client_id="test-app")
     token = sandbox_server.authorize(connector, profile="1:2:20")
-    info = list(connector.list_accounts(token))[0]
+    info = next(iter(connector.list_accounts(token)))
     organization = Organization.objects.create(name="Reports test org")
     app = PlatformApp.objects.create(
         platform="sandbox",

@@ -77,7 +77,7 @@ def test_editing_an_applied_migration_is_an_error(fresh_store, tmp_path):
 
 def test_badly_named_file_is_rejected(tmp_path):
     _write(tmp_path, "1_a.sql", "SELECT 1;")
-    with pytest.raises(migrations.ClickHouseMigrationError, match="named NNNN_name.sql"):
+    with pytest.raises(migrations.ClickHouseMigrationError, match=r"named NNNN_name.sql"):
         migrations.discover(tmp_path)
 
 

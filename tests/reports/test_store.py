@@ -28,7 +28,7 @@ def test_shanghai_daily_row_keeps_local_date_and_utc_time(report_store):
         account=SHANGHAI, rows=[day_row("ad1", date(2024, 3, 1), tz="Asia/Shanghai", currency="")], run_id="ti-1"
     )
     assert written == 1
-    [(entity, stat_time, stat_date, impressions, cost, currency, extra, version, run_id)] = _stored(report_store)
+    [(entity, stat_time, stat_date, impressions, cost, currency, _extra, _version, run_id)] = _stored(report_store)
     # Local midnight of 2024-03-01 in Shanghai (UTC+8) is 16:00 UTC the day before.
     assert stat_time == "2024-02-29 16:00:00"
     assert stat_date == date(2024, 3, 1)

@@ -6,12 +6,11 @@ and redirect back (post/redirect/get), so a reload never triggers twice.
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ingestion.models import TaskInstance
@@ -108,7 +107,7 @@ def dag_detail(request, pk: int):
             "selected_run": selected,
             "selected_tis": _in_task_order(selected.task_instances.all(), task_ids) if selected else [],
             "gantt": gantt_rows(selected) if selected else [],
-            "today": date.today().isoformat(),
+            "today": timezone.localdate().isoformat(),
             "finished_states": sorted(TaskInstance.FINISHED),
         },
     )

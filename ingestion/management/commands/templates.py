@@ -55,7 +55,7 @@ class Command(BaseCommand):
         if errors:
             raise CommandError("nothing saved; invalid templates:\n" + "\n".join(errors))
         if options["dry_run"]:
-            for platform, name, spec, path in loaded:
+            for platform, name, spec, _path in loaded:
                 plan = template_diff(platform=platform, name=name, spec=spec)
                 self.stdout.write(
                     f"== {platform or '-'}/{name} ({path}): {'unchanged' if not plan.diff else 'would change'}"
@@ -72,7 +72,7 @@ class Command(BaseCommand):
             return
         try:
             with transaction.atomic():
-                for platform, name, spec, path in loaded:
+                for platform, name, spec, _path in loaded:
                     result = template_save(platform=platform, name=name, spec=spec)
                     status = "created" if result.created else ("updated" if result.changed else "unchanged")
                     rerendered = len(result.dags) - len(result.created_dags)

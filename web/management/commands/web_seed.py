@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from connectors.base import ReportRow
 
@@ -33,14 +34,14 @@ class Command(BaseCommand):
         from accounts.models import AdAccount, Membership, Organization
         from reports.store import report_rows_write
 
-        rng = random.Random(options["seed"])
+        rng = random.Random(options["seed"])  # noqa: S311 (seeded demo data)
         User = get_user_model()
         user, _ = User.objects.get_or_create(username=options["username"])
         user.set_password(options["password"])
         user.save()
         org, _ = Organization.objects.get_or_create(name=options["organization"])
         Membership.objects.get_or_create(user=user, organization=org, defaults={"role": "admin"})
-        today = date.today()
+        today = timezone.localdate()
         rows_written = 0
         for a in range(options["accounts"]):
             account, _ = AdAccount.objects.get_or_create(
