@@ -20,6 +20,7 @@ from connectors.baidu.api import PLATFORM, BaiduApi
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
 from connectors.errors import AccountAccessLost, ConnectorError, MalformedResponse, PermanentError
 from connectors.http import field
+from connectors.primitives import date_chunks, stat_time
 
 SPEC = PlatformSpec(
     slug=PLATFORM,
@@ -317,7 +318,7 @@ class BaiduConnector(Connector):
             *mapping.CORE_METRICS,
             *mapping.EXTRA_METRICS,
         ]
-        for first, last in mapping.chunks(start, end, 1 if granularity == "hour" else REPORT_SPAN_DAYS):
+        for first, last in date_chunks(start, end, 1 if granularity == "hour" else REPORT_SPAN_DAYS):
             start_row = 0
             while True:
                 data = self.api.call(
@@ -343,7 +344,14 @@ class BaiduConnector(Connector):
                     at = f"body.data.0.rows.{n}"
                     if not isinstance(row, dict):
                         raise MalformedResponse(f"{at} should be an object", field=at, **where)
-                    when = mapping.stat_time(row.get("date"), f"{at}.date", granularity, where, tz)
+                    when = stat_time(
+                        row.get("date"),
+                        f"{at}.date",
+                        where,
+                        tz=tz,
+                        formats=mapping.time_formats(granularity),
+                        source_tz=mapping.PLATFORM_TZ,
+                    )
                     if not start <= when.date() <= end:
                         continue
                     entity = row.get(id_column)

@@ -15,12 +15,12 @@ for non-oCPC accounts, which report 0).
 from __future__ import annotations
 
 import contextlib
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from connectors.base import ReportRow
 from connectors.errors import MalformedResponse
+from connectors.primitives import amount, number
 
 PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
 CURRENCY = "CNY"
@@ -72,30 +72,9 @@ def status(item: dict, table: dict[int, str]) -> str:
     return f"status_{code}" if code is not None else ("active" if item.get("pause") is False else "unknown")
 
 
-def stat_time(value, path: str, granularity: str, where: dict, tz: ZoneInfo) -> datetime:
-    formats = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H") if granularity == "hour" else ("%Y-%m-%d",)
-    if isinstance(value, str):
-        for fmt in formats:
-            try:
-                return datetime.strptime(value.strip(), fmt).replace(tzinfo=PLATFORM_TZ).astimezone(tz)
-            except ValueError:
-                continue
-    want = "yyyy-MM-dd HH:mm" if granularity == "hour" else "yyyy-MM-dd"
-    raise MalformedResponse(f"{path} should be a {want} time, got {value!r}"[:200], field=path, **where)
-
-
-def _number(row: dict, name: str, path: str, where: dict) -> float:
-    value = row.get(name)
-    if value is None or value == "-" or value == "":
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise MalformedResponse(f"{path}.{name} should be a number", field=f"{path}.{name}", **where)
-    try:
-        return float(value)
-    except ValueError:
-        raise MalformedResponse(
-            f"{path}.{name} should be a number, got {str(value)[:40]!r}", field=f"{path}.{name}", **where
-        ) from None
+def time_formats(granularity: str) -> tuple[str, ...]:
+    """`date` is "2024-05-01" in daily reports, "2024-05-01 13:00" (or with seconds, or bare hour) hourly."""
+    return ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H") if granularity == "hour" else ("%Y-%m-%d",)
 
 
 def report_row(
@@ -104,17 +83,6 @@ def report_row(
     for name in ("impression", "click", "cost"):
         if name not in row:
             raise MalformedResponse(f"{path}.{name} is missing", field=f"{path}.{name}", **where)
-    cost_value = row["cost"]
-    try:
-        cost = (
-            Decimal(str(cost_value))
-            if not isinstance(cost_value, bool) and cost_value not in (None, "-", "")
-            else Decimal(0)
-        )
-    except InvalidOperation:
-        raise MalformedResponse(
-            f"{path}.cost is not an amount: {str(cost_value)[:40]!r}", field=f"{path}.cost", **where
-        ) from None
     extra = {}
     for name, value in row.items():
         if name in CORE_METRICS or name in DIMENSIONS or isinstance(value, (bool, dict, list)) or value is None:
@@ -129,18 +97,10 @@ def report_row(
         granularity=granularity,
         entity_id=entity_id,
         stat_time=when,
-        impressions=int(_number(row, "impression", path, where)),
-        clicks=int(_number(row, "click", path, where)),
-        cost=cost,
-        conversions=_number(row, "ocpcTargetTrans", path, where),
+        impressions=int(number(row.get("impression"), f"{path}.impression", where)),
+        clicks=int(number(row.get("click"), f"{path}.click", where)),
+        cost=amount(row["cost"], f"{path}.cost", where, blank_is_zero=True),
+        conversions=number(row.get("ocpcTargetTrans"), f"{path}.ocpcTargetTrans", where),
         currency=CURRENCY,
         extra=extra,
     )
-
-
-def chunks(start: date, end: date, days: int):
-    chunk = start
-    while chunk <= end:
-        last = min(end, chunk + timedelta(days=days - 1))
-        yield chunk, last
-        chunk = last + timedelta(days=1)

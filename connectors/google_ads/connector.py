@@ -31,6 +31,7 @@ from connectors.base import AccountInfo, AccountRef, Connector, Entity, Platform
 from connectors.errors import MalformedResponse, PermanentError
 from connectors.google_ads import auth, mapping
 from connectors.google_ads.api import API_VERSION, PLATFORM, GoogleAdsApi, raise_for_status
+from connectors.primitives import hour_of, stat_time
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +236,10 @@ class GoogleAdsConnector(Connector):
             if not isinstance(entity, str) or not entity:
                 path = f"{at}.{'.'.join(id_path)}"
                 raise MalformedResponse(f"{path} is missing", field=path, **where)
-            when = mapping.stat_time(row, at, granularity, where, tz)
+            segments = row.get("segments") if isinstance(row.get("segments"), dict) else {}
+            # proto3 JSON omits zeros, hour 0 included
+            hour = hour_of(segments.get("hour", 0), f"{at}.segments.hour", where) if granularity == "hour" else None
+            when = stat_time(segments.get("date"), f"{at}.segments.date", where, tz=tz, hour=hour)
             yield mapping.report_row(
                 row,
                 path=at,

@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from connectors.base import ReportRow
 from connectors.errors import MalformedResponse
+from connectors.primitives import number
 
 CORE_METRICS = {"impressions": "impressions", "clicks": "clicks", "cost_micros": "cost", "conversions": "conversions"}
 # Selected on every report. All are documented Metrics fields that accept segments.date; that
@@ -148,38 +148,6 @@ def integer(value, path: str, where: dict) -> int:
             f"{path} should be an int64 (a string of digits), got {str(value)[:40]!r}", field=path, **where
         )
     return int(value)
-
-
-def number(value, path: str, where: dict) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise MalformedResponse(f"{path} should be a number, got {type(value).__name__}", field=path, **where)
-    try:
-        return float(value)
-    except ValueError:
-        raise MalformedResponse(f"{path} should be a number, got {str(value)[:40]!r}", field=path, **where) from None
-
-
-def stat_time(row: dict, path: str, granularity: str, where: dict, tz: ZoneInfo) -> datetime:
-    segments = row.get("segments") if isinstance(row.get("segments"), dict) else {}
-    text = segments.get("date")
-    try:
-        day = date.fromisoformat(text) if isinstance(text, str) else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise MalformedResponse(
-            f"{path}.segments.date should be YYYY-MM-DD, got {text!r}"[:200], field=f"{path}.segments.date", **where
-        )
-    hour = 0
-    if granularity == "hour":
-        hour = segments.get("hour", 0)  # hour 0 is omitted like every zero
-        if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
-            raise MalformedResponse(
-                f"{path}.segments.hour should be 0-23, got {hour!r}", field=f"{path}.segments.hour", **where
-            )
-    return datetime(day.year, day.month, day.day, hour, tzinfo=tz)
 
 
 def report_row(

@@ -22,13 +22,13 @@ from typing import Any
 
 from connectors.errors import (
     AuthorizationRevoked,
-    MalformedResponse,
     PermanentError,
     RateLimited,
     TokenExpired,
     TransientError,
 )
 from connectors.http import HttpClient, field, redact
+from connectors.primitives import envelope_data, numbered_pages
 
 PLATFORM = "kuaishou"
 RATE_LIMIT_CODES = frozenset({400005, 410000})
@@ -77,26 +77,15 @@ class KuaishouApi:
         answer = self.http.post_json(
             f"{self.base}/{path}", endpoint=endpoint, account=account, json=body, headers=headers
         )
-        if not isinstance(answer, dict):
-            raise MalformedResponse(f"expected a JSON object, got {type(answer).__name__}", field="<body>", **where)
-        raise_for_code(answer, where, self.http)
-        return field(answer, "data", dict, **where)
+        return envelope_data(answer, where, raise_for_code, self.http)
 
     def pages(
         self, path: str, body: dict, *, token: str, account: str, page_size: int = LIST_PAGE_SIZE
     ) -> Iterator[tuple[str, dict]]:
         """(path, item) of `data.details` over page/page_size paging, one page in memory."""
         where = {"platform": PLATFORM, "endpoint": path, "account": account}
-        page = 1
-        while True:
-            data = self.post(path, {**body, "page": page, "page_size": page_size}, token=token, account=account)
-            items = field(data, "details", list, default=[], at="data", **where)
-            for n, item in enumerate(items):
-                if not isinstance(item, dict):
-                    raise MalformedResponse(f"data.details.{n} should be an object", field=f"data.details.{n}", **where)
-                yield f"data.details.{n}", item
-            total = field(data, "total_count", int, at="data", **where)
-            if page * page_size >= total or not items:
-                return
-            del data, items  # drop this page before the next one arrives: one page in memory
-            page += 1
+
+        def fetch(page: int) -> dict:
+            return self.post(path, {**body, "page": page, "page_size": page_size}, token=token, account=account)
+
+        return numbered_pages(fetch, list_key="details", page_size=page_size, where=where)

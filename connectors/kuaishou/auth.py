@@ -29,6 +29,7 @@ from connectors.base import AppConfig, TokenSet
 from connectors.errors import AuthorizationFailed, AuthorizationRevoked, ConnectorError, MalformedResponse
 from connectors.http import HttpClient, field
 from connectors.kuaishou.api import PLATFORM, raise_for_code
+from connectors.primitives import keep_grant
 
 NATIVE_TOKEN_PATH = "/oauth2/authorize/access_token"  # noqa: S105 (a path, not a secret)
 DEFAULT_SCOPES = ("ad_query", "report_service", "account_service")
@@ -108,17 +109,7 @@ def refresh(http: HttpClient, app: AppConfig, endpoints: dict[str, str], token: 
             {"app_id": _app_id(app), "secret": app.client_secret, "refresh_token": token.refresh_token},
             failed=AuthorizationRevoked,
         )
-    if not fresh.account_ids and token.account_ids:
-        fresh = TokenSet(
-            access_token=fresh.access_token,
-            refresh_token=fresh.refresh_token,
-            expires_at=fresh.expires_at,
-            refresh_expires_at=fresh.refresh_expires_at or token.refresh_expires_at,
-            scopes=fresh.scopes or token.scopes,
-            account_ids=token.account_ids,
-            raw=fresh.raw,
-        )
-    return fresh
+    return keep_grant(fresh, token)
 
 
 def _app_id(app: AppConfig):

@@ -22,6 +22,7 @@ from connectors.errors import MalformedResponse, PermanentError
 from connectors.http import field
 from connectors.kuaishou import auth, mapping
 from connectors.kuaishou.api import PLATFORM, REPORT_PAGE_SIZE, KuaishouApi, raise_for_code
+from connectors.primitives import classify_envelope, date_chunks, hour_of, stat_time
 
 SPEC = PlatformSpec(
     slug=PLATFORM,
@@ -89,12 +90,7 @@ class KuaishouConnector(Connector):
         return auth.refresh(self.http, self.app, self.endpoints, token)
 
     def classify_error(self, response, where: dict[str, str]) -> None:
-        try:
-            body = response.json()
-        except ValueError:
-            return
-        if isinstance(body, dict) and isinstance(body.get("code"), int) and body["code"] != 0:
-            raise_for_code(body, where, self.http)
+        classify_envelope(response, where, raise_for_code, self.http)
 
     # --- accounts ---
     def list_accounts(self, token: TokenSet) -> Iterator[AccountInfo]:
@@ -193,7 +189,7 @@ class KuaishouConnector(Connector):
         path, id_key = REPORTS[level]
         where = self._where(path, adv)
         tz = ZoneInfo(account.timezone or str(mapping.PLATFORM_TZ))
-        for first, last in mapping.chunks(start, end, 1 if granularity == "hour" else DAILY_SPAN_DAYS):
+        for first, last in date_chunks(start, end, 1 if granularity == "hour" else DAILY_SPAN_DAYS):
             body = {
                 "advertiser_id": int(adv) if adv.isdigit() else adv,
                 "start_date": first.isoformat(),
@@ -203,7 +199,10 @@ class KuaishouConnector(Connector):
             for at, row in self.api.pages(
                 path, body, token=token.access_token, account=adv, page_size=REPORT_PAGE_SIZE
             ):
-                when = mapping.stat_time(row, at, granularity, where, tz)
+                hour = hour_of(row.get("stat_hour"), f"{at}.stat_hour", where) if granularity == "hour" else None
+                when = stat_time(
+                    row.get("stat_date"), f"{at}.stat_date", where, tz=tz, source_tz=mapping.PLATFORM_TZ, hour=hour
+                )
                 if not start <= when.date() <= end:
                     continue
                 entity = str(field(row, id_key, (int, str), at=at, **where)) if id_key else adv

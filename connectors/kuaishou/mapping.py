@@ -14,12 +14,12 @@ Times: `stat_date` (yyyy-MM-dd) and, hourly, `stat_hour` (0-23), Beijing time.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from connectors.base import ReportRow
 from connectors.errors import MalformedResponse
+from connectors.primitives import amount, number
 
 PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
 CURRENCY = "CNY"
@@ -100,52 +100,12 @@ def status(item: dict) -> str:
     return f"status_{item.get('status')}" if item.get("status") is not None else "unknown"
 
 
-def number(value, path: str, where: dict) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise MalformedResponse(f"{path} should be a number, got {type(value).__name__}", field=path, **where)
-    try:
-        return float(value)
-    except ValueError:
-        raise MalformedResponse(f"{path} should be a number, got {str(value)[:40]!r}", field=path, **where) from None
-
-
-def stat_time(row: dict, path: str, granularity: str, where: dict, tz: ZoneInfo) -> datetime:
-    day_text = row.get("stat_date")
-    try:
-        day = date.fromisoformat(day_text) if isinstance(day_text, str) else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise MalformedResponse(
-            f"{path}.stat_date should be a yyyy-MM-dd date, got {day_text!r}"[:200], field=f"{path}.stat_date", **where
-        )
-    hour = 0
-    if granularity == "hour":
-        hour = row.get("stat_hour")
-        if isinstance(hour, str) and hour.isdigit():
-            hour = int(hour)
-        if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
-            raise MalformedResponse(
-                f"{path}.stat_hour should be an hour 0-23, got {hour!r}", field=f"{path}.stat_hour", **where
-            )
-    return datetime(day.year, day.month, day.day, hour, tzinfo=PLATFORM_TZ).astimezone(tz)
-
-
 def report_row(
     row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, where: dict
 ) -> ReportRow:
     for name in ("show", "photo_click", "charge"):
         if name not in row:
             raise MalformedResponse(f"{path}.{name} is missing", field=f"{path}.{name}", **where)
-    charge = row["charge"]
-    if isinstance(charge, bool) or not isinstance(charge, (int, float, str)):
-        raise MalformedResponse(f"{path}.charge should be an amount", field=f"{path}.charge", **where)
-    try:
-        cost = Decimal(str(charge))
-    except InvalidOperation:
-        raise MalformedResponse(
-            f"{path}.charge is not an amount: {str(charge)[:40]!r}", field=f"{path}.charge", **where
-        ) from None
     extra = {
         name: float(value)
         for name, value in row.items()
@@ -159,18 +119,10 @@ def report_row(
         granularity=granularity,
         entity_id=entity_id,
         stat_time=when,
-        impressions=int(number(row["show"], f"{path}.show", where)),
-        clicks=int(number(row["photo_click"], f"{path}.photo_click", where)),
-        cost=cost,
-        conversions=number(row.get("conversion_num", 0), f"{path}.conversion_num", where),
+        impressions=int(number(row["show"], f"{path}.show", where, blank_is_zero=False)),
+        clicks=int(number(row["photo_click"], f"{path}.photo_click", where, blank_is_zero=False)),
+        cost=amount(row["charge"], f"{path}.charge", where),
+        conversions=number(row.get("conversion_num", 0), f"{path}.conversion_num", where, blank_is_zero=False),
         currency=CURRENCY,
         extra=extra,
     )
-
-
-def chunks(start: date, end: date, days: int):
-    chunk = start
-    while chunk <= end:
-        last = min(end, chunk + timedelta(days=days - 1))
-        yield chunk, last
-        chunk = last + timedelta(days=1)

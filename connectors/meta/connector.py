@@ -39,6 +39,7 @@ from connectors.errors import (
 from connectors.http import field
 from connectors.meta import auth, mapping
 from connectors.meta.api import GRAPH_VERSION, PLATFORM, GraphApi, TooMuchData, raise_for_error, usage_wait
+from connectors.primitives import stat_time
 
 SPEC = PlatformSpec(
     slug=PLATFORM,
@@ -303,7 +304,8 @@ class MetaConnector(Connector):
         where = self._where("insights", account.external_id)
         id_key = mapping.IDS[level]
         for at, row in pages:
-            when = mapping.stat_time(row, at, granularity, where, tz)
+            hour = mapping.hour_of_span(row, at, where) if granularity == "hour" else None
+            when = stat_time(row.get("date_start"), f"{at}.date_start", where, tz=tz, hour=hour)
             if not start <= when.date() <= end:
                 continue
             entity = str(field(row, id_key, (str, int), at=at, **where))

@@ -18,12 +18,11 @@ same timezone.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from connectors.base import ReportRow
 from connectors.errors import MalformedResponse
+from connectors.primitives import amount, hour_of, number
 
 HOURLY_BREAKDOWN = "hourly_stats_aggregated_by_advertiser_time_zone"
 CORE_METRICS = {"impressions": "impressions", "clicks": "clicks", "spend": "cost", "conversions": "conversions"}
@@ -97,15 +96,6 @@ def status(item: dict) -> str:
     return str(value).lower() if value else "unknown"
 
 
-def number(value, path: str, where: dict) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise MalformedResponse(f"{path} should be a number, got {type(value).__name__}", field=path, **where)
-    try:
-        return float(value)
-    except ValueError:
-        raise MalformedResponse(f"{path} should be a number, got {str(value)[:40]!r}", field=path, **where) from None
-
-
 def action_total(values, path: str, where: dict) -> float:
     if values in (None, ""):
         return 0.0
@@ -117,30 +107,11 @@ def action_total(values, path: str, where: dict) -> float:
     )
 
 
-def stat_time(row: dict, path: str, granularity: str, where: dict, tz: ZoneInfo) -> datetime:
-    text = row.get("date_start")
-    try:
-        day = date.fromisoformat(text) if isinstance(text, str) else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise MalformedResponse(
-            f"{path}.date_start should be a YYYY-MM-DD date, got {text!r}"[:200], field=f"{path}.date_start", **where
-        )
-    hour = 0
-    if granularity == "hour":
-        span = row.get(HOURLY_BREAKDOWN)
-        try:
-            hour = int(span.split(":", 1)[0]) if isinstance(span, str) else -1
-        except ValueError:
-            hour = -1
-        if not 0 <= hour <= 23:
-            raise MalformedResponse(
-                f"{path}.{HOURLY_BREAKDOWN} should be 'HH:00:00 - HH:59:59', got {span!r}"[:200],
-                field=f"{path}.{HOURLY_BREAKDOWN}",
-                **where,
-            )
-    return datetime(day.year, day.month, day.day, hour, tzinfo=tz)
+def hour_of_span(row: dict, path: str, where: dict) -> int:
+    """The hour of an hourly row: its breakdown value 'HH:00:00 - HH:59:59'."""
+    span = row.get(HOURLY_BREAKDOWN)
+    head = span.split(":", 1)[0] if isinstance(span, str) else span
+    return hour_of(head, f"{path}.{HOURLY_BREAKDOWN}", where)
 
 
 def report_row(
@@ -149,14 +120,6 @@ def report_row(
     for name in ("impressions", "spend"):
         if name not in row:
             raise MalformedResponse(f"{path}.{name} is missing", field=f"{path}.{name}", **where)
-    try:
-        cost = Decimal(str(row["spend"]))
-        if isinstance(row["spend"], bool) or not cost.is_finite():
-            raise InvalidOperation
-    except InvalidOperation:
-        raise MalformedResponse(
-            f"{path}.spend is not an amount: {str(row['spend'])[:40]!r}", field=f"{path}.spend", **where
-        ) from None
     extra: dict[str, float] = {}
     for name, value in row.items():
         if name in CORE_METRICS or name in DIMENSIONS:
@@ -178,7 +141,7 @@ def report_row(
         stat_time=when,
         impressions=int(number(row["impressions"], f"{path}.impressions", where)),
         clicks=int(number(row.get("clicks", 0), f"{path}.clicks", where)),
-        cost=cost,
+        cost=amount(row["spend"], f"{path}.spend", where),
         conversions=action_total(row.get("conversions"), f"{path}.conversions", where),
         currency=str(row.get("account_currency") or currency),
         extra=extra,

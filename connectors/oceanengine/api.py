@@ -26,13 +26,13 @@ from typing import Any
 
 from connectors.errors import (
     AuthorizationRevoked,
-    MalformedResponse,
     PermanentError,
     RateLimited,
     TokenExpired,
     TransientError,
 )
 from connectors.http import HttpClient, field, redact
+from connectors.primitives import envelope_data, numbered_pages
 
 PLATFORM = "oceanengine"
 RATE_LIMIT_CODES = frozenset({40100})
@@ -97,10 +97,7 @@ class OceanEngineApi:
             body = self.http.get_json(url, endpoint=endpoint, account=account, params=encoded, headers=headers)
         else:
             body = self.http.post_json(url, endpoint=endpoint, account=account, json=json_body, headers=headers)
-        if not isinstance(body, dict):
-            raise MalformedResponse(f"expected a JSON object, got {type(body).__name__}", field="<body>", **where)
-        raise_for_code(body, where, self.http)
-        return field(body, "data", dict, **where)
+        return envelope_data(body, where, raise_for_code, self.http)
 
     def pages(
         self,
@@ -112,31 +109,16 @@ class OceanEngineApi:
         params: dict,
         list_key: str = "list",
         page_size: int = PAGE_SIZE,
+        kinds: tuple[type, ...] = (dict,),
     ) -> Iterator[tuple[str, dict]]:
         """(path of the item, item) over page/page_size paging; one page in memory."""
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": account}
-        page = 1
-        while True:
-            data = self.call(
-                "GET",
-                path,
-                token=token,
-                endpoint=endpoint,
-                account=account,
-                params={**params, "page": page, "page_size": page_size},
-            )
-            items = field(data, list_key, list, default=[], at="data", **where)
-            for n, item in enumerate(items):
-                if not isinstance(item, dict):
-                    raise MalformedResponse(
-                        f"data.{list_key}.{n} should be an object", field=f"data.{list_key}.{n}", **where
-                    )
-                yield f"data.{list_key}.{n}", item
-            total_page = field(data, "page_info.total_page", int, default=None, at="data", **where)
-            if total_page is None:  # some list endpoints only say total_number
-                total = field(data, "page_info.total_number", int, default=0, at="data", **where)
-                total_page = -(-total // page_size)
-            if page >= total_page or not items:
-                return
-            del data, items  # drop this page before the next one arrives: one page in memory
-            page += 1
+
+        def fetch(page: int) -> dict:
+            params_page = {**params, "page": page, "page_size": page_size}
+            return self.call("GET", path, token=token, endpoint=endpoint, account=account, params=params_page)
+
+        # Some list endpoints leave page_info out when everything fits on one page.
+        return numbered_pages(
+            fetch, list_key=list_key, page_size=page_size, where=where, kinds=kinds, total_required=False
+        )

@@ -31,6 +31,7 @@ from connectors.base import AppConfig, TokenSet
 from connectors.errors import AuthorizationFailed, AuthorizationRevoked, ConnectorError, MalformedResponse
 from connectors.http import HttpClient, field
 from connectors.oceanengine.api import PLATFORM, raise_for_code
+from connectors.primitives import keep_grant
 
 NATIVE_TOKEN_PATH = "/oauth2/access_token/"  # noqa: S105 (a path, not a secret)
 # auth_code invalid, expired or already used (unconfirmed exact code; 40106 in SDK error tables)
@@ -115,17 +116,7 @@ def refresh(http: HttpClient, app: AppConfig, endpoints: dict[str, str], token: 
             failed=AuthorizationRevoked,
         )
     # The refresh answer does not repeat the advertisers of the grant; keep them.
-    if not fresh.account_ids and token.account_ids:
-        fresh = TokenSet(
-            access_token=fresh.access_token,
-            refresh_token=fresh.refresh_token,
-            expires_at=fresh.expires_at,
-            refresh_expires_at=fresh.refresh_expires_at or token.refresh_expires_at,
-            scopes=fresh.scopes or token.scopes,
-            account_ids=token.account_ids,
-            raw=fresh.raw,
-        )
-    return fresh
+    return keep_grant(fresh, token)
 
 
 def _app_id(app: AppConfig):

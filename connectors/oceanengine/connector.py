@@ -19,10 +19,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
-from connectors.errors import MalformedResponse, PermanentError
+from connectors.errors import PermanentError
 from connectors.http import field
 from connectors.oceanengine import auth, mapping
 from connectors.oceanengine.api import PLATFORM, OceanEngineApi, raise_for_code
+from connectors.primitives import classify_envelope, date_chunks, stat_time
 
 SPEC = PlatformSpec(
     slug=PLATFORM,
@@ -139,12 +140,7 @@ class OceanEngineConnector(Connector):
 
     def classify_error(self, response, where: dict[str, str]) -> None:
         """An HTTP error status that still carries the envelope: its code is the better guide."""
-        try:
-            body = response.json()
-        except ValueError:
-            return
-        if isinstance(body, dict) and isinstance(body.get("code"), int) and body["code"] != 0:
-            raise_for_code(body, where, self.http)
+        classify_envelope(response, where, raise_for_code, self.http)
 
     # --- accounts ---
     def list_accounts(self, token: TokenSet) -> Iterator[AccountInfo]:
@@ -209,30 +205,14 @@ class OceanEngineConnector(Connector):
             yield from self._infos(token, ids)
 
     def _pages_or_list(self, token: TokenSet, path: str, parent: str):
-        endpoint = path.strip("/")
-        where = self._where(endpoint, parent)
-        page = 1
-        while True:
-            data = self.api.call(
-                "GET",
-                path,
-                token=token.access_token,
-                endpoint=endpoint,
-                account=parent,
-                params={"advertiser_id": parent, "page": page, "page_size": 100},
-            )
-            items = field(data, "list", list, at="data", **where)
-            for n, item in enumerate(items):
-                if not isinstance(item, (dict, int, str)):
-                    raise MalformedResponse(
-                        f"data.list.{n} should be an id or an object", field=f"data.list.{n}", **where
-                    )
-                yield f"data.list.{n}", item
-            total_page = field(data, "page_info.total_page", int, default=1, at="data", **where)
-            if page >= total_page or not items:
-                return
-            del data, items
-            page += 1
+        return self.api.pages(
+            path,
+            token=token.access_token,
+            endpoint=path.strip("/"),
+            account=parent,
+            params={"advertiser_id": parent},
+            kinds=(dict, int, str),
+        )
 
     def _infos(self, token: TokenSet, ids: list[str]) -> Iterator[AccountInfo]:
         endpoint = "2/advertiser/info"
@@ -322,7 +302,7 @@ class OceanEngineConnector(Connector):
         if end < start:
             raise PermanentError(f"end {end} is before start {start}", **where)
         tz = ZoneInfo(account.timezone or str(mapping.PLATFORM_TZ))
-        for chunk_start, chunk_end in _chunks(start, end, 1 if granularity == "hour" else REPORT_SPAN_DAYS):
+        for chunk_start, chunk_end in date_chunks(start, end, 1 if granularity == "hour" else REPORT_SPAN_DAYS):
             if level in V2_REPORT_DIMENSION and ("2.0" in self.versions or level == "account"):
                 yield from self._custom_report(token, adv, level, granularity, chunk_start, chunk_end, tz, start, end)
             if level in V1_REPORT and "1.0" in self.versions:
@@ -355,11 +335,13 @@ class OceanEngineConnector(Connector):
         ):
             dimensions = field(row, "dimensions", dict, at=at, **where)
             values = field(row, "metrics", dict, at=at, **where)
-            when = mapping.stat_time(
+            when = stat_time(
                 field(dimensions, time_dim, str, at=f"{at}.dimensions", **where),
                 f"{at}.dimensions.{time_dim}",
                 where,
-                tz,
+                tz=tz,
+                formats=mapping.TIME_FORMATS,
+                source_tz=mapping.PLATFORM_TZ,
             )
             if not first <= when.date() <= last:
                 continue
@@ -413,7 +395,14 @@ class OceanEngineConnector(Connector):
                 "group_by": ["STAT_GROUP_BY_FIELD_ID", "STAT_GROUP_BY_FIELD_STAT_TIME"],
             },
         ):
-            when = mapping.stat_time(field(row, "stat_datetime", str, at=at, **where), f"{at}.stat_datetime", where, tz)
+            when = stat_time(
+                field(row, "stat_datetime", str, at=at, **where),
+                f"{at}.stat_datetime",
+                where,
+                tz=tz,
+                formats=mapping.TIME_FORMATS,
+                source_tz=mapping.PLATFORM_TZ,
+            )
             if not first <= when.date() <= last:
                 continue
             entity = str(field(row, id_key, (int, str), at=at, **where))
@@ -428,11 +417,3 @@ class OceanEngineConnector(Connector):
                 skip=skip,
                 where=where,
             )
-
-
-def _chunks(start: date, end: date, days: int):
-    chunk = start
-    while chunk <= end:
-        last = min(end, chunk + timedelta(days=days - 1))
-        yield chunk, last
-        chunk = last + timedelta(days=1)

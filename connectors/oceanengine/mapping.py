@@ -20,15 +20,16 @@ stamped Asia/Shanghai and converted to the account's zone.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from connectors.base import ReportRow
 from connectors.errors import MalformedResponse
+from connectors.primitives import amount, number
 
 PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
 CURRENCY = "CNY"  # accounts are funded and reported in RMB
+TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H", "%Y-%m-%d")
 
 CORE_V1 = {"show": "impressions", "click": "clicks", "cost": "cost", "convert": "conversions"}
 CORE_V2 = {"show_cnt": "impressions", "click_cnt": "clicks", "stat_cost": "cost", "convert_cnt": "conversions"}
@@ -135,54 +136,6 @@ def status(value) -> str:
     return text.lower()
 
 
-def number(value, path: str, where: dict) -> float:
-    """A metric value: the platform sends numbers, sometimes as strings ("12.34", "-")."""
-    if isinstance(value, bool):
-        raise MalformedResponse(f"{path} should be a number, got a boolean", field=path, **where)
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().rstrip("%").replace(",", "")
-        if text in ("", "-", "--"):
-            return 0.0
-        try:
-            return float(text)
-        except ValueError:
-            pass
-    raise MalformedResponse(
-        f"{path} should be a number, got {type(value).__name__} {str(value)[:40]!r}", field=path, **where
-    )
-
-
-def money(value, path: str, where: dict) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise MalformedResponse(f"{path} should be an amount, got {type(value).__name__}", field=path, **where)
-    try:
-        amount = Decimal(str(value).strip() or "0")
-    except InvalidOperation:
-        raise MalformedResponse(f"{path} is not an amount: {str(value)[:40]!r}", field=path, **where) from None
-    if not amount.is_finite():
-        raise MalformedResponse(f"{path} is not a finite amount", field=path, **where)
-    return amount
-
-
-def stat_time(value, path: str, where: dict, account_tz: ZoneInfo) -> datetime:
-    """'2024-05-01', '2024-05-01 13:00:00' or '2024-05-01 13' (Beijing time) -> aware, account zone."""
-    if not isinstance(value, str) or not value.strip():
-        raise MalformedResponse(f"{path} should be a date or time string, got {value!r}"[:200], field=path, **where)
-    text = value.strip()
-    parsed = None
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H", "%Y-%m-%d"):
-        try:
-            parsed = datetime.strptime(text, fmt)  # noqa: DTZ007 (the account's wall clock, zoned by the caller)
-            break
-        except ValueError:
-            continue
-    if parsed is None:
-        raise MalformedResponse(f"{path} is not a stat time: {text[:40]!r}", field=path, **where)
-    return parsed.replace(tzinfo=PLATFORM_TZ).astimezone(account_tz)
-
-
 def report_row(
     metrics: dict,
     *,
@@ -221,7 +174,7 @@ def report_row(
         stat_time=when,
         impressions=int(impressions),
         clicks=int(clicks),
-        cost=money(values["cost"], f"{path}.{_key(core, 'cost')}", where),
+        cost=amount(values["cost"], f"{path}.{_key(core, 'cost')}", where, blank_is_zero=True),
         conversions=number(values["conversions"], f"{path}.{_key(core, 'conversions')}", where),
         currency=CURRENCY,
         extra=extra,
@@ -230,12 +183,3 @@ def report_row(
 
 def _key(core: dict[str, str], ours: str) -> str:
     return next(name for name, mapped in core.items() if mapped == ours)
-
-
-def day_range(start: date, end: date):
-    from datetime import timedelta
-
-    day = start
-    while day <= end:
-        yield day
-        day += timedelta(days=1)

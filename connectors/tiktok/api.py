@@ -28,13 +28,13 @@ from typing import Any
 
 from connectors.errors import (
     AuthorizationRevoked,
-    MalformedResponse,
     PermanentError,
     RateLimited,
     TokenExpired,
     TransientError,
 )
 from connectors.http import HttpClient, field, redact
+from connectors.primitives import envelope_data, numbered_pages
 
 PLATFORM = "tiktok"
 RATE_LIMIT_CODES = frozenset({40100, 40016, 40133})
@@ -92,26 +92,15 @@ class TikTokApi:
             params=encode(params),
             headers={"Access-Token": token},
         )
-        if not isinstance(body, dict):
-            raise MalformedResponse(f"expected a JSON object, got {type(body).__name__}", field="<body>", **where)
-        raise_for_code(body, where, self.http)
-        return field(body, "data", dict, **where)
+        return envelope_data(body, where, raise_for_code, self.http)
 
     def pages(
         self, path: str, params: dict, *, token: str, account: str, page_size: int = PAGE_SIZE
     ) -> Iterator[tuple[str, dict]]:
         """(path, item) of `data.list` over page/page_size paging, one page in memory."""
         where = {"platform": PLATFORM, "endpoint": path.strip("/"), "account": account}
-        page = 1
-        while True:
-            data = self.get(path, {**params, "page": page, "page_size": page_size}, token=token, account=account)
-            items = field(data, "list", list, default=[], at="data", **where)
-            for n, item in enumerate(items):
-                if not isinstance(item, dict):
-                    raise MalformedResponse(f"data.list.{n} should be an object", field=f"data.list.{n}", **where)
-                yield f"data.list.{n}", item
-            total_pages = field(data, "page_info.total_page", int, at="data", **where)
-            if page >= total_pages or not items:
-                return
-            del data, items  # one page in memory
-            page += 1
+
+        def fetch(page: int) -> dict:
+            return self.get(path, {**params, "page": page, "page_size": page_size}, token=token, account=account)
+
+        return numbered_pages(fetch, list_key="list", page_size=page_size, where=where)

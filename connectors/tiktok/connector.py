@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connectors.base import AccountInfo, AccountRef, Connector, Entity, PlatformSpec, ReportRow, TokenSet
 from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError
 from connectors.http import field
+from connectors.primitives import classify_envelope, date_chunks, stat_time
 from connectors.tiktok import auth, mapping
 from connectors.tiktok.api import PLATFORM, TikTokApi, raise_for_code
 
@@ -122,6 +123,7 @@ ADVERTISER_FIELDS = [
 ]
 INFO_BATCH = 100  # advertiser/info takes up to 100 ids
 SPAN_DAYS = {"day": 30, "hour": 1}
+TIME = "%Y-%m-%d %H:%M:%S"  # stat_time_day / stat_time_hour, in the advertiser's zone
 
 
 class TikTokConnector(Connector):
@@ -149,12 +151,7 @@ class TikTokConnector(Connector):
         )
 
     def classify_error(self, response, where: dict[str, str]) -> None:
-        try:
-            body = response.json()
-        except ValueError:
-            return
-        if isinstance(body, dict) and isinstance(body.get("code"), int) and body["code"] != 0:
-            raise_for_code(body, where, self.http)
+        classify_envelope(response, where, raise_for_code, self.http)
 
     # --- accounts ---
     def list_accounts(self, token: TokenSet) -> Iterator[AccountInfo]:
@@ -257,7 +254,7 @@ class TikTokConnector(Connector):
         data_level, id_key = mapping.REPORTS[level]
         time_key = mapping.TIME_DIMENSION[granularity]
         tz = ZoneInfo(account.timezone or "UTC")
-        for first, last in mapping.chunks(start, end, SPAN_DAYS[granularity]):
+        for first, last in date_chunks(start, end, SPAN_DAYS[granularity]):
             params = {
                 "advertiser_id": adv,
                 "report_type": "BASIC",
@@ -271,7 +268,15 @@ class TikTokConnector(Connector):
                 dimensions = row.get("dimensions")
                 if not isinstance(dimensions, dict):
                     raise MalformedResponse(f"{at}.dimensions should be an object", field=f"{at}.dimensions", **where)
-                when = mapping.stat_time(dimensions, at, granularity, where, tz)
+                key = mapping.TIME_DIMENSION[granularity]
+                when = stat_time(
+                    dimensions.get(key),
+                    f"{at}.dimensions.{key}",
+                    where,
+                    tz=tz,
+                    formats=(TIME,),
+                    granularity=granularity,
+                )
                 if not start <= when.date() <= end:
                     continue
                 entity = str(field(dimensions, id_key, (str, int), at=f"{at}.dimensions", **where))

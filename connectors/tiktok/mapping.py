@@ -11,12 +11,11 @@ Integrated report (report_type BASIC): rows `{"dimensions": {"<level>_id", "stat
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from connectors.base import ReportRow
 from connectors.errors import MalformedResponse
+from connectors.primitives import amount, number
 
 CORE_METRICS = {"impressions": "impressions", "clicks": "clicks", "spend": "cost", "conversion": "conversions"}
 EXTRA_METRICS = (
@@ -77,34 +76,6 @@ def status(item: dict) -> str:
     return str(secondary).lower() if secondary else "unknown"
 
 
-def number(value, path: str, where: dict) -> float:
-    if value in (None, "", "-"):
-        return 0.0  # TikTok sends "-" or "" for a metric with no value
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise MalformedResponse(f"{path} should be a number, got {type(value).__name__}", field=path, **where)
-    try:
-        return float(value)
-    except ValueError:
-        raise MalformedResponse(f"{path} should be a number, got {str(value)[:40]!r}", field=path, **where) from None
-
-
-def stat_time(dimensions: dict, path: str, granularity: str, where: dict, tz: ZoneInfo) -> datetime:
-    key = TIME_DIMENSION[granularity]
-    text = dimensions.get(key)
-    try:
-        # The advertiser's wall clock; the caller applies the account's zone.
-        when = datetime.strptime(text, "%Y-%m-%d %H:%M:%S") if isinstance(text, str) else None  # noqa: DTZ007
-    except ValueError:
-        when = None
-    if when is None or when.minute or when.second or (granularity == "day" and when.hour):
-        raise MalformedResponse(
-            f"{path}.dimensions.{key} should be 'YYYY-MM-DD HH:00:00', got {text!r}"[:200],
-            field=f"{path}.dimensions.{key}",
-            **where,
-        )
-    return when.replace(tzinfo=tz)
-
-
 def report_row(
     row: dict, *, path: str, level: str, granularity: str, entity_id: str, when: datetime, currency: str, where: dict
 ) -> ReportRow:
@@ -114,17 +85,6 @@ def report_row(
     for name in ("impressions", "spend"):
         if name not in metrics:
             raise MalformedResponse(f"{path}.metrics.{name} is missing", field=f"{path}.metrics.{name}", **where)
-    spend = metrics["spend"]
-    try:
-        if isinstance(spend, bool) or not isinstance(spend, (int, float, str)):
-            raise InvalidOperation
-        cost = Decimal(str(spend))
-        if not cost.is_finite():
-            raise InvalidOperation
-    except InvalidOperation:
-        raise MalformedResponse(
-            f"{path}.metrics.spend is not an amount: {str(spend)[:40]!r}", field=f"{path}.metrics.spend", **where
-        ) from None
     extra = {
         name: number(value, f"{path}.metrics.{name}", where)
         for name, value in metrics.items()
@@ -137,16 +97,8 @@ def report_row(
         stat_time=when,
         impressions=int(number(metrics["impressions"], f"{path}.metrics.impressions", where)),
         clicks=int(number(metrics.get("clicks"), f"{path}.metrics.clicks", where)),
-        cost=cost,
+        cost=amount(metrics["spend"], f"{path}.metrics.spend", where),
         conversions=number(metrics.get("conversion"), f"{path}.metrics.conversion", where),
         currency=currency,
         extra=extra,
     )
-
-
-def chunks(start, end, days: int):
-    chunk = start
-    while chunk <= end:
-        last = min(end, chunk + timedelta(days=days - 1))
-        yield chunk, last
-        chunk = last + timedelta(days=1)
