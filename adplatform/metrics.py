@@ -23,7 +23,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
 ACTIVE_TASK_STATES = ("scheduled", "queued", "running", "up_for_retry")
@@ -83,11 +83,18 @@ class PlatformCollector:
         wheel = GaugeMetricFamily(
             "adplatform_scheduler_dags", "Active DAGs in a scheduler's timing wheel", labels=["scheduler"]
         )
+        repairs = CounterMetricFamily(
+            "adplatform_scheduler_wheel_repairs",
+            "DAGs a scheduler's reconciliation re-armed because its wheel had lost them (each one a bug)",
+            labels=["scheduler"],
+        )
         for beat in beats:
             age.add_metric([beat.name], (now - beat.heartbeat_at).total_seconds())
             wheel.add_metric([beat.name], beat.dags)
+            repairs.add_metric([beat.name], beat.wheel_repairs)
         yield age
         yield wheel
+        yield repairs
 
         credentials = GaugeMetricFamily(
             "adplatform_credentials", "Credentials per platform and status", labels=["platform", "status"]

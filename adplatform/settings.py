@@ -229,6 +229,8 @@ INGESTION_QUEUED_TIMEOUT_SECONDS = env.float("INGESTION_QUEUED_TIMEOUT_SECONDS",
 INGESTION_RUN_RETENTION_DAYS = env.float("INGESTION_RUN_RETENTION_DAYS", default=30.0)
 # A scheduler whose heartbeat row is older than this counts as gone (/healthz, DAG pages).
 INGESTION_SCHEDULER_TIMEOUT_SECONDS = env.float("INGESTION_SCHEDULER_TIMEOUT_SECONDS", default=30.0)
+# Every this many seconds a scheduler compares its wheel with the DAGs due soon and re-arms lost ones.
+INGESTION_RECONCILE_SECONDS = env.float("INGESTION_RECONCILE_SECONDS", default=60.0)
 # Tries handed to the executor per dispatch call (the loop dispatches after each batch of
 # INGESTION_RUN_BATCH runs, and once more per tick); pool slots cap concurrency anyway.
 INGESTION_DISPATCH_BATCH = env.int("INGESTION_DISPATCH_BATCH", default=5000)

@@ -210,6 +210,9 @@ class SchedulerHeartbeat(models.Model):
     started_at = models.DateTimeField()
     heartbeat_at = models.DateTimeField(db_index=True)
     dags = models.PositiveIntegerField(default=0, help_text="active DAGs in its timing wheel")
+    wheel_repairs = models.PositiveIntegerField(
+        default=0, help_text="wheel entries its reconciliation restored since it started (each one a bug)"
+    )
 
     class Meta:
         ordering = ["-heartbeat_at"]

@@ -32,9 +32,11 @@ def heartbeat_name(loop_name: str) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{loop_name}"
 
 
-def heartbeat_beat(*, name: str, started_at: datetime, dags: int, now: datetime | None = None) -> None:
+def heartbeat_beat(
+    *, name: str, started_at: datetime, dags: int, repairs: int = 0, now: datetime | None = None
+) -> None:
     now = now or timezone.now()
-    updated = SchedulerHeartbeat.objects.filter(name=name).update(heartbeat_at=now, dags=dags)
+    updated = SchedulerHeartbeat.objects.filter(name=name).update(heartbeat_at=now, dags=dags, wheel_repairs=repairs)
     if not updated:  # its first beat: the name holds this host and process, no other writes it
         SchedulerHeartbeat.objects.create(
             name=name,
@@ -43,6 +45,7 @@ def heartbeat_beat(*, name: str, started_at: datetime, dags: int, now: datetime 
             started_at=started_at,
             heartbeat_at=now,
             dags=dags,
+            wheel_repairs=repairs,
         )
         SchedulerHeartbeat.objects.filter(heartbeat_at__lt=now - FORGET_AFTER).delete()
 

@@ -68,6 +68,11 @@ class TimingWheel:
         if not self._min_stale and (self._min is None or due < self._min):
             self._min = due
 
+    def due_of(self, key: Hashable) -> float | None:
+        """The due time `key` is held at, or None when the wheel does not hold it."""
+        where = self._where.get(key)
+        return None if where is None else self._levels[where[0]][where[1]][key]
+
     def cancel(self, key: Hashable) -> bool:
         if key not in self._where:
             return False
