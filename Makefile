@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # follow HOST/PORT unless the environment says otherwise.
 PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test bench schemathesis clean
+.PHONY: run test lint bench schemathesis clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "adplatform needs Python 3.11 or newer"'
@@ -32,6 +32,12 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The guard rails CI runs before the tests: formatting, lint rules, types.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -563,7 +563,8 @@ class CredentialDiscoverApi(APIView):
             accounts = credential_discover(credential_id=credential.pk)
         except AuthorizationRevoked as exc:
             raise CredentialUnusableError(
-                f"{exc}. Credential {credential.pk} needs re-authorization: POST credentials/{credential.pk}/reauthorize/"
+                f"{exc}. Credential {credential.pk} needs re-authorization: POST "
+                f"credentials/{credential.pk}/reauthorize/"
             ) from None
         except NoPlatformApp as exc:
             raise CredentialUnusableError(str(exc)) from None

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from cryptography.fernet import Fernet
@@ -26,7 +28,7 @@ DATABASE_SCHEMES = {"sqlite", "mysql", "mysql2", "mysqlgis", "mariadb", "postgre
 BROKER_SCHEMES = {"redis", "rediss", "amqp", "amqps", "pyamqp", "memory"}
 
 
-def parse_database_url(value: str) -> dict:
+def parse_database_url(value: str) -> dict[str, Any]:
     """DATABASE_URL -> a Django DATABASES entry (django-environ does the mapping)."""
     scheme = urlsplit(value).scheme
     if scheme not in DATABASE_SCHEMES:
@@ -38,7 +40,7 @@ def parse_database_url(value: str) -> dict:
         raise ConfigError(
             f"DATABASE_URL: no database name in {redact_url(value)!r}; e.g. mysql://root@127.0.0.1:3306/adplatform"
         )
-    config = environ.Env.db_url_config(value)
+    config: dict[str, Any] = environ.Env.db_url_config(value)
     # Keep a thread's connection across requests (`?conn_max_age=0` in the URL turns it
     # off): opening and closing a SQLite connection per request was half of a cached
     # dashboard request's server time under load; on MySQL it saves a handshake.
@@ -123,7 +125,8 @@ def parse_fernet_keys(value: str) -> list[str]:
         except (ValueError, TypeError):
             raise ConfigError(
                 f"CREDENTIALS_KEYS: key #{position} is not a valid Fernet key (32 url-safe base64-encoded bytes); "
-                "generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+                "generate one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
             ) from None
     return keys
 
@@ -145,7 +148,7 @@ def parse_hosts(value: str) -> list[str]:
     return hosts
 
 
-def persistent_secret(path: Path, generate) -> str:
+def persistent_secret(path: Path, generate: Callable[[], str]) -> str:
     """Read a secret from `path`, creating it with `generate()` on first use.
 
     The embedded mode must work with nothing configured, yet a secret must never be a
@@ -153,7 +156,8 @@ def persistent_secret(path: Path, generate) -> str:
     with owner-only permissions.
     """
     if path.exists():
-        return path.read_text().strip()
+        text: str = path.read_text()
+        return text.strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = generate()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -181,7 +185,3 @@ def redact_url(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
     return url
-
-
-def query_flag(url: str, name: str) -> str | None:
-    return (parse_qs(urlsplit(url).query).get(name) or [None])[0]

@@ -216,7 +216,8 @@ def main(argv: list[str]) -> None:
         }
         print(f"1. {accounts} accounts fetched concurrently (16 threads), one shared limiter per platform")
         print(
-            f"{'platform':>12} {'requests':>9} {'seconds':>8} {'budget/s':>9} {'max in 1 s':>11} {'ceiling':>8} {'rows':>6}"
+            f"{'platform':>12} {'requests':>9} {'seconds':>8} {'budget/s':>9} {'max in 1 s':>11} {'ceiling':>8} "
+            f"{'rows':>6}"
         )
         for name, (make, token, level, granularity) in platforms.items():
             limiter = LocalRateLimiter()
@@ -243,7 +244,8 @@ def main(argv: list[str]) -> None:
             worst = _max_in_window(stamps)
             verdict = "ok" if worst <= ceiling else "OVER"
             print(
-                f"{name:>12} {len(stamps):>9} {seconds:>8.1f} {rate:>9.0f} {worst:>11} {ceiling:>8.0f} {rows:>6}  {verdict}",
+                f"{name:>12} {len(stamps):>9} {seconds:>8.1f} {rate:>9.0f} {worst:>11} {ceiling:>8.0f} {rows:>6}  "
+                f"{verdict}",
                 flush=True,
             )
 

@@ -1,4 +1,6 @@
-"""The refresh sweep over many expiring credentials: `python -m benchmarks credential_refresh [--credentials=10000] [--baseline=1000]`.
+"""The refresh sweep over many expiring credentials.
+
+`python -m benchmarks credential_refresh [--credentials=10000] [--baseline=1000]`.
 
 N sandbox grants (issued in-process, like the demo's) are stored as credentials of one
 organization, every access token expiring within the sandbox's 2-hour lead. One call of

@@ -198,7 +198,8 @@ def main(argv: list[str]) -> None:
         }
         print(f"1. {accounts} accounts fetched concurrently (16 threads), one shared limiter per platform")
         print(
-            f"{'platform':>12} {'requests':>9} {'seconds':>8} {'budget/s':>9} {'max in 1 s':>11} {'ceiling':>8} {'rows':>6}"
+            f"{'platform':>12} {'requests':>9} {'seconds':>8} {'budget/s':>9} {'max in 1 s':>11} {'ceiling':>8} "
+            f"{'rows':>6}"
         )
         for name, (make, tz, currency) in platforms.items():
             limiter = LocalRateLimiter()
@@ -224,7 +225,8 @@ def main(argv: list[str]) -> None:
             worst = _max_in_window(stamps)
             verdict = "ok" if worst <= ceiling else "OVER"
             print(
-                f"{name:>12} {len(stamps):>9} {seconds:>8.1f} {rate:>9.0f} {worst:>11} {ceiling:>8.0f} {rows:>6}  {verdict}",
+                f"{name:>12} {len(stamps):>9} {seconds:>8.1f} {rate:>9.0f} {worst:>11} {ceiling:>8.0f} {rows:>6}  "
+                f"{verdict}",
                 flush=True,
             )
 
@@ -258,7 +260,8 @@ def main(argv: list[str]) -> None:
                 n_list, list_peak = _peak(hold)
                 assert n == n_stream == n_list == pages * 1000, (n, n_stream, n_list)
                 print(
-                    f"{name:>12} {pages:>6} {n:>7} {calls:>9} {n / seconds:>8.0f} {stream_peak:>12.1f} {list_peak:>10.1f}",
+                    f"{name:>12} {pages:>6} {n:>7} {calls:>9} {n / seconds:>8.0f} {stream_peak:>12.1f} "
+                    f"{list_peak:>10.1f}",
                     flush=True,
                 )
         print(

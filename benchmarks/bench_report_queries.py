@@ -53,7 +53,8 @@ def _generate(client, ads: int) -> int:
         _insert_select(
             hourly,
             (
-                f"SELECT number AS n, 1 + intDiv(number, {ads * DAYS * 24}) AS account, intDiv(number, {DAYS * 24}) % {ads} AS ad, "
+                f"SELECT number AS n, 1 + intDiv(number, {ads * DAYS * 24}) AS account, intDiv(number, {DAYS * 24}) "
+                f"% {ads} AS ad, "
                 f"number % {DAYS * 24} AS hour FROM numbers({hourly_n})"
             ),
         )
@@ -144,7 +145,8 @@ def main(argv: list[str]) -> None:
         "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'report_rows' AND active"
     )
     print(
-        f"report rows: {total:,} ({ACCOUNTS} accounts x {ads} ads, hourly + daily over {DAYS} days, last 7 days restated) "
+        f"report rows: {total:,} ({ACCOUNTS} accounts x {ads} ads, hourly + daily over {DAYS} days, last 7 days "
+        "restated) "
         f"generated in {generated_in:.1f} s, {parts} active parts, no OPTIMIZE (duplicates unmerged)"
     )
 

@@ -1,4 +1,6 @@
-"""Our scheduler next to django-celery-beat at 1k/10k/100k DAGs: `python -m benchmarks scheduler_scale [--quick] [--shape=single]`.
+"""Our scheduler next to django-celery-beat at 1k/10k/100k DAGs.
+
+`python -m benchmarks scheduler_scale [--quick] [--shape=single]`.
 
 The issue's benchmark. For each size N (1,000, 10,000, 100,000; --quick: the first two,
 --sizes=1000,5000 to choose), a scratch SQLite database (benchmarks.settings; or the
@@ -468,7 +470,8 @@ def main(argv: list[str]) -> None:
     # Simulated start: 12:07:03 UTC today; bursts at :05, :07, :09 and idle ticks between.
     start = datetime.now(UTC).replace(hour=12, minute=7, second=3, microsecond=0)
     print(
-        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; {connection.vendor} ({connection.settings_dict['NAME']}); mix: "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; {connection.vendor} "
+        f"({connection.settings_dict['NAME']}); mix: "
         f"{', '.join(f'{c} {s:.1%}' for c, s in MIX)}; time zones {', '.join(TIMEZONES)}",
         flush=True,
     )

@@ -115,7 +115,8 @@ class AuthorizationFlow:
         if params.get("error"):
             description = params.get("error_description") or ""
             raise AuthorizationFailed(
-                f"the platform refused the authorization: {params['error']}{f' ({description})' if description else ''}",
+                f"the platform refused the authorization: {params['error']}"
+                + (f" ({description})" if description else ""),
                 platform=self.platform,
             )
         code = params.get("code") or params.get("auth_code") or ""

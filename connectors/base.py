@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import requests
+
+    from connectors.http import HttpClient, RateLimiter
 
 LEVELS = ("account", "campaign", "ad_group", "ad", "creative")
 GRANULARITIES = ("hour", "day")
@@ -93,7 +98,10 @@ class TokenSet:
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
-        return f"TokenSet(expires_at={self.expires_at!r}, refresh_expires_at={self.refresh_expires_at!r}, scopes={self.scopes!r})"
+        return (
+            f"TokenSet(expires_at={self.expires_at!r}, refresh_expires_at={self.refresh_expires_at!r}, "
+            f"scopes={self.scopes!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -156,15 +164,22 @@ class Connector(abc.ABC):
     # False for platforms that can be called without a registered app (the sandbox).
     requires_app: bool = True
 
-    def __init__(self, app: AppConfig, *, endpoints: dict[str, str] | None = None, session=None, limiter=None):
+    def __init__(
+        self,
+        app: AppConfig,
+        *,
+        endpoints: dict[str, str] | None = None,
+        session: requests.Session | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.app = app
         self.endpoints = {**self.spec.default_endpoints, **(endpoints or {})}
         self.session = session  # a requests.Session (tests and limiters may pass their own)
         self.limiter = limiter  # a connectors.http.RateLimiter; None = the deployment's default
-        self._http = None
+        self._http: HttpClient | None = None
 
     @property
-    def http(self):
+    def http(self) -> HttpClient:
         """This connector's `connectors.http.HttpClient` (one Session, the shared limiter).
         The budget is the spec's, unless the app's `extra` says `rate_limit: [requests, seconds]`
         (a platform that granted this app a larger quota)."""
@@ -183,7 +198,7 @@ class Connector(abc.ABC):
             self.session = self._http.session
         return self._http
 
-    def classify_error(self, response, where: dict[str, str]) -> None:
+    def classify_error(self, response: requests.Response, where: dict[str, str]) -> None:
         """Raise a precise `connectors.errors` error for an error response whose body says
         more than its status (see `connectors.http.HttpClient`); the default adds nothing."""
         return None

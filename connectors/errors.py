@@ -16,6 +16,8 @@ Messages never contain a token, secret or password.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ConnectorError(Exception):
     retryable = False
@@ -45,7 +47,7 @@ class AccountAccessLost(AuthorizationRevoked):
 class RateLimited(ConnectorError):
     retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
 
@@ -59,7 +61,7 @@ class PermanentError(ConnectorError):
 
 
 class MalformedResponse(PermanentError):
-    def __init__(self, message: str, *, field: str = "", **kwargs):
+    def __init__(self, message: str, *, field: str = "", **kwargs: Any) -> None:
         self.field = field
         super().__init__(f"malformed response{f' (field {field!r})' if field else ''}: {message}", **kwargs)
 

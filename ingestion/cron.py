@@ -21,6 +21,7 @@ Times in and out are aware datetimes or epoch seconds (floats); results are UTC.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -74,7 +75,7 @@ class CronSchedule:
     def __repr__(self) -> str:
         return f"CronSchedule({self.expression!r}, {self.tz.key!r})"
 
-    def _iter(self, naive: datetime, *, backwards: bool = False):
+    def _iter(self, naive: datetime, *, backwards: bool = False) -> Iterator[datetime]:
         it = croniter(self._text, naive, second_at_beginning=self.has_seconds, is_prev=backwards)
         step = it.get_prev if backwards else it.get_next
         while True:
@@ -98,7 +99,8 @@ class CronSchedule:
 
         Bounds the wall-clock search below so the common case reads one or two candidates.
         """
-        offsets = [(t + timedelta(hours=h)).astimezone(self.tz).utcoffset() for h in (-4, 0, 4)]
+        # An aware datetime always has an offset.
+        offsets = [(t + timedelta(hours=h)).astimezone(self.tz).utcoffset() or timedelta(0) for h in (-4, 0, 4)]
         return max(offsets) - min(offsets)
 
     def next_after(self, t: datetime | float) -> datetime:
@@ -111,7 +113,7 @@ class CronSchedule:
         # Start back by `spread`: in the first pass of a repeated hour, wall times already
         # passed come round again.
         for candidate in self._iter(naive - spread - timedelta(microseconds=1)):
-            if best_naive is not None and candidate > best_naive + spread:
+            if best is not None and best_naive is not None and candidate > best_naive + spread:
                 return best
             for instant in self._instants(candidate):
                 if instant > t and (best is None or instant < best):

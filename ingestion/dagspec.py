@@ -86,7 +86,7 @@ class TaskSpec:
     retries: int = 0
     retry_delay: float = 60.0
     timeout: float | None = None
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     pool: str = ""
 
 
@@ -107,7 +107,7 @@ class DagSpec:
     def topological_order(self) -> list[str]:
         return topological_order({t.task_id: t.upstream for t in self.tasks})
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Canonical JSON form (both edge directions spelled out), stored on each Dag."""
         data = asdict(self)
         tasks = []
@@ -118,7 +118,7 @@ class DagSpec:
         return data
 
 
-def load_template(data: str | bytes | Mapping) -> dict:
+def load_template(data: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(data, (str, bytes)):
         try:
             data = json.loads(data)
@@ -130,7 +130,7 @@ def load_template(data: str | bytes | Mapping) -> dict:
 
 
 def validate_template(
-    data: str | bytes | Mapping,
+    data: str | bytes | Mapping[str, Any],
     *,
     operators: Collection[str],
     placeholders: Collection[str] = PLACEHOLDERS,
@@ -145,13 +145,15 @@ def validate_template(
     return spec
 
 
-def render_template(data: str | bytes | Mapping, values: Mapping[str, Any], *, operators: Collection[str]) -> DagSpec:
+def render_template(
+    data: str | bytes | Mapping[str, Any], values: Mapping[str, Any], *, operators: Collection[str]
+) -> DagSpec:
     """Substitute placeholders, then validate the result (which must have none left)."""
     return template_renderer(data, operators=operators)(values)
 
 
 def template_renderer(
-    data: str | bytes | Mapping, *, operators: Collection[str]
+    data: str | bytes | Mapping[str, Any], *, operators: Collection[str]
 ) -> Callable[[Mapping[str, Any]], DagSpec]:
     """Validate a template once and return a function rendering it for one set of values
     (materializing a template for thousands of accounts validates the template once)."""
@@ -197,7 +199,7 @@ def _substitute(value: Any, values: Mapping[str, str], *, path: str) -> Any:
     return value
 
 
-def _check_placeholders(data: dict, allowed: Collection[str], issues: list[SpecIssue]) -> None:
+def _check_placeholders(data: dict[str, Any], allowed: Collection[str], issues: list[SpecIssue]) -> None:
     def visit(value: Any, path: str, task_id: str | None) -> None:
         for name in sorted(placeholders_in(value)):
             if name not in allowed:
@@ -218,7 +220,7 @@ def _check_placeholders(data: dict, allowed: Collection[str], issues: list[SpecI
                 visit(task.get("pool"), f"tasks[{i}].pool", tid)
 
 
-def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> DagSpec | None:
+def _parse(data: dict[str, Any], operators: Collection[str], issues: list[SpecIssue]) -> DagSpec | None:
     for key in sorted(set(data) - DAG_KEYS):
         issues.append(SpecIssue(key, f"unknown field; allowed: {', '.join(sorted(DAG_KEYS))}"))
     dag_id = data.get("dag_id")
@@ -258,7 +260,7 @@ def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> D
         issues.append(SpecIssue("tasks", "required: a non-empty list of tasks"))
         return None
 
-    parsed: list[dict] = []
+    parsed: list[dict[str, Any]] = []
     index_of: dict[str, int] = {}
     for i, raw in enumerate(tasks_data):
         task = _parse_task(raw, i, operators, issues)
@@ -311,15 +313,17 @@ def _parse(data: dict, operators: Collection[str], issues: list[SpecIssue]) -> D
             )
 
     upstream = {tid: tuple(sorted(u for u, d in edges if d == tid)) for tid in by_id}
-    cycle = find_cycle(upstream)
-    if cycle:
+    found = find_cycle(upstream)
+    if found:
+        ring: list[str] = found
         # Start the cycle at the task written first in the template: the reader's order.
-        first = min(range(len(cycle)), key=lambda k: by_id[cycle[k]]["index"])
-        cycle = cycle[first:] + cycle[:first]
+        first = min(range(len(ring)), key=lambda k: by_id[ring[k]]["index"])
+        cycle = ring[first:] + ring[:first]
         issues.append(
             SpecIssue(f"tasks[{by_id[cycle[0]]['index']}]", "cycle: " + " -> ".join([*cycle, cycle[0]]), cycle[0])
         )
-    if issues:
+    # Each problem with dag_id or the schedule was recorded as an issue above.
+    if issues or not isinstance(dag_id, str) or not isinstance(schedule, str):
         return None
     downstream = {tid: tuple(sorted(d for u, d in edges if u == tid)) for tid in by_id}
     return DagSpec(
@@ -359,7 +363,7 @@ def _cron_problem(schedule: str, timezone: str) -> str | None:
     return None
 
 
-def _parse_task(raw: Any, i: int, operators: Collection[str], issues: list[SpecIssue]) -> dict | None:
+def _parse_task(raw: Any, i: int, operators: Collection[str], issues: list[SpecIssue]) -> dict[str, Any] | None:
     path = f"tasks[{i}]"
     if not isinstance(raw, Mapping):
         issues.append(SpecIssue(path, "a task is a JSON object"))

@@ -35,7 +35,7 @@ class RetryDecision:
 def retry_decision(
     error: BaseException, *, try_number: int, max_tries: int, retry_delay: float, rng: random.Random | None = None
 ) -> RetryDecision:
-    rng = rng or random
+    uniform = (rng or random).uniform
     if isinstance(error, (AuthorizationRevoked, PermanentError)):
         return RetryDecision(False, reason=f"{type(error).__name__}: not retried")
     if try_number >= max_tries:
@@ -46,5 +46,5 @@ def retry_decision(
     if isinstance(error, RateLimited) and error.retry_after is not None:
         # The platform said when; never sooner, a little later so a crowd does not return at once.
         base = max(float(error.retry_after), 0.0)
-        return RetryDecision(True, base * rng.uniform(1.0, 1.1), f"rate limited: retry after {base:g}s")
-    return RetryDecision(True, backoff * rng.uniform(0.5, 1.0), f"backoff {backoff:g}s (with jitter)")
+        return RetryDecision(True, base * uniform(1.0, 1.1), f"rate limited: retry after {base:g}s")
+    return RetryDecision(True, backoff * uniform(0.5, 1.0), f"backoff {backoff:g}s (with jitter)")

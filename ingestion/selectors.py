@@ -59,7 +59,8 @@ def dag_graph_text(*, dag: Dag) -> str:
     lines = [
         f"DAG {dag.dag_id}  schedule {dag.schedule!r} ({dag.timezone})  pool {dag.pool}  "
         f"max_active_runs {dag.max_active_runs}  catchup {dag.catchup}  "
-        f"{'paused' if not dag.is_active else 'active'}  next run {dag.next_run_at.isoformat() if dag.next_run_at else '-'}",
+        f"{'paused' if not dag.is_active else 'active'}  "
+        f"next run {dag.next_run_at.isoformat() if dag.next_run_at else '-'}",
         "tasks (in dependency order):",
     ]
     for tid in order:

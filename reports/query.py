@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Any
 
 from connectors.base import CORE_METRICS, GRANULARITIES, LEVELS
 
@@ -92,7 +93,7 @@ class ReportFilter:
         return replace(self, start=self.start - length, end=self.end - length)
 
 
-def _as_date(value, name: str) -> date:
+def _as_date(value: object, name: str) -> date:
     if isinstance(value, date) and not hasattr(value, "hour"):
         return value
     if isinstance(value, str):
@@ -155,7 +156,7 @@ def report_filter(
     )
 
 
-def derived(values: dict) -> dict:
+def derived(values: dict[str, Any]) -> dict[str, Any]:
     """ctr, cpc, cpm, cpa from summed core metrics (floats; None where undefined)."""
     impressions, clicks = values["impressions"], values["clicks"]
     cost, conversions = float(values["cost"]), values["conversions"]
@@ -167,7 +168,7 @@ def derived(values: dict) -> dict:
     }
 
 
-def change(current, previous) -> dict:
+def change(current: float | None, previous: float | None) -> dict[str, Any]:
     """Absolute and relative change of one metric between two periods."""
     if current is None or previous is None:
         return {"current": current, "previous": previous, "change": None, "change_pct": None}

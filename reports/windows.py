@@ -22,7 +22,7 @@ class WindowError(ValueError):
     pass
 
 
-def lookback_problem(value) -> str | None:
+def lookback_problem(value: object) -> str | None:
     """Why `value` is not a look-back in days (None when it is one)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 365:
         return f"expected an integer from 0 to 365, got {value!r}"

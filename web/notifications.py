@@ -3,7 +3,8 @@ that needs re-authorization and ahead of the expiry of a token nothing can renew
 optional Slack-compatible webhook.
 
 Who is told comes from the organization: `notify_emails`, else the e-mail addresses
-of its owners and admins (of every member when it has none), and `webhook_url`. Sending never raises into the caller: a broken SMTP server or webhook must not
+of its owners and admins (of every member when it has none), and `webhook_url`.
+Sending never raises into the caller: a broken SMTP server or webhook must not
 fail a task run or a token refresh, so failures are logged and reported in the result.
 
 Entry points (keyword-only, ids only; the signal receivers queue them through web.tasks):

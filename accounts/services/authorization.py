@@ -201,7 +201,8 @@ def _check_redirect_uri(platform: str, redirect_uri: str, app: PlatformApp | Non
     if _origin(redirect_uri) not in allowed or _origin(redirect_uri)[0] not in ("http", "https"):
         raise AuthorizationFailed(
             f"redirect_uri {redirect_uri!r} is not on this platform ({settings.PUBLIC_URL}) nor the app's registered "
-            "redirect URI; add its origin to AUTHORIZATION_REDIRECT_ORIGINS if a separate front end receives the callback",
+            "redirect URI; add its origin to AUTHORIZATION_REDIRECT_ORIGINS if a separate front end receives the "
+            "callback",
             platform=platform,
         )
 

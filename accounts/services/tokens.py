@@ -286,7 +286,10 @@ def _reauthorization_due(credential_id: int, *, now: datetime) -> str:
 
         credential_mark_needs_reauth(
             credential_id=credential_id,
-            reason=f"the {credential.platform} token expired and the platform issues no refresh token; re-authorize the account",
+            reason=(
+                f"the {credential.platform} token expired and the platform issues no refresh token; "
+                "re-authorize the account"
+            ),
         )
         return "needs_reauth"
     note = (

@@ -51,7 +51,9 @@ from connectors.errors import (
 from connectors.http import HttpClient, redact
 
 PLATFORM = "google_ads"
-API_VERSION = "v24"  # overridable with the `api` endpoint; Google sunsets each version about a year after release (v24 chosen from the reference pages we could read; bump as Google deprecates)
+# Overridable with the `api` endpoint. Google sunsets each version about a year after its
+# release (v24 chosen from the reference pages we could read; bump as Google deprecates).
+API_VERSION = "v24"
 REVOKED_CODES = frozenset(
     {"OAUTH_TOKEN_REVOKED", "OAUTH_TOKEN_DISABLED", "USER_PERMISSION_DENIED", "GOOGLE_ACCOUNT_DELETED"}
 )
@@ -105,7 +107,8 @@ def raise_for_status(body: Any, where: dict[str, str], *, http_status: int = 0) 
     names = {code for _, code, _ in codes}
     first = codes[0][2].get("message") if codes else ""
     text = redact(
-        f"{status or http_status}{' ' + ', '.join(sorted(names)) if names else ''}: {first or error.get('message') or ''}"
+        f"{status or http_status}{' ' + ', '.join(sorted(names)) if names else ''}: "
+        f"{first or error.get('message') or ''}"
     )
     request_id = next(
         (d.get("requestId") for d in error.get("details") or [] if isinstance(d, dict) and d.get("requestId")), ""

@@ -55,7 +55,9 @@ from connectors.errors import (
 from connectors.http import HttpClient, field, redact
 
 PLATFORM = "meta"
-GRAPH_VERSION = "v25.0"  # the version in the current reference pages; Meta keeps each version about two years. The base URL (with it) is overridable
+# The version in the current reference pages; Meta keeps each version about two years.
+# The base URL (with it) is overridable.
+GRAPH_VERSION = "v25.0"
 TOKEN_EXPIRED_SUBCODES = frozenset({463, 467})
 REVOKED_SUBCODES = frozenset({458, 459, 460, 464, 492})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613}) | frozenset(range(80000, 80015))

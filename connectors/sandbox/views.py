@@ -169,7 +169,8 @@ def _consent_page(request: HttpRequest, profile: Profile) -> HttpResponse:
     html = format_html(
         """<!doctype html><html><head><meta charset="utf-8"><title>Sandbox ad platform: authorize</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}}
-label{{display:block;margin:.5rem 0}}input[type=number]{{width:6rem}}button{{margin-right:.5rem;padding:.4rem 1rem}}</style></head>
+label{{display:block;margin:.5rem 0}}input[type=number]{{width:6rem}}
+button{{margin-right:.5rem;padding:.4rem 1rem}}</style></head>
 <body><h1>Sandbox ad platform</h1>
 <p>The application <strong>{}</strong> asks to read your advertisers' campaigns and reports (scope <code>{}</code>).</p>
 <form method="post">{}<input type="hidden" name="csrfmiddlewaretoken" value="{}">

@@ -53,7 +53,7 @@ class TimingWheel:
     def __len__(self) -> int:
         return len(self._where)
 
-    def __contains__(self, key) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._where
 
     def __repr__(self) -> str:

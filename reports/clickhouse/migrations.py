@@ -77,7 +77,9 @@ def render_context() -> dict:
         return {
             "database": database,
             "on_cluster": f"ON CLUSTER `{cluster}`",
-            "replacing": "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)",
+            "replacing": (
+                "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)"
+            ),
             "local_suffix": "_local",
             "cluster": cluster,
         }

@@ -56,7 +56,8 @@ def test_existing_store_gets_only_new_migrations(fresh_store, tmp_path):
     _write(
         tmp_path,
         "0002_b.sql",
-        "-- adds a column\nALTER TABLE `${database}`.a ADD COLUMN IF NOT EXISTS y UInt8 DEFAULT 1;\nCREATE TABLE `${database}`.b (x UInt8) ENGINE = MergeTree ORDER BY x;\n",
+        "-- adds a column\nALTER TABLE `${database}`.a ADD COLUMN IF NOT EXISTS y UInt8 DEFAULT 1;\nCREATE TABLE "
+        "`${database}`.b (x UInt8) ENGINE = MergeTree ORDER BY x;\n",
     )
     assert [m.name for m in migrations.migrate(tmp_path, log=lambda *_: None)] == ["b"]
     assert migrations.migrate(tmp_path, log=lambda *_: None) == []

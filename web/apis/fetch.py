@@ -116,7 +116,8 @@ class FetchApi(APIView):
                 {
                     "ad_account": [
                         f"account {account.pk} has no DAG that fetches "
-                        f"{values.get('granularity') or 'any granularity'} reports at {values.get('level') or 'any'} level"
+                        f"{values.get('granularity') or 'any granularity'} reports at {values.get('level') or 'any'} "
+                        "level"
                     ]
                 }
             )

@@ -190,7 +190,8 @@ class TemplateDetailApi(APIView):
             raise ValidationError(
                 {
                     "non_field_errors": [
-                        f"template {template} still has {template.dags.count()} DAG(s); deactivate it (is_active=false) instead"
+                        f"template {template} still has {template.dags.count()} DAG(s); deactivate it "
+                        "(is_active=false) instead"
                     ]
                 }
             )

@@ -24,7 +24,10 @@ def encrypted_fields(model) -> list:
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every secret (platform apps, credentials, pending authorizations) under the newest CREDENTIALS_KEYS key."
+    help = (
+        "Re-encrypt every secret (platform apps, credentials, pending authorizations) "
+        "under the newest CREDENTIALS_KEYS key."
+    )
 
     def handle(self, *args, **options):
         total, unreadable = 0, []
@@ -37,7 +40,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{total} secrets re-encrypted under the newest key"))
         if unreadable:
             raise CommandError(
-                f"{len(unreadable)} secrets cannot be decrypted with any key in CREDENTIALS_KEYS and were left as they are: "
+                f"{len(unreadable)} secrets cannot be decrypted with any key in CREDENTIALS_KEYS and were left as "
+                "they are: "
                 f"{', '.join(unreadable[:20])}{' ...' if len(unreadable) > 20 else ''}; put the key they were written "
                 "with back into CREDENTIALS_KEYS (after the newest) and run this again"
             )
