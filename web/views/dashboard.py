@@ -11,6 +11,7 @@ from django.shortcuts import render
 from connectors.base import GRANULARITIES, LEVELS
 from reports.query import ReportQueryError
 from web import selectors
+from web.cells import neutralise_row
 from web.dashboard import dashboard_data, dashboard_query, jsonable
 
 CSV_COLUMNS = (
@@ -67,5 +68,6 @@ def dashboard_csv(request):
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for row in data["top"]:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
+        # Names come from the platforms: no cell may be a formula (web.cells).
+        writer.writerow(neutralise_row(row.get(c) for c in CSV_COLUMNS))
     return response
