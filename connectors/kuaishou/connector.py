@@ -1,7 +1,7 @@
 """KuaishouConnector: the Kuaishou (磁力引擎) Marketing API behind our Connector interface.
 
 Endpoints (overridable through settings.PLATFORM_ENDPOINTS["kuaishou"] or the app):
-  authorize  https://developers.e.kuaishou.com/oauth
+  authorize  https://developers.e.kuaishou.com/tools/authorize
   token      https://ad.e.kuaishou.com/rest/openapi/oauth2/authorize/access_token
   refresh    https://ad.e.kuaishou.com/rest/openapi/oauth2/authorize/refresh_token
   api        https://ad.e.kuaishou.com/rest/openapi
@@ -35,7 +35,12 @@ SPEC = PlatformSpec(
     refresh_rotates=True,
     supports_pkce=False,
     supports_revoke=False,
-    levels={"account": "advertiser", "campaign": "campaign 广告计划", "ad_group": "unit 广告组", "ad": "creative 创意"},
+    levels={
+        "account": "advertiser",
+        "campaign": "campaign 广告计划",
+        "ad_group": "unit 广告组",
+        "ad": "creative 创意 and programmatic creative 2.0 程序化创意",
+    },
     granularities=("hour", "day"),
     core_metrics=mapping.CORE_METRICS,
     extra_metrics=mapping.EXTRA_METRICS,
@@ -43,7 +48,7 @@ SPEC = PlatformSpec(
     rate_limit_requests=10,  # per app; documented QPS varies by endpoint (unconfirmed default)
     rate_limit_period=1.0,
     default_endpoints={
-        "authorize": "https://developers.e.kuaishou.com/oauth",
+        "authorize": "https://developers.e.kuaishou.com/tools/authorize",
         "token": "https://ad.e.kuaishou.com/rest/openapi/oauth2/authorize/access_token",
         "refresh": "https://ad.e.kuaishou.com/rest/openapi/oauth2/authorize/refresh_token",
         "api": "https://ad.e.kuaishou.com/rest/openapi",
@@ -52,17 +57,24 @@ SPEC = PlatformSpec(
     templates_dir=Path(__file__).resolve().parent / "templates",
 )
 
-# our level -> (list path, id key, name key, parent key)
+PROGRAM_LIST = "v2/creative/advanced/program/list"
+PROGRAM_REPORT = "v1/report/program_creative_report"
+# our level -> [(list path, id key, name key, parent key)]. The ad level is two lists: custom
+# creatives and programmatic creatives 2.0 (one package per unit, named by its unit).
 METADATA = {
-    "campaign": ("v1/campaign/list", "campaign_id", "campaign_name", None),
-    "ad_group": ("v1/unit/list", "unit_id", "unit_name", "campaign_id"),
-    "ad": ("v1/creative/list", "creative_id", "creative_name", "unit_id"),
+    "campaign": [("v1/campaign/list", "campaign_id", "campaign_name", None)],
+    "ad_group": [("v1/ad_unit/list", "unit_id", "unit_name", "campaign_id")],
+    "ad": [
+        ("v1/creative/list", "creative_id", "creative_name", "unit_id"),
+        (PROGRAM_LIST, "unit_id", "package_name", "unit_id"),
+    ],
 }
+# our level -> [(report path, id key)]
 REPORTS = {
-    "account": ("v1/report/account_report", None),
-    "campaign": ("v1/report/campaign_report", "campaign_id"),
-    "ad_group": ("v1/report/unit_report", "unit_id"),
-    "ad": ("v1/report/creative_report", "creative_id"),
+    "account": [("v1/report/account_report", None)],
+    "campaign": [("v1/report/campaign_report", "campaign_id")],
+    "ad_group": [("v1/report/unit_report", "unit_id")],
+    "ad": [("v1/report/creative_report", "creative_id"), (PROGRAM_REPORT, "unit_id")],
 }
 GRANULARITY = {"hour": "HOURLY", "day": "DAILY"}
 DAILY_SPAN_DAYS = 30  # one request covers at most a month of days; hourly: one day (unconfirmed limits)
@@ -159,20 +171,21 @@ class KuaishouConnector(Connector):
             raise PermanentError(
                 f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **self._where("metadata", adv)
             )
-        path, id_key, name_key, parent_key = METADATA[level]
-        where = self._where(path, adv)
         body = {"advertiser_id": int(adv) if adv.isdigit() else adv, "status": ALL_INCLUDING_DELETED}
-        for at, item in self.api.pages(path, body, token=token.access_token, account=adv):
-            state = mapping.status(item)
-            yield Entity(
-                level=level,
-                external_id=str(field(item, id_key, (int, str), at=at, **where)),
-                parent_external_id=str(field(item, parent_key, (int, str), at=at, **where)) if parent_key else adv,
-                name=str(item.get(name_key) or ""),
-                status=state,
-                raw=item,
-                deleted=state == "deleted",
-            )
+        for path, id_key, name_key, parent_key in METADATA[level]:
+            where = self._where(path, adv)
+            for at, item in self.api.pages(path, body, token=token.access_token, account=adv):
+                state = mapping.status(item)
+                entity_id = str(field(item, id_key, (int, str), at=at, **where))
+                yield Entity(
+                    level=level,
+                    external_id=mapping.program_id(entity_id) if path == PROGRAM_LIST else entity_id,
+                    parent_external_id=str(field(item, parent_key, (int, str), at=at, **where)) if parent_key else adv,
+                    name=str(item.get(name_key) or ""),
+                    status=state,
+                    raw=item,
+                    deleted=state == "deleted",
+                )
 
     # --- reports ---
     def fetch_report(
@@ -186,8 +199,6 @@ class KuaishouConnector(Connector):
             raise PermanentError(f"unknown granularity {granularity!r}; one of hour, day", **where)
         if end < start:
             raise PermanentError(f"end {end} is before start {start}", **where)
-        path, id_key = REPORTS[level]
-        where = self._where(path, adv)
         tz = ZoneInfo(account.timezone or str(mapping.PLATFORM_TZ))
         for first, last in date_chunks(start, end, 1 if granularity == "hour" else DAILY_SPAN_DAYS):
             body = {
@@ -196,16 +207,20 @@ class KuaishouConnector(Connector):
                 "end_date": last.isoformat(),
                 "temporal_granularity": GRANULARITY[granularity],
             }
-            for at, row in self.api.pages(
-                path, body, token=token.access_token, account=adv, page_size=REPORT_PAGE_SIZE
-            ):
-                hour = hour_of(row.get("stat_hour"), f"{at}.stat_hour", where) if granularity == "hour" else None
-                when = stat_time(
-                    row.get("stat_date"), f"{at}.stat_date", where, tz=tz, source_tz=mapping.PLATFORM_TZ, hour=hour
-                )
-                if not start <= when.date() <= end:
-                    continue
-                entity = str(field(row, id_key, (int, str), at=at, **where)) if id_key else adv
-                yield mapping.report_row(
-                    row, path=at, level=level, granularity=granularity, entity_id=entity, when=when, where=where
-                )
+            for path, id_key in REPORTS[level]:
+                where = self._where(path, adv)
+                for at, row in self.api.pages(
+                    path, body, token=token.access_token, account=adv, page_size=REPORT_PAGE_SIZE
+                ):
+                    hour = hour_of(row.get("stat_hour"), f"{at}.stat_hour", where) if granularity == "hour" else None
+                    when = stat_time(
+                        row.get("stat_date"), f"{at}.stat_date", where, tz=tz, source_tz=mapping.PLATFORM_TZ, hour=hour
+                    )
+                    if not start <= when.date() <= end:
+                        continue
+                    entity = str(field(row, id_key, (int, str), at=at, **where)) if id_key else adv
+                    if path == PROGRAM_REPORT:
+                        entity = mapping.program_id(entity)
+                    yield mapping.report_row(
+                        row, path=at, level=level, granularity=granularity, entity_id=entity, when=when, where=where
+                    )

@@ -2,7 +2,10 @@
 
 Levels: advertiser -> account, campaign (广告计划) -> campaign, unit (广告组) -> ad_group,
 creative (创意) -> ad (the creative is what is shown and reported; Kuaishou has no separate
-ad object), so our `creative` level is not used.
+ad object), so our `creative` level is not used. Programmatic creatives 2.0 (程序化创意2.0)
+are ads too: a unit of unit_type 7 holds one package of them, listed and reported apart from
+custom creatives and known by its unit id; ours is `program:<unit_id>`, so it never meets a
+creative id.
 
 Metrics (report `details` rows): `show` (封面曝光数, impressions), `photo_click` (封面点击数,
 clicks), `charge` (花费, yuan: cost), `conversion_num` (转化数: conversions; accounts whose
@@ -86,13 +89,19 @@ DIMENSIONS = frozenset(
     }
 )
 PUT_STATUS = {1: "active", 2: "paused", 3: "deleted"}  # put_status: 1 投放, 2 暂停, 3 删除
-# `status` (system status) values that mean deleted: campaign 5, unit/creative 10 (unconfirmed
-# per object; the list filter documents -2 "all incl. deleted" and 10 "deleted only").
-DELETED_STATUS = frozenset({5, 10})
+# `status` (system status) / programmatic `view_status` values that mean deleted: campaign and
+# unit 10 ("10：只包含已删除"), creative and programmatic creative 40 ("40：已删除"); 5 kept from
+# older campaign answers (unconfirmed).
+DELETED_STATUS = frozenset({5, 10, 40})
+
+
+def program_id(unit_id: str) -> str:
+    """Our id of a unit's programmatic creative package."""
+    return f"program:{unit_id}"
 
 
 def status(item: dict) -> str:
-    if item.get("status") in DELETED_STATUS:
+    if item.get("status") in DELETED_STATUS or item.get("view_status") in DELETED_STATUS:
         return "deleted"
     put = item.get("put_status")
     if put in PUT_STATUS:

@@ -1,5 +1,17 @@
 """Kuaishou connector on recorded responses in the documented shapes, the shared contract,
-and the OAuth2 flows against the sandbox's standards-compliant server."""
+and the OAuth2 flows against the sandbox's standards-compliant server.
+
+Sources of the shapes (bububa/kwai-marketing-api @3c6f336, whose models copy the platform docs):
+- consent page: `model/oauth/url_request.go` (`Url() = "tools/authorize"`) on `core/const.go` OAUTH_URL
+  `https://developers.e.kuaishou.com`;
+- unit list: `model/unit/list_request.go` (`v1/ad_unit/list`, status -2 = every status incl. deleted),
+  `model/unit/list_response.go`, `model/unit/unit.go` (unit_type 7 = programmatic creative 2.0);
+- programmatic creatives 2.0: `model/creative/advanced_program_list_request.go`
+  (`v2/creative/advanced/program/list`), `model/creative/advanced_program_creative.go` (unit_id,
+  package_name, put_status, view_status 40 = deleted), `model/creative/advanced_program_list_response.go`;
+- their report: `model/report/program_creative_report_request.go` (`v1/report/program_creative_report`,
+  the common ReportRequest) answered as `model/report/report_response.go` with `model/report/stat.go` rows.
+"""
 
 from __future__ import annotations
 
@@ -103,7 +115,7 @@ class TestKuaishouContract(ConnectorContract):
 
 def test_authorization_url(ks):
     parts = urlsplit(ks.authorization_url(state="s-9", redirect_uri=APP.redirect_uri))
-    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://developers.e.kuaishou.com/oauth"
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://developers.e.kuaishou.com/tools/authorize"
     query = parse_qs(parts.query)
     assert (
         query["app_id"] == [APP.client_id] and query["state"] == ["s-9"] and query["redirect_uri"] == [APP.redirect_uri]
@@ -157,23 +169,60 @@ def test_metadata_levels_statuses_and_paging(ks, platform):
         ("6000001", "5000001", "active", False),
         ("6000002", "5000001", "deleted", True),
         ("6000003", "5000002", "paused", False),
+        ("6000004", "5000002", "active", False),
     ]
-    assert platform.calls("/unit/list")[0]["json"] == {
+    assert [c["path"] for c in platform.calls("unit/list")] == ["/rest/openapi/v1/ad_unit/list"]
+    assert platform.calls("/ad_unit/list")[0]["json"] == {
         "advertiser_id": 20000993,
         "status": -2,
         "page": 1,
         "page_size": 500,
     }
     creatives = list(ks.fetch_metadata(TOKEN, ACCOUNT, "ad"))
-    assert [(c.external_id, c.parent_external_id) for c in creatives] == [
+    assert [(c.external_id, c.parent_external_id) for c in creatives[:2]] == [
         ("7000001", "6000001"),
         ("7000002", "6000003"),
     ]
-    assert [c["json"]["page"] for c in platform.calls("/creative/list")] == [1, 2]
+    assert [c["json"]["page"] for c in platform.calls("/v1/creative/list")] == [1, 2]
     (account,) = ks.fetch_metadata(TOKEN, ACCOUNT, "account")
     assert (account.name, account.raw["corporation_name"]) == ("快手示例账户", "示例网络科技有限公司")
     with pytest.raises(PermanentError, match="unknown level"):
         list(ks.fetch_metadata(TOKEN, ACCOUNT, "creative"))
+
+
+def test_programmatic_creatives_complete_the_ad_level(ks, platform):
+    """Programmatic creatives 2.0 are listed and reported apart from custom creatives; both make the ad level."""
+    ads = list(ks.fetch_metadata(TOKEN, ACCOUNT, "ad"))
+    assert [(a.external_id, a.parent_external_id, a.name, a.status, a.deleted) for a in ads[2:]] == [
+        ("program:6000004", "6000004", "程序化创意包A", "active", False),
+        ("program:6000002", "6000002", "程序化创意包B", "deleted", True),
+    ]
+    assert platform.calls("/advanced/program/list")[0]["json"] == {
+        "advertiser_id": 20000993,
+        "status": -2,
+        "page": 1,
+        "page_size": 500,
+    }
+    rows = list(ks.fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
+    assert [(r.entity_id, r.cost, r.impressions, r.conversions) for r in rows] == [
+        ("7000001", Decimal("66.6"), 8000, 9.0),
+        ("7000002", Decimal("133.2"), 16000, 18.0),
+        ("program:6000004", Decimal("42.5"), 5100, 4.0),
+    ]
+    assert "unit_id" not in rows[2].extra
+    assert platform.calls("/program_creative_report")[0]["json"] == {
+        "advertiser_id": 20000993,
+        "start_date": "2024-05-01",
+        "end_date": "2024-05-01",
+        "temporal_granularity": "DAILY",
+        "page": 1,
+        "page_size": 2000,
+    }
+    hourly = list(ks.fetch_report(TOKEN, ACCOUNT, "ad", "hour", DAY, DAY))
+    assert [(r.entity_id, r.stat_time.hour) for r in hourly if r.entity_id.startswith("program:")] == [
+        ("program:6000004", 9),
+        ("program:6000004", 10),
+    ]
 
 
 def test_hourly_report_rows(ks, platform):
