@@ -12,8 +12,9 @@ platform's error-code page as quoted by open-source SDKs and connectors; the one
 | 40104         | access_token empty (unconfirmed)          | TokenExpired         |
 | 40105         | access_token invalid / superseded          | TokenExpired         |
 | 40103, 40107  | refresh_token expired / invalid           | AuthorizationRevoked |
-| 40002         | no permission on this advertiser (grant   | AuthorizationRevoked |
-|               | cancelled or advertiser not in the grant) |                      |
+| 40002         | no permission on this advertiser (taken   | AccountAccessLost    |
+|               | out of the grant); on a call for no one   | (AuthorizationRevoked|
+|               | advertiser, the grant itself              |  without an account) |
 | 40001, 4xxxx  | parameter or business errors              | PermanentError       |
 | 5xxxx         | system error / busy                       | TransientError       |
 """
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from connectors.errors import (
+    AccountAccessLost,
     AuthorizationRevoked,
     PermanentError,
     RateLimited,
@@ -37,7 +39,8 @@ from connectors.primitives import envelope_data, numbered_pages
 PLATFORM = "oceanengine"
 RATE_LIMIT_CODES = frozenset({40100})
 TOKEN_EXPIRED_CODES = frozenset({40102, 40104, 40105})
-REVOKED_CODES = frozenset({40002, 40103, 40107})
+REVOKED_CODES = frozenset({40103, 40107})
+NO_PERMISSION = 40002  # on one advertiser: that advertiser left the grant, the others still answer
 # The platform sends no retry hint with 40100; its QPS windows are one second, so wait one.
 DEFAULT_RETRY_AFTER = 1.0
 PAGE_SIZE = 100  # the list endpoints accept up to 100 (1.0: 1000) per page; 100 fits all of them
@@ -57,7 +60,13 @@ def raise_for_code(body: Any, where: dict[str, str], http: HttpClient | None = N
         raise RateLimited(text, retry_after=DEFAULT_RETRY_AFTER, **where)
     if code in TOKEN_EXPIRED_CODES:
         raise TokenExpired(f"{text}; refresh the token and retry", **where)
-    if code in REVOKED_CODES:
+    if code == NO_PERMISSION and where.get("account"):
+        raise AccountAccessLost(
+            f"{text}; this advertiser is no longer reachable with this grant: re-authorize it from an account "
+            "that manages it (the grant's other advertisers keep fetching)",
+            **where,
+        )
+    if code in REVOKED_CODES or code == NO_PERMISSION:
         raise AuthorizationRevoked(f"{text}; re-authorize the account", **where)
     if code >= 50000:
         raise TransientError(text, **where)
@@ -81,8 +90,9 @@ class OceanEngineApi:
         account: str = "",
         params: dict | None = None,
         json_body: dict | None = None,
-    ) -> dict:
-        """The envelope's `data` (an object), after checking `code`."""
+        kind: type | tuple[type, ...] = dict,
+    ) -> Any:
+        """The envelope's `data` (of `kind`: an object but for a few endpoints), after checking `code`."""
         where = {"platform": PLATFORM, "endpoint": endpoint, "account": account}
         if token == "" and path.startswith(("2/", "v3.0/")):
             raise TokenExpired("no access token; refresh the credential", **where)
@@ -97,7 +107,7 @@ class OceanEngineApi:
             body = self.http.get_json(url, endpoint=endpoint, account=account, params=encoded, headers=headers)
         else:
             body = self.http.post_json(url, endpoint=endpoint, account=account, json=json_body, headers=headers)
-        return envelope_data(body, where, raise_for_code, self.http)
+        return envelope_data(body, where, raise_for_code, self.http, kind=kind)
 
     def pages(
         self,

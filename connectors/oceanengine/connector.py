@@ -6,9 +6,18 @@ Endpoints (all overridable through settings.PLATFORM_ENDPOINTS["oceanengine"] or
   refresh    https://ad.oceanengine.com/open_api/oauth2/refresh_token/
   api        https://ad.oceanengine.com/open_api   (2/... = 1.0 API, v3.0/... = 2.0 API)
 
-App `extra` options: `api_versions` (default ["2.0", "1.0"]: which hierarchies to read; an
-advertiser created after the 1.0 retirement has only 2.0), `oauth` ("standard" / "native"),
-`rate_limit` ([requests, seconds], when the platform granted the app more QPS).
+App `extra` options: `api_versions` (default ["2.0"]: which hierarchies to read; ["2.0", "1.0"]
+for an app that still has 1.0 objects and the 1.0 API permission: advertisers created after
+the 1.0 retirement have only 2.0), `oauth` ("standard" / "native"), `rate_limit` ([requests,
+seconds], when the platform granted the app more QPS).
+
+Accounts of a grant (oauth2/advertiser/get, read by `account_id`/`account_name`/`account_type`;
+the `advertiser_*` and `account_role` fields are deprecated and only a fallback): ADVERTISER
+is imported; AGENT and CHILD_AGENT bring the advertisers they manage (agent/advertiser/select,
+cursor paging, which the platform requires from 10,000 advertisers on); CUSTOMER_ADMIN and
+CUSTOMER_OPERATOR (巨量引擎工作台) bring the ad accounts of the workspace
+(customer_center/advertiser/list, account_source AD). Every other type (Xingtu 星图, Douyin 抖音号,
+shops, Qianchuan or local-push agencies, ...) is not an ad account of this API and is skipped.
 """
 
 from __future__ import annotations
@@ -19,9 +28,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
-from connectors.errors import PermanentError
+from connectors.errors import MalformedResponse, PermanentError
 from connectors.http import field
-from connectors.oceanengine import auth, mapping
+from connectors.oceanengine import auth, mapping, metric_config
 from connectors.oceanengine.api import PLATFORM, OceanEngineApi, raise_for_code
 from connectors.primitives import classify_envelope, date_chunks, stat_time
 
@@ -95,17 +104,49 @@ METADATA = {
 }
 # 2.0 custom report dimension of each level (None = the whole advertiser)
 V2_REPORT_DIMENSION = {"account": None, "campaign": "cdp_project_id", "ad": "cdp_promotion_id"}
+# 1.0 reports leave deleted objects out unless filtering.status asks for every status
+# ("默认不获取删除…数据…传CAMPAIGN_STATUS_ALL"): their spend would be missing below the account.
 V1_REPORT = {
-    "campaign": ("2/report/campaign/get/", "campaign_id"),
-    "ad_group": ("2/report/ad/get/", "ad_id"),
-    "creative": ("2/report/creative/get/", "creative_id"),
+    "campaign": ("2/report/campaign/get/", "campaign_id", "CAMPAIGN_STATUS_ALL"),
+    "ad_group": ("2/report/ad/get/", "ad_id", "AD_STATUS_ALL"),
+    "creative": ("2/report/creative/get/", "creative_id", "CREATIVE_STATUS_ALL"),
 }
+DATA_TOPIC = "BASIC_DATA"  # the custom report's topic of advertiser/project/promotion figures
 GRANULARITY = {"hour": "STAT_TIME_GRANULARITY_HOURLY", "day": "STAT_TIME_GRANULARITY_DAILY"}
 V2_TIME_DIMENSION = {"hour": "stat_time_hour", "day": "stat_time_day"}
 REPORT_SPAN_DAYS = (
     30  # documented: "时间跨度不能超过30天"; hourly requests go one day each (span limit for hourly unconfirmed)
 )
 ADVERTISER_FIELDS = ["id", "name", "status", "company", "role", "reason", "address"]
+AD_ACCOUNT = frozenset({"ADVERTISER"})
+AGENCY = frozenset({"AGENT", "CHILD_AGENT"})
+WORKSPACE = frozenset({"CUSTOMER_ADMIN", "CUSTOMER_OPERATOR"})
+# the deprecated account_role / advertiser_role values of grants made before account_type
+LEGACY_ROLES = {
+    "PLATFORM_ROLE_ADVERTISER": "ADVERTISER",
+    "PLATFORM_ROLE_AGENT": "AGENT",
+    "PLATFORM_ROLE_CHILD_AGENT": "CHILD_AGENT",
+    "PLATFORM_ROLE_CUSTOMER_ADMIN": "CUSTOMER_ADMIN",
+    "PLATFORM_ROLE_CUSTOMER_OPERATOR": "CUSTOMER_OPERATOR",
+    "1": "ADVERTISER",
+    "2": "CUSTOMER_ADMIN",
+    "3": "AGENT",
+    "4": "CHILD_AGENT",
+}
+AGENCY_COUNT = 100  # advertisers per agent/advertiser/select cursor page
+WORKSPACE_PAGE = 100
+INFO_BATCH = 100  # 2/advertiser/info takes up to 100 ids
+
+
+def account_type(item: dict) -> str:
+    """An oauth2/advertiser/get item's account type, from `account_type` or the deprecated roles."""
+    if item.get("account_type"):
+        return str(item["account_type"])
+    for key in ("account_role", "advertiser_role"):
+        if item.get(key) is not None:
+            role = str(item[key])
+            return LEGACY_ROLES.get(role, role)
+    return "ADVERTISER"
 
 
 class OceanEngineConnector(Connector):
@@ -113,7 +154,7 @@ class OceanEngineConnector(Connector):
 
     def __init__(self, app: AppConfig, **kwargs):
         super().__init__(app, **kwargs)
-        versions = app.extra.get("api_versions") or ["2.0", "1.0"]
+        versions = app.extra.get("api_versions") or ["2.0"]
         unknown = set(versions) - {"2.0", "1.0"}
         if unknown:
             raise ValueError(f'oceanengine app extra.api_versions: unknown {sorted(unknown)}; use "2.0" and/or "1.0"')
@@ -144,8 +185,7 @@ class OceanEngineConnector(Connector):
 
     # --- accounts ---
     def list_accounts(self, token: TokenSet) -> Iterator[AccountInfo]:
-        """Advertisers of the grant; agencies (AGENT) and account managers (CUSTOMER_ADMIN,
-        巨量引擎工作台) reach their sub-advertisers, which are listed too."""
+        """The ad accounts of the grant, with the advertisers agencies and workspaces manage."""
         endpoint = "oauth2/advertiser/get"
         where = self._where(endpoint)
         data = self.api.call(
@@ -162,15 +202,25 @@ class OceanEngineConnector(Connector):
         seen: set[str] = set()
         for n, item in enumerate(field(data, "list", list, at="data", **where)):
             at = f"data.list.{n}"
-            adv_id = str(field(item, "advertiser_id", (int, str), at=at, **where))
-            role = str(item.get("account_role") or item.get("advertiser_role") or "ADVERTISER")
-            if role in ("AGENT", "PLATFORM_ROLE_AGENT", "CHILD_AGENT", "3", "4"):
-                yield from self._children(token, adv_id, seen, "2/agent/advertiser/select/")
-            elif role in ("CUSTOMER_ADMIN", "PLATFORM_ROLE_CUSTOMER_ADMIN", "2"):
-                yield from self._children(token, adv_id, seen, "2/majordomo/advertiser/select/")
-            elif adv_id not in seen and item.get("is_valid", True):
-                seen.add(adv_id)
-                yield self._account(adv_id, field(item, "advertiser_name", str, at=at, **where), "active", item)
+            if not isinstance(item, dict):
+                raise MalformedResponse(f"{at} should be an object", field=at, **where)
+            account_id = item.get("account_id") if item.get("account_id") is not None else item.get("advertiser_id")
+            if isinstance(account_id, bool) or not isinstance(account_id, (int, str)) or account_id == "":
+                raise MalformedResponse(f"{at}.account_id is missing", field=f"{at}.account_id", **where)
+            account_id = str(account_id)
+            kind = account_type(item)
+            if item.get("is_valid") is False:  # the manager no longer manages it: nothing to fetch
+                continue
+            if kind in AGENCY:
+                yield from self._agency_children(token, account_id, seen)
+            elif kind in WORKSPACE:
+                yield from self._workspace_children(token, account_id, seen)
+            elif kind in AD_ACCOUNT and account_id not in seen:
+                seen.add(account_id)
+                name = item.get("account_name") or item.get("advertiser_name")
+                if not isinstance(name, str):
+                    raise MalformedResponse(f"{at}.account_name is missing", field=f"{at}.account_name", **where)
+                yield self._account(account_id, name, "active", item)
 
     def _account(self, adv_id: str, name: str, status: str, raw: dict) -> AccountInfo:
         return AccountInfo(
@@ -182,56 +232,84 @@ class OceanEngineConnector(Connector):
             raw=raw,
         )
 
-    def _children(self, token: TokenSet, parent: str, seen: set[str], path: str) -> Iterator[AccountInfo]:
+    def _agency_children(self, token: TokenSet, agency: str, seen: set[str]) -> Iterator[AccountInfo]:
+        """agent/advertiser/select by cursor + count: ids only, named through advertiser/info."""
+        path = "2/agent/advertiser/select/"
         endpoint = path.strip("/")
-        where = self._where(endpoint, parent)
-        ids: list[str] = []
-        for at, item in self._pages_or_list(token, path, parent):
-            # agent select lists bare ids; majordomo select lists {advertiser_id, advertiser_name}
-            if isinstance(item, dict):
-                child = str(field(item, "advertiser_id", (int, str), at=at, **where))
-                if child not in seen:
-                    seen.add(child)
-                    yield self._account(child, str(item.get("advertiser_name") or ""), "active", item)
-            else:
-                child = str(item)
-                if child not in seen:
-                    seen.add(child)
-                    ids.append(child)
-            if len(ids) >= 100:
-                yield from self._infos(token, ids)
-                ids = []
-        if ids:
-            yield from self._infos(token, ids)
+        where = self._where(endpoint, agency)
+        cursor, pending = None, []
+        while True:
+            params = {"advertiser_id": agency, "count": AGENCY_COUNT, "cursor": cursor}
+            data = self.api.call("GET", path, token=token.access_token, endpoint=endpoint, params=params)
+            key = "list" if data.get("list") is not None else "advertiser_ids"
+            ids = field(data, key, list, default=[], at="data", **where)
+            for n, child in enumerate(ids):
+                if isinstance(child, bool) or not isinstance(child, (int, str)):
+                    raise MalformedResponse(f"data.{key}.{n} should be an id", field=f"data.{key}.{n}", **where)
+                if str(child) not in seen:
+                    seen.add(str(child))
+                    pending.append(str(child))
+            while len(pending) >= INFO_BATCH:
+                yield from self._infos(token, pending[:INFO_BATCH])
+                pending = pending[INFO_BATCH:]
+            # official SDK: cursor_page_info {cursor, count, has_more, total_number}; bububa: cursor_info
+            page = data.get("cursor_page_info") or data.get("cursor_info") or {}
+            next_cursor = field(page, "cursor", (int, str), default=None, at="data.cursor_page_info", **where)
+            has_more = field(page, "has_more", bool, default=False, at="data.cursor_page_info", **where)
+            if not ids or not has_more or next_cursor in (None, cursor):
+                break
+            cursor = next_cursor
+        if pending:
+            yield from self._infos(token, pending)
 
-    def _pages_or_list(self, token: TokenSet, path: str, parent: str):
-        return self.api.pages(
+    def _workspace_children(self, token: TokenSet, workspace: str, seen: set[str]) -> Iterator[AccountInfo]:
+        """The ad accounts (account_source AD) of a 工作台 workspace, with their names."""
+        path = "2/customer_center/advertiser/list/"
+        endpoint = path.strip("/")
+        where = self._where(endpoint, workspace)
+        for at, item in self.api.pages(
             path,
             token=token.access_token,
-            endpoint=path.strip("/"),
-            account=parent,
-            params={"advertiser_id": parent},
-            kinds=(dict, int, str),
-        )
+            endpoint=endpoint,
+            account="",
+            params={"cc_account_id": workspace, "account_source": "AD"},
+            page_size=WORKSPACE_PAGE,
+        ):
+            child = item.get("account_id") if item.get("account_id") is not None else item.get("advertiser_id")
+            if isinstance(child, bool) or not isinstance(child, (int, str)) or child == "":
+                raise MalformedResponse(f"{at}.account_id is missing", field=f"{at}.account_id", **where)
+            if str(child) not in seen:
+                seen.add(str(child))
+                name = item.get("account_name") or item.get("advertiser_name") or ""
+                yield self._account(str(child), str(name), "active", item)
 
-    def _infos(self, token: TokenSet, ids: list[str]) -> Iterator[AccountInfo]:
+    def _infos(self, token: TokenSet, ids: list[str], *, account: str = "") -> list[dict]:
+        """2/advertiser/info for up to 100 ids: `data` is a list of advertisers."""
         endpoint = "2/advertiser/info"
-        where = self._where(endpoint)
+        where = self._where(endpoint, account)
         data = self.api.call(
             "GET",
             "2/advertiser/info/",
             token=token.access_token,
             endpoint=endpoint,
+            account=account,
             params={"advertiser_ids": [int(i) if i.isdigit() else i for i in ids], "fields": ADVERTISER_FIELDS},
+            kind=list,
         )
-        for n, item in enumerate(field(data, "list", list, at="data", **where)):
-            at = f"data.list.{n}"
-            yield self._account(
-                str(field(item, "id", (int, str), at=at, **where)),
-                field(item, "name", str, at=at, **where),
-                mapping.status(item.get("status")),
-                item,
+        accounts = []
+        for n, item in enumerate(data):
+            at = f"data.{n}"
+            if not isinstance(item, dict):
+                raise MalformedResponse(f"{at} should be an object", field=at, **where)
+            accounts.append(
+                self._account(
+                    str(field(item, "id", (int, str), at=at, **where)),
+                    field(item, "name", str, at=at, **where),
+                    mapping.status(item.get("status")),
+                    item,
+                )
             )
+        return accounts
 
     # --- metadata ---
     def fetch_metadata(self, token: TokenSet, account: AccountRef, level: str) -> Iterator[Entity]:
@@ -265,28 +343,17 @@ class OceanEngineConnector(Connector):
                 )
 
     def _advertiser(self, token: TokenSet, adv: str) -> Iterator[Entity]:
-        endpoint = "2/advertiser/info"
-        where = self._where(endpoint, adv)
-        data = self.api.call(
-            "GET",
-            "2/advertiser/info/",
-            token=token.access_token,
-            endpoint=endpoint,
-            account=adv,
-            params={"advertiser_ids": [int(adv) if adv.isdigit() else adv], "fields": ADVERTISER_FIELDS},
-        )
-        items = field(data, "list", list, at="data", **where)
-        if not items:
-            raise PermanentError("the advertiser is not visible to this grant", **where)
-        item = items[0]
-        state = mapping.status(field(item, "status", str, at="data.list.0", default="", **where))
+        infos = self._infos(token, [adv], account=adv)
+        if not infos:
+            raise PermanentError("the advertiser is not visible to this grant", **self._where("2/advertiser/info", adv))
+        info = infos[0]
         yield Entity(
             level="account",
-            external_id=str(field(item, "id", (int, str), at="data.list.0", **where)),
+            external_id=info.external_id,
             parent_external_id=None,
-            name=field(item, "name", str, at="data.list.0", **where),
-            status=state,
-            raw=item,
+            name=info.name,
+            status=info.status,
+            raw=info.raw,
         )
 
     # --- reports ---
@@ -308,6 +375,19 @@ class OceanEngineConnector(Connector):
             if level in V1_REPORT and "1.0" in self.versions:
                 yield from self._v1_report(token, adv, level, granularity, chunk_start, chunk_end, tz, start, end)
 
+    def _custom_metrics(self, token: TokenSet, adv: str, dims: list[str]) -> list[str]:
+        """The metrics we want that the platform lists for the data topic and allows with `dims`."""
+        listed = metric_config.listed(self.api, token.access_token, adv, DATA_TOPIC)
+        wanted = [*mapping.CORE_V2, *mapping.EXTRA_V2]
+        missing = [m for m in mapping.CORE_V2 if m not in listed]
+        if missing:
+            raise PermanentError(
+                f"the custom report of {DATA_TOPIC} does not list {', '.join(missing)} for this advertiser "
+                "(v3.0/report/custom/config/get); the 2.0 report cannot be mapped",
+                **self._where("v3.0/report/custom/config/get", adv),
+            )
+        return [m for m in wanted if m in listed and not set(listed[m]) & set(dims)]
+
     def _custom_report(self, token, adv, level, granularity, start, end, tz, first, last) -> Iterator[ReportRow]:
         """2.0 custom report: rows of {dimensions: {...}, metrics: {...}}."""
         path, endpoint = "v3.0/report/custom/get/", "v3.0/report/custom/get"
@@ -315,7 +395,7 @@ class OceanEngineConnector(Connector):
         time_dim = V2_TIME_DIMENSION[granularity]
         entity_dim = V2_REPORT_DIMENSION[level]
         dims = [d for d in (entity_dim, time_dim) if d]
-        metrics = list(mapping.CORE_V2) + list(mapping.EXTRA_V2)
+        metrics = self._custom_metrics(token, adv, dims)
         for at, row in self.api.pages(
             path,
             token=token.access_token,
@@ -331,6 +411,7 @@ class OceanEngineConnector(Connector):
                 "order_by": [],
                 "start_time": start.isoformat(),
                 "end_time": end.isoformat(),
+                "data_topic": DATA_TOPIC,
             },
         ):
             dimensions = field(row, "dimensions", dict, at=at, **where)
@@ -361,7 +442,7 @@ class OceanEngineConnector(Connector):
             )
 
     def _v1_report(self, token, adv, level, granularity, start, end, tz, first, last) -> Iterator[ReportRow]:
-        path, id_key = V1_REPORT[level]
+        path, id_key, all_statuses = V1_REPORT[level]
         endpoint = path.strip("/")
         where = self._where(endpoint, adv)
         skip = frozenset(
@@ -393,6 +474,7 @@ class OceanEngineConnector(Connector):
                 "end_date": end.isoformat(),
                 "time_granularity": GRANULARITY[granularity],
                 "group_by": ["STAT_GROUP_BY_FIELD_ID", "STAT_GROUP_BY_FIELD_STAT_TIME"],
+                "filtering": {"status": all_statuses},
             },
         ):
             when = stat_time(

@@ -5,6 +5,24 @@ shared contract, and the OAuth2 flows against the sandbox's standards-compliant 
 tests/connectors/recordings/<platform>/*.json: each entry names method, path, an optional
 subset of query parameters (`query`) and of the JSON body (`json`) it answers, and the body.
 Faults queued with `fail_next` answer the next matching request instead.
+
+Sources of the recorded shapes:
+- oceanengine/ad_open_sdk_go @9283cb7a (generated from Ocean Engine's spec):
+  `models/model_oauth2_advertiser_get_response_data_list_inner.go` (account_id, account_name,
+  account_type; advertiser_id/advertiser_name/account_role/advertiser_role marked 废弃) and
+  `models/model_oauth2_advertiser_get_data_list_account_type.go` (the account types);
+  `models/model_advertiser_info_v2_response.go` (`Data []*AdvertiserInfoV2ResponseData`: a list);
+  `api/api_agent_advertiser_select_v2.go`, `models/model_agent_advertiser_select_v2_response_data*.go`
+  (cursor + count, `cursor_page_info` {cursor, count, has_more, total_number});
+  `api/api_customer_center_advertiser_list_v2.go`, `models/model_customer_center_advertiser_list_v2_*.go`
+  (cc_account_id, account_source AD, list of {account_id (string), account_name, ...}, page_info);
+  `api/api_report_custom_config_get_v30.go`, `models/model_report_custom_config_get_v3_0_*.go`
+  (advertiser_id, data_topics; list of {data_topic, dimensions, metrics[{field, name, description,
+  exclusion_dims}]}); `api/api_report_custom_get_v30.go` (data_topic).
+- bububa/oceanengine @e3ac8d5: `marketing-api/api/report/campaign_get.go`, `ad_get.go` ("默认不获取删除…
+  在filtering中设置status，传…_STATUS_ALL"), `marketing-api/model/report/get_request.go` (filtering.status,
+  a CreativeStatus for creatives), `marketing-api/model/agent/advertiser_select.go` ("cursor+count适用于获取
+  数据记录数≥10000的场景").
 """
 
 from __future__ import annotations
@@ -23,6 +41,7 @@ import responses
 
 from connectors.base import AccountRef, AppConfig, TokenSet
 from connectors.errors import (
+    AccountAccessLost,
     AuthorizationFailed,
     AuthorizationRevoked,
     MalformedResponse,
@@ -32,7 +51,8 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.http import LocalRateLimiter
-from connectors.oceanengine.connector import OceanEngineConnector
+from connectors.oceanengine import metric_config
+from connectors.oceanengine.connector import OceanEngineConnector, account_type
 from tests.connectors.contract import ConnectorContract, Faults
 
 RECORDINGS = Path(__file__).parent / "recordings"
@@ -140,9 +160,25 @@ def platform(recorded):
     return FakePlatform(recorded, "oceanengine", "https://ad.oceanengine.com")
 
 
+BOTH = AppConfig(
+    client_id=APP.client_id,
+    client_secret=APP.client_secret,
+    redirect_uri=APP.redirect_uri,
+    extra={"api_versions": ["2.0", "1.0"]},
+)
+
+
+@pytest.fixture(autouse=True)
+def fresh_metric_config():
+    metric_config.forget()
+    yield
+    metric_config.forget()
+
+
 @pytest.fixture
 def oe(platform):
-    return OceanEngineConnector(APP, limiter=LocalRateLimiter())
+    """An app that reads both hierarchies (the recordings hold 1.0 objects too)."""
+    return OceanEngineConnector(BOTH, limiter=LocalRateLimiter())
 
 
 ACCOUNT = AccountRef(external_id=ADV, timezone="Asia/Shanghai", currency="CNY")
@@ -250,16 +286,48 @@ def test_refresh_rotates_and_keeps_the_grant_accounts(oe, platform):
 
 def test_list_accounts_expands_agency_children(oe, platform):
     accounts = list(oe.list_accounts(TOKEN))
+    # the direct advertiser, the agency's advertisers, the workspace's ad account; the Xingtu account,
+    # the Douyin account and the advertiser whose management ended (is_valid false) are not imported
     assert [(a.external_id, a.name, a.status) for a in accounts] == [
         (ADV, "示例科技-直客", "active"),
         ("1760000000000002", "代理子账户A", "active"),
         ("1760000000000003", "代理子账户B", "paused"),
+        ("1760000000000004", "工作台广告账户", "active"),
     ]
     assert {a.currency for a in accounts} == {"CNY"} and {a.timezone for a in accounts} == {"Asia/Shanghai"}
-    assert [c["query"]["page"] for c in platform.calls("/agent/advertiser/select/")] == ["1", "2"]
-    info = platform.calls("/advertiser/info/")[0]["query"]
-    assert json.loads(info["advertiser_ids"]) == [1760000000000002, 1760000000000003]
+    # cursor + count paging (required from 10,000 advertisers on): the next cursor is the answer's
+    selects = platform.calls("/agent/advertiser/select/")
+    assert [(c["query"].get("cursor"), c["query"]["count"]) for c in selects] == [
+        (None, "100"),
+        ("1760000000000001", "100"),
+    ]
+    assert all("page" not in c["query"] for c in selects)
+    info = platform.calls("/advertiser/info/")
+    assert [json.loads(c["query"]["advertiser_ids"]) for c in info] == [[1760000000000002, 1760000000000003]]
+    workspace = platform.calls("/customer_center/advertiser/list/")
+    assert [(c["query"]["cc_account_id"], c["query"]["account_source"]) for c in workspace] == [
+        ("1800000000000077", "AD")
+    ]
+    assert platform.calls("/majordomo/") == []
     assert platform.calls("/oauth2/advertiser/get/")[0]["query"]["app_id"] == APP.client_id
+
+
+def test_account_type_falls_back_to_the_deprecated_role():
+    assert account_type({"account_type": "CUSTOMER_OPERATOR", "account_role": "ADVERTISER"}) == "CUSTOMER_OPERATOR"
+    assert account_type({"account_role": "PLATFORM_ROLE_AGENT"}) == "AGENT"
+    assert account_type({"advertiser_role": 2}) == "CUSTOMER_ADMIN"
+    assert account_type({}) == "ADVERTISER"
+
+
+def test_advertiser_info_answers_a_list(oe, platform):
+    (account,) = oe.fetch_metadata(TOKEN, ACCOUNT, "account")
+    assert (account.external_id, account.name, account.status) == (ADV, "示例科技-直客", "active")
+    assert account.raw["company"] == "示例科技有限公司"
+    platform.fail_next(
+        {"code": 0, "message": "OK", "data": {"list": []}, "request_id": "r"}, path="/2/advertiser/info/"
+    )
+    with pytest.raises(MalformedResponse, match="data should be a list"):
+        list(oe.fetch_metadata(TOKEN, ACCOUNT, "account"))
 
 
 def test_metadata_maps_both_hierarchies(oe, platform):
@@ -310,11 +378,65 @@ def test_daily_custom_report_maps_core_and_keeps_extras(oe, platform):
     )
     assert (first.impressions, first.clicks, first.cost, first.conversions) == (10000, 250, Decimal("123.45"), 12.0)
     assert first.currency == "CNY"
-    assert first.extra["dy_like"] == 30.0 and first.extra["ctr"] == 2.5 and "stat_cost" not in first.extra
+    assert first.extra["ctr"] == 2.5 and "stat_cost" not in first.extra
     query = platform.calls("/report/custom/get/")[0]["query"]
     assert json.loads(query["dimensions"]) == ["cdp_promotion_id", "stat_time_day"]
-    assert {"stat_cost", "show_cnt", "click_cnt", "convert_cnt", "dy_follow"} <= set(json.loads(query["metrics"]))
     assert (query["start_time"], query["end_time"], query["page_size"]) == ("2024-05-01", "2024-05-01", "1000")
+    assert query["data_topic"] == "BASIC_DATA"
+
+
+def test_custom_report_requests_only_listed_metrics(oe, platform):
+    """Metrics come from v3.0/report/custom/config/get for BASIC_DATA, asked once and cached:
+    dy_* (not listed) are never sent, play_duration_3s (excluded with stat_time_hour) not by the hour."""
+    list(oe.fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
+    list(oe.fetch_report(TOKEN, ACCOUNT, "campaign", "hour", DAY, DAY))
+    (config,) = platform.calls("/report/custom/config/get/")
+    assert (config["query"]["advertiser_id"], json.loads(config["query"]["data_topics"])) == (ADV, ["BASIC_DATA"])
+    daily, hourly = (json.loads(c["query"]["metrics"]) for c in platform.calls("/report/custom/get/"))
+    assert set(daily[:4]) == {"stat_cost", "show_cnt", "click_cnt", "convert_cnt"}
+    assert not [m for m in daily if m.startswith("dy_")] and "play_duration_3s" in daily
+    assert hourly == [m for m in daily if m != "play_duration_3s"]
+    platform.fail_next(
+        {
+            "code": 0,
+            "message": "OK",
+            "data": {"list": [{"data_topic": "BASIC_DATA", "dimensions": [], "metrics": [{"field": "stat_cost"}]}]},
+        },
+        path="/config/get/",
+    )
+    metric_config.forget()
+    with pytest.raises(PermanentError, match="does not list show_cnt, click_cnt, convert_cnt"):
+        list(oe.fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
+
+
+def test_v1_reports_ask_for_deleted_objects_too(oe, platform):
+    for level in ("campaign", "ad_group", "creative"):
+        list(oe.fetch_report(TOKEN, ACCOUNT, level, "day", DAY, DAY))
+    sent = {c["path"]: json.loads(c["query"]["filtering"]) for c in platform.calls("/2/report/")}
+    assert sent == {
+        "/open_api/2/report/campaign/get/": {"status": "CAMPAIGN_STATUS_ALL"},
+        "/open_api/2/report/ad/get/": {"status": "AD_STATUS_ALL"},
+        "/open_api/2/report/creative/get/": {"status": "CREATIVE_STATUS_ALL"},
+    }
+
+
+def test_2_0_is_the_default_hierarchy(platform):
+    connector = OceanEngineConnector(APP, limiter=LocalRateLimiter())
+    assert connector.versions == ("2.0",)
+    assert {e.raw["_api_version"] for e in connector.fetch_metadata(TOKEN, ACCOUNT, "campaign")} == {"2.0"}
+    assert list(connector.fetch_report(TOKEN, ACCOUNT, "ad_group", "day", DAY, DAY)) == []
+    assert platform.calls("/2/campaign/get/") == [] and platform.calls("/2/report/") == []
+
+
+def test_no_permission_on_one_advertiser_is_that_account_only(oe, platform):
+    platform.fail_next("no_permission", path="/report/custom/get/")
+    with pytest.raises(AccountAccessLost, match=r"code 40002") as info:
+        list(oe.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
+    assert info.value.account == ADV and "other advertisers keep fetching" in str(info.value)
+    platform.fail_next("no_permission", path="/oauth2/advertiser/get/")
+    with pytest.raises(AuthorizationRevoked) as info:
+        list(oe.list_accounts(TOKEN))
+    assert type(info.value) is AuthorizationRevoked  # no one advertiser named: the grant itself
 
 
 def test_hourly_requests_one_day_each_and_stamps_hours(oe, platform):
@@ -359,6 +481,7 @@ def test_account_timezone_conversion(oe):
         ("token_expired", TokenExpired),
         ("token_invalid", TokenExpired),
         ("revoked", AuthorizationRevoked),
+        ("no_permission", AccountAccessLost),
         ("server_error", TransientError),
         ("bad_param", PermanentError),
     ],
