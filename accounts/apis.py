@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from accounts import access
 from accounts.models import Credential, Organization
+from accounts.selectors import credential_unreached_accounts
 from accounts.services.authorization import (
     PASSWORD_EXTRA_FIELDS,
     authorization_finish,
@@ -120,8 +121,18 @@ class DiscoveredAccountOutput(serializers.Serializer):
     imported = serializers.BooleanField()
 
 
+class UnreachedAccountOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    status_reason = serializers.CharField()
+
+
 class CredentialOutput(serializers.Serializer):
-    """Everything about a credential except its secrets (tokens, password, developer token)."""
+    """Everything about a credential except its secrets (tokens, password, developer token).
+    `unreached_accounts`: its ad accounts the grant did not reach when last authorized or
+    discovered (an authorization suspends them at once)."""
 
     id = serializers.IntegerField()
     organization = serializers.IntegerField(source="organization_id")
@@ -136,8 +147,13 @@ class CredentialOutput(serializers.Serializer):
     last_refreshed_at = serializers.DateTimeField(allow_null=True)
     last_error = serializers.CharField()
     discovered_accounts = serializers.SerializerMethodField()
+    unreached_accounts = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(UnreachedAccountOutput(many=True))
+    def get_unreached_accounts(self, credential) -> list[dict]:
+        return UnreachedAccountOutput(credential_unreached_accounts(credential), many=True).data
 
     @extend_schema_field(DiscoveredAccountOutput(many=True))
     def get_discovered_accounts(self, credential) -> list[dict]:
@@ -165,6 +181,8 @@ class AdAccountOutput(serializers.Serializer):
     timezone = serializers.CharField()
     platform_status = serializers.CharField()
     status = serializers.CharField()
+    status_reason = serializers.CharField(help_text="Why the account is not active, and what to do.")
+    status_changed_at = serializers.DateTimeField(allow_null=True)
     credential = serializers.IntegerField(source="credential_id", allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -154,12 +154,18 @@ class Credential(models.Model):
 
 
 class AdAccount(models.Model):
-    """An advertiser account on a platform, imported into an organization."""
+    """An advertiser account on a platform, imported into an organization.
+
+    `status` is changed only by accounts.services.ad_accounts (which keeps the DAGs'
+    `account_paused` equal to "status is not active"): active fetches; paused (a user
+    paused it; resume); needs_reauth (suspended: no grant reaches it any more; a grant
+    that does reinstates it); disabled (an operator's choice). `status_reason` says why
+    an account is not active and what to do, for the pages and the notification."""
 
     class Status(models.TextChoices):
         ACTIVE = "active"
         PAUSED = "paused"
-        NEEDS_REAUTH = "needs_reauth"
+        NEEDS_REAUTH = "needs_reauth", "Suspended: needs a grant that reaches it"
         DISABLED = "disabled"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="ad_accounts")
@@ -170,6 +176,8 @@ class AdAccount(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     platform_status = models.CharField(max_length=32, blank=True, help_text="The status the platform reports.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    status_reason = models.TextField(blank=True, help_text="Why the account is not active, and what to do.")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     credential = models.ForeignKey(
         Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="ad_accounts"
     )

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import manageable_organizations, user_can_manage, valid_id, visible_organizations
 from accounts.models import Credential, Organization
+from accounts.selectors import unreached_message
 from accounts.services.authorization import (
     PASSWORD_EXTRA_FIELDS,
     authorization_finish,
@@ -157,6 +158,8 @@ def _password(request: HttpRequest, spec, organization: Organization, credential
             error = str(exc)
         else:
             messages.success(request, f"Signed in to {spec.display_name} as {saved.subject}.")
+            if unreached := unreached_message(saved):
+                messages.warning(request, unreached)
             return redirect("accounts:pick", pk=saved.pk)
     return render(
         request,
@@ -203,6 +206,8 @@ def callback(request: HttpRequest, platform: str) -> HttpResponse:
     messages.success(
         request, f"{spec.display_name} authorized: {found} ad account{'s' if found != 1 else ''} reachable."
     )
+    if unreached := unreached_message(credential):
+        messages.warning(request, unreached)
     return redirect("accounts:pick", pk=credential.pk)
 
 

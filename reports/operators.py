@@ -17,7 +17,8 @@ Tasks without params run as written (the example template of our users has none)
 Every operator reads the run's logical time, never the wall clock, for what it fetches:
 re-running a past run fetches that past window again. Each try asks accounts for a valid
 token first (refreshed on demand); a token the platform refuses as expired is refreshed and
-the work started over once; a revoked grant marks the credential needs_reauth.
+the work started over once; a revoked grant marks the credential needs_reauth and one
+lost account (AccountAccessLost) suspends that account only, both through accounts.
 
 Idempotency: metadata is an upsert; report rows of one try share one new version and a
 retry writes the same keys again with a newer one (ReplacingMergeTree keeps the newest,
@@ -52,8 +53,12 @@ def _fail(context: OperatorContext, message: str) -> PermanentError:
 
 
 class AccountOperator(Operator):
-    """Shared steps: the account row, a token, the connector; a revoked grant marks the
-    credential needs_reauth (accounts pauses the DAGs and tells the organization)."""
+    """Shared steps: the account row, a token, the connector. A grant that stops working is
+    handed to accounts, which owns the account's state (the engine only records the
+    failed try): AccountAccessLost suspends this account only, the credential's other
+    accounts keep fetching; AuthorizationRevoked marks the credential needs_reauth (all its
+    accounts suspended) and suspends this account in any case (no credential at all, a
+    credential marked earlier)."""
 
     def execute(self, context: OperatorContext) -> None:
         from accounts.models import AdAccount
@@ -63,9 +68,9 @@ class AccountOperator(Operator):
         if context.ad_account_id is None:
             raise _fail(context, "this operator needs a DAG made for an ad account (the DAG has none)")
         account = AdAccount.objects.select_related("credential__app").get(pk=context.ad_account_id)
-        token = token_for_account(account)
-        connector = connector_for_account(account)
         try:
+            token = token_for_account(account)
+            connector = connector_for_account(account)
             try:
                 self.run(context, account=account, connector=connector, token=token)
             except TokenExpired:
@@ -79,15 +84,20 @@ class AccountOperator(Operator):
                 self.run(context, account=account, connector=connector, token=token)
         except AccountAccessLost as exc:
             # The grant still works for the credential's other accounts: only this one stops.
-            from accounts.services.credentials import ad_account_mark_needs_reauth
+            from accounts.services.ad_accounts import ad_account_suspend
 
-            ad_account_mark_needs_reauth(ad_account_id=account.pk, reason=str(exc))
+            ad_account_suspend(
+                ad_account_id=account.pk,
+                reason=f"{exc} (the grant of credential #{account.credential_id} no longer reaches this account)",
+            )
             raise
         except AuthorizationRevoked as exc:
-            if account.credential_id is not None:
-                from accounts.services.credentials import credential_mark_needs_reauth
+            from accounts.services.ad_accounts import ad_account_suspend
+            from accounts.services.credentials import credential_mark_needs_reauth
 
+            if account.credential_id is not None:
                 credential_mark_needs_reauth(credential_id=account.credential_id, reason=str(exc))
+            ad_account_suspend(ad_account_id=account.pk, reason=str(exc))
             raise
 
     def run(self, context: OperatorContext, *, account, connector: Connector, token) -> None:  # pragma: no cover

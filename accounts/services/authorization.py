@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.access import user_can_manage
-from accounts.models import Credential, Organization, PendingAuthorization, PlatformApp
+from accounts.models import AdAccount, Credential, Organization, PendingAuthorization, PlatformApp
 from connectors import registry
 from connectors.auth import AuthorizationFlow, AuthorizationStart
 from connectors.base import AccountInfo, Connector, TokenSet
@@ -324,18 +324,39 @@ def _credential_save(*, token: TokenSet, accounts: list[AccountInfo], context: d
         user.pk,
         len(accounts),
     )
-    if context.get("credential_id"):
-        _reimport(credential, accounts)
+    _reimport(credential, accounts, user=user)
     return credential
 
 
-def _reimport(credential: Credential, accounts: list[AccountInfo]) -> None:
-    """A re-authorization revives the accounts that hang off the credential and that the
-    new grant still reaches (their DAGs resume); the others stay as they are."""
+def _reimport(credential: Credential, accounts: list[AccountInfo], *, user) -> None:
+    """Check what the grant reaches against the accounts that depend on it.
+
+    Reached: the credential's own accounts and the organization's suspended accounts of
+    the platform (waiting for a grant: theirs was revoked, deleted, or lost them) are
+    imported through it again, which reinstates them (their DAGs resume). Not reached: the
+    credential's accounts the new grant does not see are suspended at once with the
+    reason, instead of showing active until their next fetch fails; the answers list them
+    (accounts.selectors.credential_unreached_accounts)."""
+    from accounts.services.ad_accounts import ad_account_suspend
     from accounts.services.importing import ad_accounts_import
 
-    reached = {a.external_id for a in accounts}
-    existing = set(credential.ad_accounts.values_list("external_id", flat=True))
-    ids = sorted(reached & existing)
+    reached = {str(a.external_id) for a in accounts}
+    own = set(credential.ad_accounts.values_list("external_id", flat=True))
+    waiting = set(
+        AdAccount.objects.filter(
+            organization=credential.organization_id, platform=credential.platform, status=AdAccount.Status.NEEDS_REAUTH
+        ).values_list("external_id", flat=True)
+    )
+    ids = sorted(reached & (own | waiting))
     if ids:
         ad_accounts_import(credential=credential, accounts=accounts, external_ids=ids)
+    who = user.get_username() if user is not None else "a user"
+    when = timezone.now().strftime("%Y-%m-%d %H:%M %Z")
+    for account_id in credential.ad_accounts.exclude(external_id__in=reached).values_list("pk", flat=True):
+        ad_account_suspend(
+            ad_account_id=account_id,
+            reason=(
+                f"the authorization of credential #{credential.pk} by {who} on {when} does not reach this account: "
+                "re-authorize with a user who has access to it on the platform"
+            ),
+        )

@@ -1,8 +1,10 @@
-"""Credential state changes that end or suspend a grant: needs re-authorization, revoked.
+"""Credential state changes that end or suspend a grant: needs re-authorization, revoked,
+deleted.
 
-Both pause the DAGs of the ad accounts the credential reaches (through the DAG manager)
-so the scheduler stops running fetches that can only fail; re-importing the accounts
-after a new authorization (accounts.services.importing) resumes them.
+Each suspends the credential's ad accounts through accounts.services.ad_accounts (the one
+owner of an account's state: status, reason, the DAGs' pause, the notification) so the
+scheduler stops running fetches that can only fail; a grant that reaches them again
+(re-authorization, a new authorization, an import) reinstates them.
 """
 
 from __future__ import annotations
@@ -10,10 +12,8 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import AdAccount, Credential
-from accounts.signals import account_needs_reauth, send_logged
 
 logger = logging.getLogger(__name__)
 
@@ -21,22 +21,22 @@ logger = logging.getLogger(__name__)
 _ERROR_LIMIT = 2000
 
 
-def _pause_accounts(accounts) -> list[int]:
-    """Set the working accounts of `accounts` (a queryset) to needs_reauth and pause their
-    DAGs. Accounts a user paused or disabled keep their status (their DAGs are paused
-    already or must stay so). Returns the ids of the accounts that changed."""
-    from ingestion.services.manager import dags_pause_for_account
+def _suspend_accounts(credential: Credential, reason: str, *, notify: bool = True) -> list[int]:
+    """Suspend the credential's working accounts (accounts.services.ad_accounts, which
+    pauses their DAGs); paused and disabled ones keep their status. Returns the ids of the
+    accounts that were active."""
+    from accounts.services.ad_accounts import ad_account_suspend
 
-    changed = list(accounts.select_for_update().filter(status=AdAccount.Status.ACTIVE).values_list("pk", flat=True))
-    AdAccount.objects.filter(pk__in=changed).update(status=AdAccount.Status.NEEDS_REAUTH, updated_at=timezone.now())
-    for account_id in changed:
-        dags_pause_for_account(ad_account_id=account_id)
-    return changed
-
-
-def _notify_needs_reauth(account_ids: list[int]) -> None:
-    for account_id in account_ids:
-        send_logged(account_needs_reauth, AdAccount, ad_account_id=account_id)
+    ids = list(
+        AdAccount.objects.filter(
+            credential=credential, status__in=[AdAccount.Status.ACTIVE, AdAccount.Status.NEEDS_REAUTH]
+        )
+        .order_by("pk")
+        .values_list("pk", "status")
+    )
+    for account_id, _ in ids:
+        ad_account_suspend(ad_account_id=account_id, reason=reason, notify=notify)
+    return [account_id for account_id, status in ids if status == AdAccount.Status.ACTIVE]
 
 
 def credential_mark_needs_reauth(*, credential_id: int, reason: str) -> Credential:
@@ -51,8 +51,9 @@ def credential_mark_needs_reauth(*, credential_id: int, reason: str) -> Credenti
         credential.status = Credential.Status.NEEDS_REAUTH
         credential.last_error = reason[:_ERROR_LIMIT]
         credential.save(update_fields=["status", "last_error", "updated_at"])
-        changed = _pause_accounts(AdAccount.objects.filter(credential=credential))
-        transaction.on_commit(lambda: _notify_needs_reauth(changed))
+        changed = _suspend_accounts(
+            credential, f"credential #{credential.pk} needs re-authorization ({reason}): re-authorize it"
+        )
     logger.warning(
         "%s credential %s needs re-authorization (%d ad accounts paused): %s",
         credential.platform,
@@ -61,21 +62,6 @@ def credential_mark_needs_reauth(*, credential_id: int, reason: str) -> Credenti
         reason,
     )
     return credential
-
-
-def ad_account_mark_needs_reauth(*, ad_account_id: int, reason: str) -> AdAccount:
-    """The grant works but no longer reaches this one account (access removed on the
-    platform): only this account waits for a grant that reaches it (its DAGs paused, the
-    organization told); the credential's other accounts keep fetching."""
-    with transaction.atomic():
-        changed = _pause_accounts(AdAccount.objects.filter(pk=ad_account_id))
-        transaction.on_commit(lambda: _notify_needs_reauth(changed))
-    account = AdAccount.objects.get(pk=ad_account_id)
-    if changed:
-        logger.warning(
-            "%s ad account %s lost its access (DAGs paused): %s", account.platform, account.external_id, reason
-        )
-    return account
 
 
 def credential_revoke(*, credential_id: int) -> Credential:
@@ -109,6 +95,27 @@ def credential_revoke(*, credential_id: int) -> Credential:
         credential.access_expires_at = credential.refresh_expires_at = None
         credential.last_error = note[:_ERROR_LIMIT]
         credential.save()
-        _pause_accounts(AdAccount.objects.filter(credential=credential))
+        _suspend_accounts(
+            credential,
+            f"its credential #{credential.pk} was revoked: authorize a new grant that reaches it",
+            notify=False,
+        )
     logger.info("%s credential %s revoked", credential.platform, credential.pk)
     return credential
+
+
+def credential_deleting(*, credential: Credential) -> list[int]:
+    """A credential is about to be deleted (admin, API, an organization's clean-up): its
+    accounts lose their grant with it (the foreign key is SET_NULL), so they are suspended
+    now, in the deleting transaction, and the organization told; a grant that reaches them
+    reinstates them. Connected to pre_delete (accounts.apps), so every way of deleting
+    one, bulk deletes included, goes through here."""
+    changed = _suspend_accounts(
+        credential,
+        f"its credential #{credential.pk} was deleted: authorize a grant that reaches this account, then import it",
+    )
+    if changed:
+        logger.warning(
+            "%s credential %s deleted: %d ad account(s) suspended", credential.platform, credential.pk, len(changed)
+        )
+    return changed

@@ -2,7 +2,8 @@
 
 Idempotent: importing the same accounts again updates their names, currencies, time
 zones and credential and creates no duplicates. Re-authorization is an import too: an
-account that was waiting for it (needs_reauth) becomes active and its DAGs resume.
+account that was waiting for a grant (suspended, needs_reauth) is reinstated through
+accounts.services.ad_accounts when the importing credential works: active, DAGs resume.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def ad_accounts_import(
 ) -> list[AdAccount]:
     """Create or update an AdAccount (organization = the credential's) for each of
     `accounts` (only those in `external_ids` when given) and materialize its DAGs."""
-    from ingestion.services.manager import dags_materialize_for_account, dags_resume_for_account
+    from accounts.services.ad_accounts import ad_account_reinstate
+    from ingestion.services.manager import dags_materialize_for_account
 
     wanted = {str(x) for x in external_ids} if external_ids is not None else None
     imported = []
@@ -51,7 +53,6 @@ def ad_accounts_import(
             "credential": credential,
             "raw": dict(info.raw or {}),
         }
-        resume = False
         if account is None:
             account = AdAccount.objects.create(
                 organization=credential.organization, platform=credential.platform, external_id=external_id, **fields
@@ -59,14 +60,11 @@ def ad_accounts_import(
         else:
             for key, value in fields.items():
                 setattr(account, key, value)
-            # A new grant brings back an account that waited for one; one a user paused or
-            # disabled stays as they left it.
-            if account.status == AdAccount.Status.NEEDS_REAUTH and credential.status == Credential.Status.ACTIVE:
-                account.status = AdAccount.Status.ACTIVE
-                resume = True
-            account.save()
+            account.save(update_fields=[*fields, "updated_at"])
         dags_materialize_for_account(ad_account_id=account.pk)
-        if resume:
-            dags_resume_for_account(ad_account_id=account.pk)
+        if credential.status == Credential.Status.ACTIVE:
+            # A grant that reaches the account brings back one that waited for one (and
+            # brings its DAGs in step); one a user paused or disabled stays as they left it.
+            account = ad_account_reinstate(ad_account_id=account.pk)
         imported.append(account)
     return imported

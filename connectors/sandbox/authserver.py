@@ -198,6 +198,11 @@ class Access:
     grant: str
     profile: Profile
     expires_at: datetime
+    # advertisers taken out of the grant since it was issued (SandboxState.remove_account)
+    removed: frozenset[str] = frozenset()
+
+    def reaches(self, adv_id: str) -> bool:
+        return self.profile.reaches(adv_id) and adv_id not in self.removed
 
 
 class TokenProblem(Exception):
@@ -222,7 +227,7 @@ def authenticate(access_token: str) -> Access:
     if added:
         # the advertisers added to the grant since it was issued come after the profile's own
         profile = dataclasses.replace(profile, accounts=min(MAX_ACCOUNTS, profile.accounts + added))
-    return Access(data["cid"], data["g"], profile, expires_at)
+    return Access(data["cid"], data["g"], profile, expires_at, sandbox.removed_accounts(data["g"]))
 
 
 def grant_of(token: str) -> str | None:

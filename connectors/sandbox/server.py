@@ -79,6 +79,17 @@ class SandboxServer:
             raise ValueError("not a token of this sandbox")
         return self.state.add_accounts(grant, count)
 
+    def remove_account(self, token, advertiser_id: str) -> None:
+        """Take advertiser `advertiser_id` out of the grant of `token` (as add_accounts):
+        the grant's other advertisers keep answering, this one answers 403 no_permission."""
+        from connectors.sandbox import authserver
+
+        text = token if isinstance(token, str) else (token.access_token or token.refresh_token)
+        grant = authserver.grant_of(text or "")
+        if grant is None:
+            raise ValueError("not a token of this sandbox")
+        self.state.remove_account(grant, advertiser_id)
+
     # --- clients ---
     def connector(self, *, client_id: str = "test-app", timeout=None, limiter=None, cls=None, **kwargs):
         """A SandboxConnector for this server, with its own rate limiter."""

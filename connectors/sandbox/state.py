@@ -90,6 +90,7 @@ class Sandbox:
         self.stats: Counter[str] = Counter()
         self._buckets: dict[str, list[float]] = {}
         self._added_accounts: dict[str, int] = {}
+        self._removed_accounts: dict[str, set[str]] = {}
         self._store = None
 
     # --- configuration (tests, benchmarks) ---
@@ -124,6 +125,17 @@ class Sandbox:
         with self._lock:
             return self._added_accounts.get(grant, 0)
 
+    def remove_account(self, grant: str, advertiser_id: str) -> None:
+        """The user takes one advertiser out of an existing grant (a Business Center admin
+        unticking it, a manager losing a client): the grant's tokens keep working for its
+        other advertisers, and this one answers 403 no_permission from now on."""
+        with self._lock:
+            self._removed_accounts.setdefault(grant, set()).add(str(advertiser_id))
+
+    def removed_accounts(self, grant: str) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._removed_accounts.get(grant, ()))
+
     def reset(self) -> None:
         with self._lock:
             self.settings = Settings()
@@ -131,6 +143,7 @@ class Sandbox:
             self.stats.clear()
             self._buckets.clear()
             self._added_accounts.clear()
+            self._removed_accounts.clear()
 
     # --- used by the views ---
     @property

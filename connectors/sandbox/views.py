@@ -37,7 +37,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from connectors.sandbox import authserver
 from connectors.sandbox.authserver import OAuthError, TokenProblem
 from connectors.sandbox.state import sandbox
-from connectors.sandbox.world import EXTRA_METRICS, Advertiser, Profile, UnknownAdvertiser, metrics, slots
+from connectors.sandbox.world import (
+    EXTRA_METRICS,
+    Advertiser,
+    Profile,
+    UnknownAdvertiser,
+    advertiser_id,
+    metrics,
+    slots,
+)
 
 LEVEL_PATHS = {"campaigns": "campaign", "adgroups": "adgroup", "ads": "ad", "creatives": "creative"}
 PARENT_FIELD = {"campaign": "advertiser_id", "adgroup": "campaign_id", "ad": "adgroup_id", "creative": "ad_id"}
@@ -319,7 +327,7 @@ def _advertiser(access, adv_id: str) -> Advertiser:
         adv = Advertiser.parse(adv_id)
     except UnknownAdvertiser:
         raise ApiError(404, "not_found", f"advertiser {adv_id} does not exist", 40400) from None
-    if not access.profile.reaches(adv_id):
+    if not access.reaches(adv_id):
         raise ApiError(403, "no_permission", f"this authorization does not reach advertiser {adv_id}", 40300)
     return adv
 
@@ -337,7 +345,8 @@ def _advertiser_json(adv: Advertiser) -> dict:
 @api
 def advertisers(request: HttpRequest, access) -> HttpResponse:
     profile = access.profile
-    return _paged(request, profile.accounts, lambda i: _advertiser_json(Advertiser(profile.seed, profile.ads, i)))
+    kept = [i for i in range(profile.accounts) if access.reaches(advertiser_id(profile.seed, profile.ads, i))]
+    return _paged(request, len(kept), lambda i: _advertiser_json(Advertiser(profile.seed, profile.ads, kept[i])))
 
 
 @api

@@ -27,7 +27,6 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from connectors.errors import AuthorizationRevoked
 from ingestion.dblock import retry_on_lock
 from ingestion.models import DagRun, TaskInstance
 from ingestion.operators.base import OperatorContext
@@ -213,12 +212,8 @@ def task_instance_finish(
             run_evaluate(run_id=run_id, now=now)
         if ti.state == TI.FAILED:
             transaction.on_commit(lambda: task_failed.send_robust(sender=TaskInstance, task_instance_id=ti.pk))
-    if isinstance(error, AuthorizationRevoked) and ti.run.dag.ad_account_id:
-        # The grant is gone: every DAG of the account would fail the same way until the
-        # user re-authorizes (accounts then resumes them).
-        from ingestion.services.manager import dags_pause_for_account
-
-        dags_pause_for_account(ad_account_id=ti.run.dag.ad_account_id)
+    # A lost grant is not the engine's to act on: the operator has asked accounts to
+    # suspend the account (its state, its DAGs' pause, the notification) before raising.
     return ti.state
 
 

@@ -1,8 +1,9 @@
 """The DAG manager: materialize per-account DAGs from templates, pause and resume them.
 
 The accounts app calls `dags_materialize_for_account` when an account is imported or
-re-authorized and `dags_pause_for_account` / `dags_resume_for_account` when it is paused
-or resumed. Materializing is an upsert keyed on (template, ad account): doing it twice
+re-authorized, and its account-state owner (accounts.services.ad_accounts) alone calls
+`dags_pause_for_account` / `dags_resume_for_account`, so a DAG's account_paused is always
+"its account is not active". Materializing is an upsert keyed on (template, ad account): doing it twice
 creates nothing and, when nothing changed, does not even touch the row (so schedulers
 watching the change feed see nothing either).
 
@@ -120,18 +121,10 @@ def _account_timezone(ad_account) -> str:
     return (getattr(ad_account, "timezone", "") or "UTC") if ad_account is not None else "UTC"
 
 
-def _account_is_paused(ad_account, paused_ids: set[int] | None = None) -> bool:
-    # A new template's DAG joins its account's state: an account that is not active, or
-    # whose DAGs were paused (a revoked grant pauses them before accounts updates the
-    # status), must not start fetching through a DAG that was added meanwhile.
-    # `paused_ids`: those accounts, read once for many (see _paused_account_ids).
-    if ad_account is None:
-        return False
-    if getattr(ad_account, "status", "active") != "active":
-        return True
-    if paused_ids is not None:
-        return ad_account.pk in paused_ids
-    return Dag.objects.filter(ad_account=ad_account, account_paused=True).exists()
+def _account_is_paused(ad_account) -> bool:
+    # A DAG's account_paused is its account's state (accounts.services.ad_accounts keeps
+    # them in step): a DAG added to an account that is not active starts paused.
+    return ad_account is not None and getattr(ad_account, "status", "active") != "active"
 
 
 def _changes(dag: Dag, fields: dict, template: DagTemplate) -> dict:
@@ -252,7 +245,6 @@ def dags_plan_for_template(
     accounts.update((a.pk, a) for a in wanted.order_by("pk"))
     if not accounts:
         return plan
-    paused_accounts = _paused_account_ids(template.platform) if template.platform else set()
     render = template_renderer(template.spec, operators=operator_names())
     next_fire: dict[tuple[str, str], datetime] = {}  # every DAG of one (cron, zone) fires next at the same time
     renamed: set[int] = set()  # existing DAGs whose rendered dag_id changed
@@ -269,7 +261,7 @@ def dags_plan_for_template(
                 template=template,
                 ad_account=account,
                 is_paused=not template.is_active,
-                account_paused=_account_is_paused(account, paused_accounts),
+                account_paused=_account_is_paused(account),
                 updated_at=now,
                 **fields,
             )
@@ -304,15 +296,6 @@ def dags_plan_for_template(
     if clashes:
         raise DagIdConflict(clashes)
     return plan
-
-
-def _paused_account_ids(platform: str) -> set[int]:
-    # A new DAG joins its account's state (see _account_is_paused), for all accounts at once.
-    return set(
-        Dag.objects.filter(ad_account__platform=platform, account_paused=True)
-        .values_list("ad_account_id", flat=True)
-        .distinct()
-    )
 
 
 @transaction.atomic
@@ -384,6 +367,7 @@ def dags_pause_for_account(*, ad_account_id: int) -> int:
 
 
 def dags_resume_for_account(*, ad_account_id: int) -> int:
+    """Resume the account's DAGs at their next tick. Returns how many changed."""
     return _set_account_paused(ad_account_id, False)
 
 
