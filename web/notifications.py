@@ -126,7 +126,8 @@ def notify_account_needs_reauth(*, ad_account_id: int) -> Delivery | None:
     body = (
         f"The authorization of {platform} account {name} ({account.external_id}) is no longer valid, "
         "so its DAGs are paused.\n"
-        f"Authorize it again: {_link('/accounts/')}"
+        + (f"Why: {account.status_reason}\n" if account.status_reason else "")
+        + f"Authorize it again: {_link('/accounts/')}"
     )
     return _deliver(account.organization, subject, body)
 

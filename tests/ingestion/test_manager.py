@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from accounts.services.ad_accounts import ad_account_pause
 from ingestion.dagspec import TemplateInvalid
 from ingestion.models import Dag, DagTemplate, DagTemplateVersion
 from ingestion.services.manager import (
@@ -153,7 +154,7 @@ def test_materializing_for_a_paused_account_keeps_the_new_dag_paused():
     template(name="one", dag_id="${account_id}_one")
     account = AdAccountFactory()
     dags_materialize_for_account(ad_account_id=account.pk)
-    dags_pause_for_account(ad_account_id=account.pk)
+    ad_account_pause(ad_account_id=account.pk)  # the account's state pauses its DAGs
     template(name="two", dag_id="${account_id}_two")
     dags_materialize_for_account(ad_account_id=account.pk)
     assert set(Dag.objects.values_list("dag_id", "account_paused")) == {

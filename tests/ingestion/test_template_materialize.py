@@ -10,12 +10,12 @@ import logging
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.services.ad_accounts import ad_account_pause
 from ingestion.dagspec import TemplateInvalid
 from ingestion.models import Dag, DagTemplate, DagTemplateVersion
 from ingestion.services.manager import (
     dags_materialize_for_account,
     dags_materialize_for_template,
-    dags_pause_for_account,
 )
 from ingestion.services.templates import template_diff, template_save, template_validate
 from tests.ingestion.factories import AdAccountFactory, spec, template
@@ -54,7 +54,7 @@ def test_saving_again_creates_nothing_and_touches_nothing():
 def test_an_unchanged_save_fills_in_the_dag_an_account_lacks_and_keeps_its_paused_state():
     first = AdAccountFactory()
     template(name="one", dag_id="${account_id}_one")
-    dags_pause_for_account(ad_account_id=first.pk)
+    ad_account_pause(ad_account_id=first.pk)  # the account's state pauses its DAGs
     template(name="two", dag_id="${account_id}_two")  # joins the account's pause
     assert Dag.objects.get(dag_id=f"{first.external_id}_two").account_paused
     Dag.objects.filter(dag_id=f"{first.external_id}_one").delete()
