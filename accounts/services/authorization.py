@@ -324,12 +324,18 @@ def _credential_save(*, token: TokenSet, accounts: list[AccountInfo], context: d
         user.pk,
         len(accounts),
     )
-    _reimport(credential, accounts, user=user)
+    when = timezone.now().strftime("%Y-%m-%d %H:%M %Z")
+    credential_reach_check(
+        credential=credential,
+        accounts=accounts,
+        source=f"the authorization of credential #{credential.pk} by {user.get_username()} on {when}",
+    )
     return credential
 
 
-def _reimport(credential: Credential, accounts: list[AccountInfo], *, user) -> None:
-    """Check what the grant reaches against the accounts that depend on it.
+def credential_reach_check(*, credential: Credential, accounts: list[AccountInfo], source: str) -> None:
+    """Check what the grant reaches (`accounts`, just listed by the platform) against the
+    accounts that depend on it; `source` names the listing in the reasons it writes.
 
     Reached: the credential's own accounts and the organization's suspended accounts of
     the platform (waiting for a grant: theirs was revoked, deleted, or lost them) are
@@ -350,13 +356,8 @@ def _reimport(credential: Credential, accounts: list[AccountInfo], *, user) -> N
     ids = sorted(reached & (own | waiting))
     if ids:
         ad_accounts_import(credential=credential, accounts=accounts, external_ids=ids)
-    who = user.get_username() if user is not None else "a user"
-    when = timezone.now().strftime("%Y-%m-%d %H:%M %Z")
     for account_id in credential.ad_accounts.exclude(external_id__in=reached).values_list("pk", flat=True):
         ad_account_suspend(
             ad_account_id=account_id,
-            reason=(
-                f"the authorization of credential #{credential.pk} by {who} on {when} does not reach this account: "
-                "re-authorize with a user who has access to it on the platform"
-            ),
+            reason=f"{source} does not reach this account: re-authorize with a user who has access to it on the platform",
         )

@@ -5,7 +5,10 @@ Center admin ticking one more advertiser, a manager account gaining a client) wo
 otherwise have to go through the platform's sign-in again only for us to see it. Here
 the stored grant asks the platform (its token refreshed on demand, as fetches do), the
 answer replaces the credential's `discovered_accounts`, and the picker and the import
-API (accounts.services.importing, which materializes DAGs) offer what it found.
+API (accounts.services.importing, which materializes DAGs) offer what it found. Like an
+authorization it checks the credential's accounts against that answer
+(accounts.services.authorization.credential_reach_check): those it no longer reaches are
+suspended, suspended ones it reaches are reinstated.
 
 A grant the platform refuses (revoked, refresh refused) is marked needs_reauth through
 accounts.services.credentials (its accounts' DAGs paused, the organization told) and
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from accounts.models import AdAccount, Credential
-from accounts.services.authorization import account_record
+from accounts.services.authorization import account_record, credential_reach_check
 from accounts.services.credentials import credential_mark_needs_reauth
 from accounts.services.tokens import connector_for_credential, token_for_credential
 from connectors.base import AccountInfo, TokenSet
@@ -62,6 +65,14 @@ def credential_discover(*, credential_id: int) -> list[DiscoveredAccount]:
         raise
     records = [account_record(a) for a in accounts]
     Credential.objects.filter(pk=credential.pk).update(discovered_accounts=records, updated_at=timezone.now())
+    # The listing is as fresh as an authorization's: accounts it no longer shows are
+    # suspended now, suspended ones it shows again are reinstated.
+    credential.refresh_from_db()
+    credential_reach_check(
+        credential=credential,
+        accounts=accounts,
+        source=f"finding the accounts of credential #{credential.pk} on {timezone.now():%Y-%m-%d %H:%M %Z}",
+    )
     logger.info(
         "%s credential %s: %d ad account(s) reachable on discovery", credential.platform, credential.pk, len(records)
     )

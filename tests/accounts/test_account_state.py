@@ -212,3 +212,22 @@ def test_the_migration_brings_drifted_dags_in_step(org):
 
     assert _state(orphan) == ("needs_reauth", True) and "authorize a grant" in orphan.status_reason
     assert _state(working) == ("active", False)
+
+
+def test_finding_new_accounts_suspends_one_the_grant_no_longer_reaches_and_reinstates_it_later(sandbox_server, org):
+    dag_template()
+    client = token_client(org["admin"])
+    credential, (lost, kept) = _authorized(client, org["org"])
+    sandbox_server.remove_account(credential.token_set(), lost.external_id)
+
+    found = client.post(f"{API}credentials/{credential.pk}/discover/")
+
+    assert found.status_code == 200 and lost.external_id not in [r["external_id"] for r in found.json()]
+    assert _state(lost) == ("needs_reauth", True) and "does not reach this account" in lost.status_reason
+    assert _state(kept) == ("active", False)
+    listed = client.get(f"{API}credentials/{credential.pk}/").json()
+    assert [a["external_id"] for a in listed["unreached_accounts"]] == [lost.external_id]
+
+    sandbox_server.state.reset()  # the advertiser is given back to the grant on the platform
+    client.post(f"{API}credentials/{credential.pk}/discover/")
+    assert _state(lost) == ("active", False) and lost.status_reason == ""
