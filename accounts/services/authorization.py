@@ -359,5 +359,6 @@ def credential_reach_check(*, credential: Credential, accounts: list[AccountInfo
     for account_id in credential.ad_accounts.exclude(external_id__in=reached).values_list("pk", flat=True):
         ad_account_suspend(
             ad_account_id=account_id,
-            reason=f"{source} does not reach this account: re-authorize with a user who has access to it on the platform",
+            reason=f"{source} does not reach this account: "
+            "re-authorize with a user who has access to it on the platform",
         )
