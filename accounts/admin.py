@@ -192,7 +192,7 @@ class CredentialAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same fieldsets, all read-only
 
     def get_queryset(self, request):
         return _scoped(super().get_queryset(request).select_related("organization", "app"), request, "organization__")

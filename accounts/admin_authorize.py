@@ -89,7 +89,7 @@ def _decorate(site: admin.AdminSite = admin.site) -> None:
     for model in (AdAccount, Credential):
         model_admin = site._registry.get(model)
         if model_admin is not None and model_admin.change_list_template is None:
-            model_admin.change_list_template = CHANGE_LIST_TEMPLATE
+            model_admin.change_list_template = CHANGE_LIST_TEMPLATE  # type: ignore[misc]  # one admin's, by design
     credential_admin = site._registry.get(Credential)
     if credential_admin is not None:
         actions = list(credential_admin.actions or [])

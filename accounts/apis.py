@@ -11,6 +11,8 @@ component names across all apps' APIs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -108,7 +110,7 @@ def _failed(exc: Exception, field: str | None = None):
 
 def _paginated(view, request, queryset, serializer_class) -> Response:
     paginator = LimitOffsetPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 

@@ -8,8 +8,10 @@ isnull/exact-empty make no sense on ciphertext and are not supported.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.db import models
+from django.db.models.expressions import Combinable
 
 from accounts import crypto
 
@@ -40,6 +42,9 @@ class EncryptedJSONField(models.TextField):
     """A dict kept as encrypted JSON (secrets of password flows, developer tokens...)."""
 
     description = "JSON object encrypted at rest with MultiFernet"
+    # What django-stubs' plugin reads as the attribute's types (a TextField's would be str).
+    _pyi_private_set_type: dict[str, Any] | Combinable  # type: ignore[assignment]
+    _pyi_private_get_type: dict[str, Any]  # type: ignore[assignment]
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("default", dict)

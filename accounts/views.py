@@ -44,7 +44,7 @@ def _session_key(request: HttpRequest) -> str:
     # A state is bound to the browser session; a session that was never saved has no key yet.
     if not request.session.session_key:
         request.session.save()
-    return request.session.session_key
+    return request.session.session_key or ""
 
 
 def _context(request: HttpRequest, **extra) -> dict:

@@ -21,7 +21,7 @@ class DagTemplateForm(forms.ModelForm):
         fields = ["platform", "name", "description", "spec", "is_active"]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         spec = cleaned.get("spec")
         if spec is None:
             return cleaned

@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from operator import attrgetter
+from typing import Any
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.db.models.constants import OnConflict
 
 
@@ -32,12 +33,12 @@ def insert_rows(
     if not objs:
         return
     connection = connections[router.db_for_write(model)]
-    fields = [model._meta.get_field(name) for name in field_names]
+    fields: list[Field] = [model._meta.get_field(name) for name in field_names]  # type: ignore[misc]  # concrete columns only
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     quote = connection.ops.quote_name
     sql = (
         f"{connection.ops.insert_statement(on_conflict=on_conflict)} {quote(model._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
+        f"({', '.join(quote(str(f.column)) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
     )
     suffix = connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
     if suffix:
@@ -93,7 +94,7 @@ def _prepare_column(field, values: list, connection, finish=None) -> list:
     if set(map(type, values)) & {dict, list}:
         # A JSON column (task params, upstream ids): keyed by repr, which tells 1, 1.0 and
         # True apart, so equal reprs of JSON data are equal JSON documents.
-        keys = list(map(repr, values))
+        keys: list[Any] = list(map(repr, values))
     elif len(set(map(type, values)) & _NUMBERS) > 1:
         # True == 1 == 1.0 would share one prepared value: key by the type too.
         keys = list(zip(map(type, values), values, strict=False))

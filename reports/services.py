@@ -27,7 +27,10 @@ from reports.models import AdEntity
 PAGE_SIZE = 500
 _LEVELS = frozenset(AdEntity.Level.values)
 _UPDATE_FIELDS = ["platform", "parent_external_id", "name", "status", "raw", "updated_at", "deleted_at"]
-_MAX = {f: AdEntity._meta.get_field(f).max_length for f in ("external_id", "parent_external_id", "name", "status")}
+_MAX: dict[str, int] = {
+    f: AdEntity._meta.get_field(f).max_length  # type: ignore[union-attr, misc]  # CharFields, all of them
+    for f in ("external_id", "parent_external_id", "name", "status")
+}
 
 
 class EntityError(ValueError):

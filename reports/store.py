@@ -145,7 +145,8 @@ def report_rows_table(
     """One batch as an Arrow table in `report_rows` column order (validated)."""
     convert = convert or _TimeConverter(account.timezone)
     n = len(rows)
-    stat_times, stat_dates = [None] * n, [None] * n
+    stat_times: list[datetime | None] = [None] * n
+    stat_dates: list[date | None] = [None] * n
     levels, granularities = set(), set()
     for i, row in enumerate(rows):
         stat_times[i], stat_dates[i] = convert(row.stat_time)

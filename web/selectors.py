@@ -92,10 +92,10 @@ def dag_grid(dag, *, runs: int = 25) -> dict:
 def task_instance_context(*, task_instance_id: int) -> dict | None:
     """What a failure notification says about a task instance (None when it is gone)."""
     ti = TaskInstance.objects.select_related("run__dag__ad_account__organization").filter(pk=task_instance_id).first()
-    if ti is None or ti.run.dag.ad_account is None:
+    run = ti.run if ti is not None else None
+    account = run.dag.ad_account if run is not None else None
+    if ti is None or run is None or account is None:
         return None  # gone, or a DAG of no account: no organization to tell
-    run = ti.run
-    account = run.dag.ad_account
     return {
         "organization": account.organization,
         "dag_id": run.dag.dag_id,

@@ -137,7 +137,7 @@ class BaiduConnector(Connector):
 
     def _info(self, user_id: str, name: str, raw: dict) -> AccountInfo:
         state = {1: "active", 2: "active", 3: "pending", 4: "paused", 6: "paused", 7: "paused"}.get(
-            raw.get("userStat"), "active"
+            raw.get("userStat", 0), "active"
         )
         return AccountInfo(
             external_id=user_id,

@@ -8,13 +8,14 @@ serves) and gives tests, benchmarks and `manage.py sandbox` handles on the serve
 from __future__ import annotations
 
 import threading
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
 class SandboxServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, threads: int = 8):
         self.host, self.port, self.threads = host, port, threads
-        self.server = None
+        self.server: Any = None  # waitress's server, once started
         self._thread: threading.Thread | None = None
 
     def start(self) -> SandboxServer:
@@ -37,7 +38,8 @@ class SandboxServer:
                 channel.close()
             server._map.clear()
             server.task_dispatcher.shutdown(timeout=2)
-            self._thread.join(timeout=5)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
 
     @property
     def url(self) -> str:

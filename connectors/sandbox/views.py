@@ -236,7 +236,7 @@ def _fault_response(request: HttpRequest) -> HttpResponse | None:
         return _error(401, "token_expired", "the access token expired; refresh it", 40101)
     if fault == "revoked":
         return _error(401, "token_revoked", "the authorization was revoked; authorize again", 40103)
-    request.sandbox_malformed = True  # "malformed": the view answers with a broken field
+    request.sandbox_malformed = True  # type: ignore[attr-defined]  # "malformed": the view answers with a broken field
     return None
 
 

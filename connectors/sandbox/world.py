@@ -376,7 +376,7 @@ def metrics(adv: Advertiser, ads: list[int], slot: Slot, *, today: date, restate
             i, c, s, v, ex = adv.ad_hour(ad, utc_hour, local_hour, slot.local_day)
             if share < 1.0:
                 i, c, s, v = int(i * share), int(c * share), int(s * share), int(v * share)
-                ex = tuple(int(e * share) for e in ex)
+                ex = (int(ex[0] * share), int(ex[1] * share), int(ex[2] * share), int(ex[3] * share))
             impressions += i
             clicks += c
             cost += s

@@ -54,7 +54,7 @@ def register_operator(name: str, cls: type | None = None, *, replace: bool = Fal
             )
         _registry[name] = klass
         if not getattr(klass, "name", ""):
-            klass.name = name
+            klass.name = name  # type: ignore[attr-defined]
         return klass
 
     return add(cls) if cls is not None else add

@@ -100,7 +100,7 @@ def _dag_fields(template: DagTemplate, spec: DagSpec, ad_account) -> dict:
 
 
 def _describe_owner(dag: Dag) -> str:
-    owner = f"template {dag.template.platform or '-'}/{dag.template.name}" if dag.template_id else "no template"
+    owner = f"template {dag.template.platform or '-'}/{dag.template.name}" if dag.template else "no template"
     return f"{dag.dag_id!r} belongs to DAG #{dag.pk} ({owner})"
 
 
@@ -241,15 +241,14 @@ def dags_plan_for_template(
     wanted = Q(pk__in=Dag.objects.filter(template=template).values("ad_account_id")) if template.pk else Q(pk__in=[])
     if template.is_active and template.platform:
         wanted |= Q(platform=template.platform)
-    wanted = AdAccount.objects.filter(wanted)
-    accounts.update((a.pk, a) for a in wanted.order_by("pk"))
+    accounts.update((a.pk, a) for a in AdAccount.objects.filter(wanted).order_by("pk"))
     if not accounts:
         return plan
     render = template_renderer(template.spec, operators=operator_names())
     next_fire: dict[tuple[str, str], datetime] = {}  # every DAG of one (cron, zone) fires next at the same time
     renamed: set[int] = set()  # existing DAGs whose rendered dag_id changed
     for account_id, account in accounts.items():
-        dag = existing.get(account_id)
+        dag = existing.get(account_id)  # type: ignore[assignment]  # None: an account without its DAG yet
         if dag is not None and not rerender_existing and (template.is_active or dag.is_paused):
             continue
         fields = _dag_fields(template, render(_render_values(template, account)), account)

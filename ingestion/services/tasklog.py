@@ -70,7 +70,7 @@ class TryLog:
 
 class _Handler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        target = _captures.get(record.thread)
+        target = _captures.get(record.thread) if record.thread is not None else None
         if target is not None:
             try:
                 target.write(FORMAT.format(record) + "\n")

@@ -9,6 +9,7 @@ same process may share.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -21,7 +22,7 @@ _lock = threading.Lock()
 
 def _open(database: str | None) -> Client:
     url = settings.CLICKHOUSE.url
-    kwargs = {"dsn": url}
+    kwargs: dict[str, Any] = {"dsn": url}
     if database:
         kwargs["database"] = database
     if not settings.CLICKHOUSE.embedded:

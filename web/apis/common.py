@@ -3,6 +3,8 @@ their OpenAPI description (drf-spectacular only infers these for generic views).
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -14,7 +16,7 @@ from rest_framework.response import Response
 
 def paginated(view, request, queryset, serializer_class) -> Response:
     paginator = LimitOffsetPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 

@@ -3,9 +3,11 @@ metrics include any `extra.NAME` asked for), so these are schemas, not serialize
 
 from __future__ import annotations
 
+from typing import Any
+
 _NUMBER_OR_NULL = {"type": "number", "nullable": True}
 
-METRICS = {
+METRICS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "impressions": {"type": "integer"},
@@ -57,7 +59,7 @@ _PERIOD = {
     "type": "object",
     "properties": {"start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"}},
 }
-_CHANGE = {
+_CHANGE: dict[str, Any] = {
     "type": "object",
     "properties": {
         "current": _NUMBER_OR_NULL,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -85,7 +88,7 @@ class TaskInstanceDetailApi(APIView):
 
 
 class _TaskInstanceActionApi(APIView):
-    service = None
+    service: Callable[..., Any]  # each subclass names its engine action
 
     @extend_schema(request=None, responses=TaskInstanceOutput)
     def post(self, request, pk: int):

@@ -50,7 +50,8 @@ class Command(BaseCommand):
         table = connection.ops.quote_name(model._meta.db_table)
         column = connection.ops.quote_name(field.column)
         pk = connection.ops.quote_name(model._meta.pk.column)
-        done, bad, last = 0, [], None
+        done, last = 0, None
+        bad: list[int] = []
         while True:
             with connection.cursor() as cursor:
                 cursor.execute(
