@@ -62,7 +62,9 @@ ACCOUNT_FIELDS = [
     "cost",
     "payment",
 ]
-CAMPAIGN_FIELDS = ["campaignId", "campaignName", "budget", "pause", "status", "campaignType", "adType", "bidPrefer"]
+# Plan fields of the search CampaignService (campaignFields enum of model/search/campaign/getCampaign.go;
+# campaignType and bidPrefer belong to feed plans).
+CAMPAIGN_FIELDS = ["campaignId", "campaignName", "budget", "pause", "status", "adType"]
 ADGROUP_FIELDS = ["adgroupId", "campaignId", "adgroupName", "pause", "status", "maxPrice", "adType"]
 CREATIVE_FIELDS = [
     "creativeId",
@@ -325,8 +327,9 @@ class BaiduConnector(Connector):
                     "OpenApiReportService",
                     "getReportData",
                     {
+                        # the documented request (model/report/getReportData.go): no account list,
+                        # the header's user (or target) is the account
                         "reportType": mapping.REPORT_TYPES[level],
-                        "userIds": [int(user) if user.isdigit() else user],
                         "timeUnit": "HOUR" if granularity == "hour" else "DAY",
                         "startDate": first.isoformat(),
                         "endDate": last.isoformat(),
@@ -338,10 +341,10 @@ class BaiduConnector(Connector):
                     header=header,
                     account=user,
                 )
-                page = data[0] if data else {}
-                rows = field(page, "rows", list, default=[], at="body.data.0", **where)
+                page = data[0] if data else {}  # body.data is an object {rowCount, totalRowCount, rows}
+                rows = field(page, "rows", list, default=[], at="body.data", **where)
                 for n, row in enumerate(rows):
-                    at = f"body.data.0.rows.{n}"
+                    at = f"body.data.rows.{n}"
                     if not isinstance(row, dict):
                         raise MalformedResponse(f"{at} should be an object", field=at, **where)
                     when = stat_time(
@@ -368,7 +371,7 @@ class BaiduConnector(Connector):
                         when=when,
                         where=where,
                     )
-                total = field(page, "totalRowCount", int, default=0, at="body.data.0", **where)
+                total = field(page, "totalRowCount", int, default=0, at="body.data", **where)
                 start_row += len(rows)
                 if not rows or start_row >= total:
                     break

@@ -8,8 +8,9 @@ Reports (OpenApiReportService/getReportData, the "one-stop" report): search repo
 account 2208157, plan 2290316, unit 2284618, creative 2665235; rows carry `date` ("2024-05-01"
 daily, "2024-05-01 13:00" hourly, Beijing time), ids (`userId`, `campaignId`, `adGroupId`,
 `ideaId`), `impression`, `click`, `cost` (yuan) and the requested metrics. Conversions:
-`ocpcTargetTrans` (目标转化量, oCPC target conversions; unconfirmed as the best "conversions"
-for non-oCPC accounts, which report 0).
+`ocpcConversions` (目标转化量, the search reports' oCPC target conversions; accounts without
+oCPC report 0). The columns are the search ones (bububa/baidu-marketing model/report/searchMetric.go,
+commonMetric in stat.go); `ocpcTargetTrans*` are feed (信息流) columns and are not requested.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from connectors.primitives import amount, number
 
 PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
 CURRENCY = "CNY"
-CORE_METRICS = {"impression": "impressions", "click": "clicks", "cost": "cost", "ocpcTargetTrans": "conversions"}
+CORE_METRICS = {"impression": "impressions", "click": "clicks", "cost": "cost", "ocpcConversions": "conversions"}
 EXTRA_METRICS = (
     "ctr",
     "cpc",
@@ -33,9 +34,7 @@ EXTRA_METRICS = (
     "topPClicks",
     "topPay",
     "topFirstPageViews",
-    "ocpcTargetTransCPC",
-    "ocpcTargetTransRatio",
-    "deepConversions",
+    "deepOCPCConversions",
 )
 REPORT_TYPES = {"account": 2208157, "campaign": 2290316, "ad_group": 2284618, "ad": 2665235}
 ID_COLUMNS = {"account": "userId", "campaign": "campaignId", "ad_group": "adGroupId", "ad": "ideaId"}
@@ -57,10 +56,23 @@ DIMENSIONS = frozenset(
         "adgroupStatus",
     }
 )
-# Plan (campaign) status codes of CampaignService (21 有效 ... ; unconfirmed beyond 21-25).
+# Status codes of the search services (model/search/{campaign,adgroup,creative}/*.go):
+# plan 21 有效, 22 处于暂停时段, 23 暂停推广, 24 计划预算不足, 25 账户预算不足;
+# unit 31 有效, 32 暂停推广, 33 推广计划暂停推广, 43 未审核;
+# creative 51 有效, 52 暂停推广, 53 审核不通过, 54 待激活, 55 审核中, 56 部分无效 (mobile
+# material rejected, PC approved), 57 有效-移动URL审核中, 59 未审核.
 CAMPAIGN_STATUS = {21: "active", 22: "paused", 23: "paused", 24: "limited", 25: "limited"}
-ADGROUP_STATUS = {31: "active", 32: "paused", 33: "paused"}
-CREATIVE_STATUS = {41: "active", 42: "paused", 43: "pending", 44: "rejected", 45: "pending", 46: "paused"}
+ADGROUP_STATUS = {31: "active", 32: "paused", 33: "paused", 43: "pending"}
+CREATIVE_STATUS = {
+    51: "active",
+    52: "paused",
+    53: "rejected",
+    54: "pending",
+    55: "pending",
+    56: "limited",
+    57: "active",
+    59: "pending",
+}
 
 
 def status(item: dict, table: dict[int, str]) -> str:
@@ -100,7 +112,7 @@ def report_row(
         impressions=int(number(row.get("impression"), f"{path}.impression", where)),
         clicks=int(number(row.get("click"), f"{path}.click", where)),
         cost=amount(row["cost"], f"{path}.cost", where, blank_is_zero=True),
-        conversions=number(row.get("ocpcTargetTrans"), f"{path}.ocpcTargetTrans", where),
+        conversions=number(row.get("ocpcConversions"), f"{path}.ocpcConversions", where),
         currency=CURRENCY,
         extra=extra,
     )

@@ -1,4 +1,16 @@
-"""Baidu connector on recorded responses in the documented shapes, and the shared contract."""
+"""Baidu connector on recorded responses in the documented shapes, and the shared contract.
+
+Sources of the shapes (bububa/baidu-marketing @17ed0be, whose models copy Baidu's docs):
+- getReportData request and answer: `model/report/getReportData.go` (reportType, timeUnit, startDate,
+  endDate, columns, sorts, filters, startRow, rowCount, needSum: no account list; `data` is an object
+  {rowCount, totalRowCount, rows}); row columns `model/report/stat.go` (CommonMetric impression, click,
+  cost, ctr, cpc, cpm), `model/report/dimension.go`, `model/report/searchMetric.go` (ocpcConversions,
+  deepOCPCConversions, topPageViews, ...; the feed columns ocpcTargetTrans* are `model/report/feedMetric.go`);
+  report types `enum/reportType.go`;
+- search plans: `model/search/campaign/getCampaign.go` (the campaignFields enum), `model/search/campaign/campaign.go`;
+  unit statuses `model/search/adgroup/adgroup.go` (31-33, 43); creative statuses
+  `model/search/creative/creative.go` (51-57, 59).
+"""
 
 from __future__ import annotations
 
@@ -173,10 +185,18 @@ def test_metadata_batches_ids_down_the_hierarchy(bd, signed_in, platform):
         ("202000003", "101000002", "paused"),
     ]
     assert platform.calls("/getAdgroup")[0]["json"]["body"]["ids"] == [101000001, 101000002]
+    assert platform.calls("/getCampaign")[0]["json"]["body"]["campaignFields"] == [
+        "campaignId",
+        "campaignName",
+        "budget",
+        "pause",
+        "status",
+        "adType",
+    ]
     creatives = list(bd.fetch_metadata(signed_in, ACCOUNT, "ad"))
-    assert [(c.external_id, c.parent_external_id, c.name) for c in creatives] == [
-        ("303000001", "202000001", "{示例}官网-正品保障"),
-        ("303000002", "202000003", "产品对比"),
+    assert [(c.external_id, c.parent_external_id, c.name, c.status) for c in creatives] == [
+        ("303000001", "202000001", "{示例}官网-正品保障", "active"),
+        ("303000002", "202000003", "产品对比", "paused"),
     ]
     assert platform.calls("/getCreative")[0]["json"]["body"]["ids"] == [202000001, 202000002, 202000003]
 
@@ -197,8 +217,24 @@ def test_reports_page_by_start_row_and_map_metrics(bd, signed_in, platform):
     ]
     assert [c["json"]["body"]["startRow"] for c in platform.calls("/getReportData")] == [0, 1]
     body = platform.calls("/getReportData")[0]["json"]["body"]
-    assert (body["reportType"], body["timeUnit"], body["userIds"]) == (2284618, "DAY", [30000001])
-    assert {"impression", "click", "cost", "ocpcTargetTrans", "adGroupId", "date"} <= set(body["columns"])
+    assert (body["reportType"], body["timeUnit"]) == (2284618, "DAY")
+    # only documented request fields; only search columns
+    assert set(body) <= {
+        "reportType",
+        "timeUnit",
+        "startDate",
+        "endDate",
+        "columns",
+        "sorts",
+        "filters",
+        "startRow",
+        "rowCount",
+        "needSum",
+    }
+    assert {"impression", "click", "cost", "ocpcConversions", "deepOCPCConversions", "adGroupId", "date"} <= set(
+        body["columns"]
+    )
+    assert not [c for c in body["columns"] if c.startswith("ocpcTargetTrans") or c == "deepConversions"]
     assert rows[0].extra["topPageViews"] == 800.0 and "userId" not in rows[0].extra and "adGroupId" not in rows[0].extra
     hourly = list(bd.fetch_report(signed_in, ACCOUNT, "campaign", "hour", DAY, DAY))
     assert [(r.entity_id, r.stat_time.hour) for r in hourly] == [
@@ -241,18 +277,37 @@ def test_token_expired_and_malformed(bd, signed_in, platform):
     with pytest.raises(TokenExpired):
         list(bd.fetch_metadata(signed_in, ACCOUNT, "campaign"))
     platform.fail_next("malformed", path="/getReportData")
-    with pytest.raises(MalformedResponse, match=r"body\.data\.0\.rows\.0\.impression"):
+    with pytest.raises(MalformedResponse, match=r"body\.data\.rows\.0\.impression"):
         list(bd.fetch_report(signed_in, ACCOUNT, "account", "day", DAY, DAY))
     platform.fail_next(
         {
             "header": {"status": 0},
             "body": {
-                "data": [
-                    {"rows": [{"date": "2024-05-01 25:00", "impression": 1, "click": 1, "cost": 1}], "totalRowCount": 1}
-                ]
+                "data": {
+                    "rows": [{"date": "2024-05-01 25:00", "impression": 1, "click": 1, "cost": 1}],
+                    "totalRowCount": 1,
+                }
             },
         },
         path="/getReportData",
     )
     with pytest.raises(MalformedResponse, match="date"):
         list(bd.fetch_report(signed_in, ACCOUNT, "account", "hour", DAY, DAY))
+
+
+@pytest.mark.parametrize(
+    "code, ours",
+    [
+        (51, "active"),
+        (52, "paused"),
+        (53, "rejected"),
+        (54, "pending"),
+        (55, "pending"),
+        (56, "limited"),
+        (59, "pending"),
+    ],
+)
+def test_search_creative_statuses(code, ours):
+    from connectors.baidu import mapping
+
+    assert mapping.status({"status": code, "pause": False}, mapping.CREATIVE_STATUS) == ours
