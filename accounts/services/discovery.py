@@ -111,5 +111,10 @@ def discovered_accounts_marked(organization_id: int, platform: str, records: lis
 
 def discovery_message(credential: Credential, found: list[DiscoveredAccount]) -> str:
     """What the pages tell the user after a discovery."""
+    from accounts.selectors import unreached_message
+
     new = sum(1 for a in found if not a.imported and not a.imported_elsewhere)
-    return f"{credential}: {len(found)} ad account{'s' if len(found) != 1 else ''} reachable, {new} not imported yet."
+    text = f"{credential}: {len(found)} ad account{'s' if len(found) != 1 else ''} reachable, {new} not imported yet."
+    credential.refresh_from_db(fields=["discovered_accounts"])  # what the discovery just stored
+    unreached = unreached_message(credential)
+    return f"{text} {unreached}" if unreached else text

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from django.apps import apps as django_apps
 from django.core import mail
+from django.urls import reverse
 
 from accounts.models import AdAccount, Credential
 from accounts.services.ad_accounts import (
@@ -231,3 +232,15 @@ def test_finding_new_accounts_suspends_one_the_grant_no_longer_reaches_and_reins
     sandbox_server.state.reset()  # the advertiser is given back to the grant on the platform
     client.post(f"{API}credentials/{credential.pk}/discover/")
     assert _state(lost) == ("active", False) and lost.status_reason == ""
+
+
+def test_the_find_new_accounts_page_names_the_account_the_grant_lost(sandbox_server, org, client):
+    dag_template()
+    credential, (lost, _kept) = _authorized(token_client(org["admin"]), org["org"])
+    sandbox_server.remove_account(credential.token_set(), lost.external_id)
+    client.force_login(org["admin"])
+
+    page = client.post(reverse("accounts:discover", args=[credential.pk]), follow=True)
+
+    text = page.content.decode()
+    assert "2 ad accounts reachable" in text and f"({lost.external_id})" in text and "They are suspended" in text
