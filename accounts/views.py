@@ -25,6 +25,7 @@ from accounts.selectors import unreached_message
 from accounts.services.authorization import (
     PASSWORD_EXTRA_FIELDS,
     authorization_finish,
+    authorization_kind,
     authorization_password,
     authorization_start,
     discovered_account_infos,
@@ -123,7 +124,7 @@ def authorize(request: HttpRequest, platform: str) -> HttpResponse:
                 organizations=manageable_organizations(request.user),
             ),
         )
-    if spec.auth_type == "password":
+    if authorization_kind(platform=platform, credential=credential) == "password":
         return _password(request, spec, organization, credential)
     if request.method != "GET":
         return HttpResponse(status=405)

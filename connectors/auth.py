@@ -119,12 +119,9 @@ class AuthorizationFlow:
                 + (f" ({description})" if description else ""),
                 platform=self.platform,
             )
-        code = params.get("code") or params.get("auth_code") or ""
-        if not code:
-            raise AuthorizationFailed("the callback has no authorization code", platform=self.platform)
         try:
-            token = self.connector.exchange_code(
-                code=code, redirect_uri=data["redirect_uri"], code_verifier=data.get("code_verifier")
+            token = self.connector.exchange_callback(
+                params=params, redirect_uri=data["redirect_uri"], code_verifier=data.get("code_verifier")
             )
         except AuthorizationFailed:
             raise

@@ -13,12 +13,14 @@ day; core metrics impressions, clicks, cost, conversions. A platform's own words
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from connectors.errors import AuthorizationFailed
 
 if TYPE_CHECKING:
     import requests
@@ -209,6 +211,16 @@ class Connector(abc.ABC):
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         raise AuthorizationNotSupported(f"{self.spec.slug} has no authorization code flow")
+
+    def exchange_callback(
+        self, *, params: Mapping[str, str], redirect_uri: str, code_verifier: str | None = None
+    ) -> TokenSet:
+        """The callback's code (`code`, or Ocean Engine's and TikTok's `auth_code`) exchanged;
+        a platform whose callback carries more than a code (Baidu's userId) reads it here."""
+        code = params.get("code") or params.get("auth_code") or ""
+        if not code:
+            raise AuthorizationFailed("the callback has no authorization code", platform=self.spec.slug)
+        return self.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
 
     def login(self, *, username: str, password: str, extra: dict[str, str] | None = None) -> TokenSet:
         raise AuthorizationNotSupported(f"{self.spec.slug} has no password flow")

@@ -219,6 +219,15 @@ def _check_reauthorized(platform: str, organization: Organization, credential: C
         )
 
 
+def authorization_kind(*, platform: str, credential: Credential | None = None) -> str:
+    """ "oauth2" or "password": how `platform` authorizes through the app that would be used
+    (an app's extra may pick, e.g. Baidu's OAuth2 next to its password sign-in)."""
+    try:
+        return _connector(platform, _app_for(platform, credential)).spec.auth_type
+    except AuthorizationFailed:
+        return registry.platform_spec(platform).auth_type
+
+
 def _app_for(platform: str, credential: Credential | None) -> PlatformApp | None:
     # A re-authorization goes through the app the grant was made with (its accounts and
     # refresh tokens are that client's); a new one through the platform's active app.

@@ -14,6 +14,7 @@ SDKs; exact numbers unconfirmed, the message text is checked too):
 | quota exhausted ("配额"/"quota", 8501-8503)            | RateLimited until Beijing midnight |
 | too frequent ("频繁", 8101)                           | RateLimited (1 s)             |
 | wrong user name / password ("密码", 8206, 8207, 8208)  | AuthorizationRevoked (signing in: AuthorizationFailed) |
+| OAuth2 access token expired/invalid ("accessToken" 过期/失效/无效, unconfirmed) | TokenExpired (refresh) |
 | developer token invalid ("token", 8401, 8402)         | PermanentError (fix the app's developer token) |
 | account not reachable (target not managed, 8901)       | AccountAccessLost (that account only) |
 | anything else                                          | PermanentError                |
@@ -31,6 +32,7 @@ from connectors.errors import (
     MalformedResponse,
     PermanentError,
     RateLimited,
+    TokenExpired,
     TransientError,
 )
 from connectors.http import HttpClient, field, redact
@@ -76,6 +78,10 @@ def raise_for_header(answer: Any, where: dict[str, str], http: HttpClient | None
         raise RateLimited(text, retry_after=1.0, **where)
     if code in PASSWORD_CODES or "密码" in message or "password" in lowered:
         raise AuthorizationRevoked(f"{text}; enter the account's user name and password again", **where)
+    if "accesstoken" in lowered.replace("_", "").replace(" ", "") and (
+        any(w in message for w in ("过期", "失效", "无效")) or "expire" in lowered or "invalid" in lowered
+    ):
+        raise TokenExpired(f"{text}; refresh the OAuth2 token and retry", **where)
     if code in DEVELOPER_TOKEN_CODES or ("token" in lowered and "access" not in lowered):
         raise PermanentError(f"{text}; check the developer token of the Baidu platform app", **where)
     if code in UNREACHABLE_CODES or "target" in lowered or "管辖" in message:

@@ -11,7 +11,7 @@ AuthorizationRevoked (ask the user for the new one).
 from __future__ import annotations
 
 from connectors.base import AppConfig, TokenSet
-from connectors.errors import AuthorizationFailed, AuthorizationRevoked, MalformedResponse, PermanentError
+from connectors.errors import AuthorizationFailed, AuthorizationRevoked, MalformedResponse, PermanentError, TokenExpired
 
 SECRET_KEYS = ("username", "password", "token")
 
@@ -32,6 +32,13 @@ def header(token: TokenSet, *, target: str | None = None) -> dict:
     if target:
         result["target"] = target
     return result
+
+
+def oauth_header(token: TokenSet, user_name: str) -> dict:
+    """The header of an OAuth2 grant (model/request.go: `userName`, `accessToken`)."""
+    if not token.access_token:
+        raise TokenExpired("no access token is stored; refresh the credential", platform="baidu")
+    return {"userName": user_name, "accessToken": token.access_token}
 
 
 def validate_form(username: str, password: str, token: str) -> None:

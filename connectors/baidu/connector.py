@@ -5,20 +5,26 @@ Endpoints (overridable through settings.PLATFORM_ENDPOINTS["baidu"] or the app):
                                                    CreativeService, OpenApiReportService)
   feed  https://api.baidu.com/json/feed/v1       (MccFeedService: accounts under an account manager)
 
-Sign-in form: user name, password, developer token (or the app's `extra.developer_token`).
+Two ways in, chosen by the app's `extra.auth`:
+- "password" (default): the sign-in form (user name, password, developer token or the app's
+  `extra.developer_token`); every request carries them (connectors/baidu/auth.py);
+- "oauth2": Baidu's OAuth2 (u.baidu.com/oauth, connectors/baidu/oauth.py), which Baidu's SDKs
+  moved to in 2024; the app's client id / secret are its appId / secretKey and `extra.scope`
+  its permission code; every request carries `{userName, accessToken}`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
+import dataclasses
+from collections.abc import Iterator, Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from connectors.baidu import auth, mapping
+from connectors.baidu import auth, mapping, oauth
 from connectors.baidu.api import PLATFORM, BaiduApi
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
-from connectors.errors import AccountAccessLost, ConnectorError, MalformedResponse, PermanentError
+from connectors.errors import AccountAccessLost, AuthorizationFailed, ConnectorError, MalformedResponse, PermanentError
 from connectors.http import field
 from connectors.primitives import date_chunks, stat_time
 
@@ -46,10 +52,27 @@ SPEC = PlatformSpec(
     # stays well inside it (unconfirmed figure).
     rate_limit_requests=5,
     rate_limit_period=1.0,
-    default_endpoints={"api": "https://api.baidu.com/json/sms/service", "feed": "https://api.baidu.com/json/feed/v1"},
+    default_endpoints={
+        "api": "https://api.baidu.com/json/sms/service",
+        "feed": "https://api.baidu.com/json/feed/v1",
+        "authorize": "https://u.baidu.com/oauth/page/index",
+        "token": "https://u.baidu.com/oauth/accessToken",
+        "refresh": "https://u.baidu.com/oauth/refreshToken",
+        "userinfo": "https://u.baidu.com/oauth/getUserInfo",
+    },
     scopes=(),
     templates_dir=Path(__file__).resolve().parent / "templates",
 )
+
+# The same platform authorized through OAuth2: tokens expire (each answer says when) and refresh.
+OAUTH_SPEC = dataclasses.replace(
+    SPEC,
+    auth_type="oauth2",
+    supports_refresh=True,
+    refresh_rotates=True,  # a refresh may answer a new refresh token; we keep whichever is newest
+    refresh_lead_time=timedelta(hours=2),
+)
+AUTH_MODES = ("password", "oauth2")
 
 ACCOUNT_FIELDS = [
     "userId",
@@ -86,13 +109,40 @@ class BaiduConnector(Connector):
     spec = SPEC
 
     def __init__(self, app: AppConfig, **kwargs):
+        mode = str(app.extra.get("auth") or "password")
+        if mode not in AUTH_MODES:
+            raise ValueError(f'baidu app extra.auth: {mode!r}; use "password" or "oauth2"')
+        self.oauth = mode == "oauth2"
+        if self.oauth:
+            self.spec = OAUTH_SPEC
         super().__init__(app, **kwargs)
         self._own: dict[str, str] = {}  # sign-in user name -> its own userId
         self._managed: dict[str, dict[str, str]] = {}  # sign-in user name -> {userId: user name}
+        self._names: dict[str, str] = {}  # OAuth2: userId -> user name, of the accounts the grant reaches
 
     @property
     def api(self) -> BaiduApi:
         return BaiduApi(self.http, self.endpoints["api"])
+
+    # --- OAuth2 ---
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
+        if not self.oauth:
+            return super().authorization_url(state=state, redirect_uri=redirect_uri)
+        return oauth.authorization_url(self.app, self.endpoints, state=state, redirect_uri=redirect_uri)
+
+    def exchange_callback(
+        self, *, params: Mapping[str, str], redirect_uri: str, code_verifier: str | None = None
+    ) -> TokenSet:
+        """Baidu's callback says `authCode` and the consenting account's `userId`."""
+        if not self.oauth:
+            return super().exchange_callback(params=params, redirect_uri=redirect_uri)
+        code = params.get("authCode") or params.get("code") or ""
+        if not code:
+            raise AuthorizationFailed("the callback has no authCode", platform=PLATFORM, endpoint="oauth/accessToken")
+        return oauth.exchange(self.http, self.app, self.endpoints, auth_code=code, user_id=params.get("userId") or "")
+
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
+        return self.exchange_callback(params={"authCode": code}, redirect_uri=redirect_uri)
 
     # --- sign-in ---
     def login(self, *, username: str, password: str, extra: dict[str, str] | None = None) -> TokenSet:
@@ -110,8 +160,10 @@ class BaiduConnector(Connector):
         return TokenSet(secrets={**token.secrets, "user_id": self._own[token.secrets["username"]]})
 
     def refresh(self, token: TokenSet) -> TokenSet:
-        """Nothing expires; check the stored sign-in still works (a changed password is
-        AuthorizationRevoked) and hand it back."""
+        """OAuth2: a new access token. Password: nothing expires; check the stored sign-in
+        still works (a changed password is AuthorizationRevoked) and hand it back."""
+        if self.oauth:
+            return oauth.refresh(self.http, self.app, self.endpoints, token)
         self._own.pop(token.secrets.get("username", ""), None)
         self._own_account(token)
         return token
@@ -130,6 +182,12 @@ class BaiduConnector(Connector):
     # --- accounts ---
     def list_accounts(self, token: TokenSet) -> Iterator[AccountInfo]:
         """The signed-in account, then (for an account manager) every account it manages."""
+        if self.oauth:
+            for user_id, name, raw in oauth.accounts(self.http, self.endpoints, token):
+                if user_id not in self._names:
+                    self._names[user_id] = name
+                    yield self._info(user_id, name, raw)
+            return
         own = self._own_account(token)
         own_id = self._own[token.secrets["username"]]
         yield self._info(own_id, token.secrets["username"], own)
@@ -172,7 +230,20 @@ class BaiduConnector(Connector):
             yield user_id, name, item
 
     def _header(self, token: TokenSet, account: str) -> dict:
-        """The request header for `account`: the sign-in itself, or a managed account as target."""
+        """The request header for `account`: the sign-in itself, or a managed account as target;
+        OAuth2: the account's user name with the access token."""
+        if self.oauth:
+            if account not in self._names:
+                for _ in self.list_accounts(token):
+                    pass
+            if account not in self._names:
+                raise AccountAccessLost(
+                    f"account {account} is not among the accounts this authorization reaches; authorize it again",
+                    platform=PLATFORM,
+                    endpoint="oauth/getUserInfo",
+                    account=account,
+                )
+            return auth.oauth_header(token, self._names[account])
         username = token.secrets.get("username", "")
         if token.secrets.get("user_id") and username not in self._own:
             self._own[username] = token.secrets["user_id"]
@@ -214,7 +285,7 @@ class BaiduConnector(Connector):
                 endpoint="AccountService/getAccountInfo",
                 account=user,
             )
-            info = self._info(user, header.get("target") or header["username"], own)
+            info = self._info(user, header.get("target") or header.get("username") or header["userName"], own)
             yield Entity(
                 level="account", external_id=user, parent_external_id=None, name=info.name, status=info.status, raw=own
             )

@@ -165,6 +165,22 @@ def test_baidu_form_asks_for_the_developer_token(browser, org):
     assert page.status_code == 200 and b'name="developer_token"' in page.content
 
 
+def test_baidu_app_that_picks_oauth2_redirects_to_baidu(browser, org):
+    """The app's extra.auth picks Baidu's flow: oauth2 sends the user to u.baidu.com, not to the form."""
+    from accounts.models import PlatformApp
+
+    PlatformApp.objects.create(
+        platform="baidu",
+        name="oauth",
+        client_id="bd-app-id",
+        client_secret="bd-secret",
+        extra={"auth": "oauth2", "scope": "100"},
+    )
+    url = _start(browser, org, platform="baidu")
+    assert url.startswith("https://u.baidu.com/oauth/page/index?") and "appId=bd-app-id" in url
+    assert PendingAuthorization.objects.count() == 1
+
+
 def test_other_organizations_are_out_of_reach(sandbox_server, client, org):
     other = OrganizationFactory()
     outsider = member(other, "owner", is_staff=True)

@@ -25,6 +25,7 @@ from connectors.baidu.api import seconds_to_quota_reset
 from connectors.baidu.connector import BaiduConnector
 from connectors.base import AccountRef, AppConfig, TokenSet
 from connectors.errors import (
+    AccountAccessLost,
     AuthorizationFailed,
     AuthorizationRevoked,
     MalformedResponse,
@@ -311,3 +312,110 @@ def test_search_creative_statuses(code, ours):
     from connectors.baidu import mapping
 
     assert mapping.status({"status": code, "pause": False}, mapping.CREATIVE_STATUS) == ours
+
+
+# --- OAuth2 (bububa/baidu-marketing model/oauth/{url,accessToken,refreshToken,getUserInfo}.go,
+# model/request.go: the header {userName, accessToken}; model/const.go: https://u.baidu.com/oauth/) ---
+
+OAUTH_APP = AppConfig(
+    client_id="bd-app-id",
+    client_secret="bd-secret-key",
+    redirect_uri="https://ads.example.com/accounts/callback/baidu/",
+    extra={"auth": "oauth2", "scope": "100,101"},
+)
+
+
+@pytest.fixture
+def hosts():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakePlatform(mock, "baidu", "https://api.baidu.com"), FakePlatform(mock, "baidu", "https://u.baidu.com")
+
+
+def test_the_app_extra_picks_the_flow():
+    assert BaiduConnector(APP).spec.auth_type == "password"
+    connector = BaiduConnector(OAUTH_APP)
+    assert (connector.spec.auth_type, connector.spec.supports_refresh) == ("oauth2", True)
+    assert BaiduConnector.spec.auth_type == "password"  # the class (and other apps) keep the password flow
+    with pytest.raises(ValueError, match=r"extra\.auth"):
+        BaiduConnector(AppConfig(client_id="x", extra={"auth": "sso"}))
+
+
+def test_oauth_authorization_url():
+    from urllib.parse import parse_qs, urlsplit
+
+    url = BaiduConnector(OAUTH_APP).authorization_url(state="st-7", redirect_uri=OAUTH_APP.redirect_uri)
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://u.baidu.com/oauth/page/index"
+    assert parse_qs(parts.query) == {
+        "appId": ["bd-app-id"],
+        "scope": ["100,101"],
+        "state": ["st-7"],
+        "callback": [OAUTH_APP.redirect_uri],
+    }
+    with pytest.raises(AuthorizationFailed, match=r"extra\.scope"):
+        BaiduConnector(AppConfig(client_id="x", extra={"auth": "oauth2"})).authorization_url(
+            state="s", redirect_uri="r"
+        )
+
+
+def test_oauth_flow_end_to_end(hosts):
+    """The callback's authCode and userId are exchanged, the grant's accounts come from getUserInfo
+    (paged by the last ucId), and API calls carry {userName, accessToken}."""
+    from connectors.auth import AuthorizationFlow
+    from tests.connectors.test_sandbox_oauth import MemoryAuthorizationStore
+
+    api, oauth = hosts
+    connector = BaiduConnector(OAUTH_APP, limiter=LocalRateLimiter())
+    flow = AuthorizationFlow(connector, MemoryAuthorizationStore())
+    start = flow.start(redirect_uri=OAUTH_APP.redirect_uri, context={})
+    result = flow.finish(params={"state": start.state, "authCode": "bd-auth-code", "userId": "39999999"})
+    assert oauth.calls("/oauth/accessToken")[0]["json"] == {
+        "appId": "bd-app-id",
+        "authCode": "bd-auth-code",
+        "secretKey": "bd-secret-key",
+        "grantType": "auth_code",
+        "userId": 39999999,
+    }
+    token = result.token
+    assert (token.access_token, token.refresh_token, token.account_ids) == (
+        "bd-access-1",
+        "bd-refresh-1",
+        ("39999999",),
+    )
+    assert token.secrets == {"auth": "oauth2", "user_id": "39999999", "open_id": "bd-open-1"}
+    assert [(a.external_id, a.name) for a in result.accounts] == [
+        ("39999999", "baidu-mcc"),
+        ("30000002", "sub-a"),
+        ("30000003", "sub-b"),
+    ]
+    assert [c["json"]["lastPageMaxUcId"] for c in oauth.calls("/getUserInfo")] == [1, 30000002]
+    assert oauth.calls("/getUserInfo")[0]["json"]["accessToken"] == "bd-access-1"
+    list(connector.fetch_metadata(token, AccountRef("30000002"), "campaign"))
+    assert api.calls("/getCampaign")[0]["json"]["header"] == {"userName": "sub-a", "accessToken": "bd-access-1"}
+    with pytest.raises(AccountAccessLost):
+        list(connector.fetch_metadata(token, AccountRef("12345"), "campaign"))
+    start = flow.start(redirect_uri=OAUTH_APP.redirect_uri, context={})
+    with pytest.raises(AuthorizationFailed, match="authCode已失效"):
+        flow.finish(params={"state": start.state, "authCode": "used-code", "userId": "39999999"})
+
+
+def test_oauth_refresh(hosts):
+    _, oauth = hosts
+    connector = BaiduConnector(OAUTH_APP, limiter=LocalRateLimiter())
+    old = TokenSet(
+        access_token="bd-access-1",
+        refresh_token="bd-refresh-1",
+        account_ids=("39999999",),
+        secrets={"auth": "oauth2", "user_id": "39999999", "open_id": "bd-open-1"},
+    )
+    fresh = connector.refresh(old)
+    assert (fresh.access_token, fresh.refresh_token) == ("bd-access-2", "bd-refresh-2")
+    assert fresh.secrets["open_id"] == "bd-open-1" and fresh.expires_at is not None
+    assert oauth.calls("/refreshToken")[0]["json"] == {
+        "appId": "bd-app-id",
+        "refreshToken": "bd-refresh-1",
+        "secretKey": "bd-secret-key",
+        "userId": 39999999,
+    }
+    with pytest.raises(AuthorizationRevoked, match="refreshToken已失效"):
+        connector.refresh(TokenSet(access_token="x", refresh_token="bd-refresh-spent", secrets=old.secrets))
