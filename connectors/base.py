@@ -244,6 +244,38 @@ class Connector(abc.ABC):
         self, token: TokenSet, account: AccountRef, level: str, granularity: str, start: date, end: date
     ) -> Iterator[ReportRow]: ...
 
+    # --- reconciliation ---
+    # Where the platform's own account total per day comes from, to check the sum of a
+    # lower level's rows against: "account_report" (its account-level daily report, one
+    # extra call per fetched window) or None (the platform offers none; nothing is checked).
+    account_totals_source: Literal["account_report"] | None = "account_report"
+
+    def fetch_account_totals(
+        self, token: TokenSet, account: AccountRef, start: date, end: date
+    ) -> dict[date, dict[str, Any]] | None:
+        """{local date: {"impressions", "clicks", "cost", "conversions"}} as the platform
+        totals the account per day over [start, end], or None where it offers no such total.
+        The default asks the account-level daily report; days without a row are zero."""
+        if self.account_totals_source != "account_report" or "account" not in self.spec.levels:
+            return None
+        from zoneinfo import ZoneInfo
+
+        tz = ZoneInfo(account.timezone or "UTC")
+        totals = {
+            start + timedelta(days=n): {"impressions": 0, "clicks": 0, "cost": Decimal(0), "conversions": 0.0}
+            for n in range((end - start).days + 1)
+        }
+        for row in self.fetch_report(token, account, "account", "day", start, end):
+            day = totals.setdefault(
+                row.stat_time.astimezone(tz).date(),
+                {"impressions": 0, "clicks": 0, "cost": Decimal(0), "conversions": 0.0},
+            )
+            day["impressions"] += row.impressions
+            day["clicks"] += row.clicks
+            day["cost"] += Decimal(row.cost)
+            day["conversions"] += row.conversions
+        return totals
+
 
 class AuthorizationNotSupported(NotImplementedError):
     """The platform does not have this kind of authorization (e.g. a redirect for Baidu)."""

@@ -38,8 +38,10 @@ from connectors.base import GRANULARITIES, LEVELS, Connector, PlatformSpec, Repo
 from connectors.errors import AccountAccessLost, AuthorizationRevoked, MalformedResponse, PermanentError, TokenExpired
 from ingestion.operators.base import Operator, OperatorContext
 from ingestion.operators.registry import register_operator
+from reports.day_status import DayTally, day_fetch_failed, day_fetch_record
+from reports.reconciliation import reconcile_fetch
 from reports.services import entities_mark_deleted, entities_upsert
-from reports.store import next_version, report_rows_write
+from reports.store import next_version, report_rows_tombstone, report_rows_write
 from reports.windows import lookback_problem, report_window
 
 # Report rows between two progress lines in the task log.
@@ -228,14 +230,53 @@ class InsightOperator(AccountOperator):
             tz,
             version,
         )
-        rows = connector.fetch_report(token, _ref(account), level, granularity, start, end)
-        written = report_rows_write(
-            account=account,
-            rows=_logged(rows, context),
+        run_id = f"{context.dag_id}/{context.run_id}/{context.task_id}/{context.try_number}"
+        ti_id = getattr(context.task_instance, "pk", None)
+        tally = DayTally(tz)
+        try:
+            rows = connector.fetch_report(token, _ref(account), level, granularity, start, end)
+            written = report_rows_write(
+                account=account, rows=tally.through(_logged(rows, context)), version=version, run_id=run_id
+            )
+            # The fetch was complete: what it no longer returned is gone on the platform.
+            gone = report_rows_tombstone(
+                account=account,
+                level=level,
+                granularity=granularity,
+                start=start,
+                end=end,
+                version=version,
+                run_id=run_id,
+            )
+        except TokenExpired:
+            raise  # refreshed and started over by execute()
+        except Exception as exc:
+            _record_failure(account, granularity, start, end, exc, ti_id, context)
+            raise
+        context.log.info("%d rows written, %d vanished keys removed (%s..%s)", written, gone, start, end)
+        day_fetch_record(
+            ad_account=account,
+            level=level,
+            granularity=granularity,
+            start=start,
+            end=end,
+            tally=tally,
             version=version,
-            run_id=f"{context.dag_id}/{context.run_id}/{context.task_id}/{context.try_number}",
+            restatement_days=connector.spec.report_lookback_days,
+            task_instance_id=ti_id,
         )
-        context.log.info("%d rows written (%s..%s)", written, start, end)
+        if granularity == "day" and level != "account":
+            reconcile_fetch(
+                context=context,
+                account=account,
+                connector=connector,
+                token=token,
+                level=level,
+                start=start,
+                end=end,
+                tally=tally,
+                task_instance_id=ti_id,
+            )
 
 
 class ParamsInvalid(ValueError):
@@ -330,6 +371,21 @@ def _params(operator: Operator, context: OperatorContext, spec: PlatformSpec) ->
         return operator_params(type(operator).name, context.params, spec)
     except ParamsInvalid as exc:
         raise _fail(context, str(exc)) from None
+
+
+def _record_failure(account, granularity: str, start: date, end: date, exc: Exception, ti_id, context) -> None:
+    """Mark the window's days failed; never hides the fetch's own error."""
+    try:
+        day_fetch_failed(
+            ad_account=account,
+            granularity=granularity,
+            start=start,
+            end=end,
+            error=f"{type(exc).__name__}: {exc}",
+            task_instance_id=ti_id,
+        )
+    except Exception:
+        context.log.exception("could not mark %s..%s failed in the data status", start, end)
 
 
 def _ref(account):

@@ -95,7 +95,8 @@ def _source(f: ReportFilter, params: dict, dedup: str, needed: Sequence[str]) ->
     # aggregate there would be an error.
     picked = ", ".join(f"argMax({c}, version) AS v_{c}" for c in needed)
     # Values travel as query parameters; only our own column names are formatted in.
-    return f"(SELECT {key}, {picked} FROM {TABLE} WHERE {where} GROUP BY {key})"  # noqa: S608
+    # A key whose newest version is a tombstone is gone, as FINAL has it.
+    return f"(SELECT {key}, {picked} FROM {TABLE} WHERE {where} GROUP BY {key} HAVING argMax(is_deleted, version) = 0)"  # noqa: S608
 
 
 _NEEDED = ("stat_date", "impressions", "clicks", "cost", "conversions", "extra")
@@ -264,3 +265,7 @@ def _entity_names(*, level: str, keys: set[tuple[int, str]]) -> dict[tuple[int, 
         for account, external, name, status, deleted_at in rows
         if (account, external) in keys
     }
+
+
+# The per-day data status lives with its model; re-exported here, where report reads are looked for.
+from reports.status_selectors import data_status_for  # noqa: E402, F401

@@ -12,6 +12,11 @@ What a task's result is: a task writes its rows, and only after the write return
 does the engine mark the task successful in the metadata DB. A task that fails
 half-way leaves some keys with a newer version (the same data a retry writes again)
 and is retried; the retry rewrites every key with a still newer version.
+
+Rows that disappear: after a complete fetch of a window, `report_rows_tombstone` writes a
+tombstone (is_deleted = 1, the fetch's version) for every key of that window the fetch did
+not return (an older version is the newest one stored). The table is
+ReplacingMergeTree(version, is_deleted), so FINAL drops such keys at once, merged or not.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -55,6 +60,7 @@ _SCHEMA = pa.schema(
         ("run_id", pa.string()),
     ]
 )
+# What a fetch writes; `fetched_at` and `is_deleted` (0) take their defaults.
 COLUMNS = tuple(_SCHEMA.names)
 _COST_QUANTUM = Decimal("0.000001")
 _LEVELS = frozenset(LEVELS)
@@ -196,3 +202,52 @@ def report_rows_write(
         client.insert_arrow(TABLE, table)
         written += len(batch)
     return written
+
+
+def report_rows_tombstone(
+    *, account, level: str, granularity: str, start: date, end: date, version: int, run_id: str
+) -> int:
+    """Tombstone every key of (account, level, granularity) on local days [start, end] whose
+    newest stored version is older than `version`: the complete fetch that wrote `version`
+    did not return it. Call only after that fetch's rows were all written. Returns how many
+    keys were tombstoned. One INSERT ... SELECT on the server: no rows travel."""
+    if level not in _LEVELS:
+        raise ReportRowError(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+    if granularity not in _GRANULARITIES:
+        raise ReportRowError(f"unknown granularity {granularity!r} (hour or day)")
+    key = AccountKey.of(account)
+    params = {
+        "platform": key.platform,
+        "account": key.id,
+        "granularity": granularity,
+        "level": level,
+        "d0": start,
+        "d1": end,
+        # stat_time bounds (the sort key) let the server skip granules; any zone's local
+        # day lies within [UTC day - 14 h, UTC day + 1 day + 12 h].
+        "t0": datetime.combine(start, datetime.min.time()) - timedelta(hours=14),
+        "t1": datetime.combine(end + timedelta(days=1), datetime.min.time()) + timedelta(hours=12),
+        "version": int(version),
+        "run_id": str(run_id),
+    }
+    where = (
+        "platform = {platform:String} AND account_id = {account:UInt64} AND granularity = {granularity:String} "
+        "AND level = {level:String} AND stat_time >= {t0:DateTime('UTC')} AND stat_time < {t1:DateTime('UTC')} "
+        "AND stat_date >= {d0:Date} AND stat_date <= {d1:Date} AND version < {version:UInt64}"
+    )
+    client = clickhouse_client()
+    settings = {"do_not_merge_across_partitions_select_final": 1}
+    count = f"SELECT count() FROM {TABLE} FINAL WHERE {where}"  # noqa: S608 (our identifiers, parameters bound)
+    gone = int(client.command(count, parameters=params, settings=settings))
+    if gone:
+        insert = (
+            f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, is_deleted) "  # noqa: S608 (our identifiers, parameters bound)
+            "SELECT platform, account_id, granularity, level, stat_time, entity_id, stat_date, 0, 0, 0, currency, 0, "
+            f"map(), {{version:UInt64}}, {{run_id:String}}, 1 FROM {TABLE} FINAL WHERE {where}"
+        )
+        client.command(
+            insert,
+            parameters=params,
+            settings=settings,
+        )
+    return gone

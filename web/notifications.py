@@ -11,6 +11,7 @@ Entry points (keyword-only, ids only; the signal receivers queue them through we
     notify_task_failed(*, task_instance_id)            ingestion.signals.task_failed
     notify_account_needs_reauth(*, ad_account_id)      accounts.signals.account_needs_reauth
     notify_credential_expiring(*, credential_id, expires_at)   accounts.signals.credential_expiring
+    notify_data_notice(*, ad_account_id, subject, body)        reports.signals.data_notice
 """
 
 from __future__ import annotations
@@ -165,6 +166,15 @@ def notify_credential_expiring(*, credential_id: int, expires_at: datetime | str
     return _deliver(credential.organization, subject, "\n".join(lines))
 
 
+def notify_data_notice(*, ad_account_id: int, subject: str, body: str) -> Delivery | None:
+    """Tell the account's organization what the report side found (mismatch, lateness, spend alert)."""
+    account = AdAccount.objects.select_related("organization").filter(pk=ad_account_id).first()
+    if account is None:
+        logger.info("ad account %s: no organization to notify", ad_account_id)
+        return None
+    return _deliver(account.organization, f"[adplatform] {subject}", f"{body}\n{_link('/data-status/')}")
+
+
 def connect_signals() -> None:
     """Receive the engine's `task_failed(task_instance_id=)` (sent on commit of a final
     failure) and accounts' `account_needs_reauth(ad_account_id=)` and
@@ -175,6 +185,16 @@ def connect_signals() -> None:
     task_failed.connect(_on_task_failed, dispatch_uid="web.notifications.task_failed")
     account_needs_reauth.connect(_on_account_needs_reauth, dispatch_uid="web.notifications.account_needs_reauth")
     credential_expiring.connect(_on_credential_expiring, dispatch_uid="web.notifications.credential_expiring")
+    from reports.signals import data_notice
+
+    data_notice.connect(_on_data_notice, dispatch_uid="web.notifications.data_notice")
+
+
+def _on_data_notice(sender, ad_account_id=None, subject="", body="", **kwargs):
+    from web.tasks import notify_data_notice as task
+
+    if ad_account_id is not None:
+        task.delay(ad_account_id, subject, body)
 
 
 def _on_task_failed(sender, task_instance_id=None, **kwargs):

@@ -27,3 +27,10 @@ def notify_credential_expiring(credential_id: int, expires_at: str) -> None:
     from web import notifications
 
     notifications.notify_credential_expiring(credential_id=credential_id, expires_at=expires_at)
+
+
+@shared_task(name="web.notify_data_notice", ignore_result=True)
+def notify_data_notice(ad_account_id: int, subject: str, body: str) -> None:
+    from web import notifications
+
+    notifications.notify_data_notice(ad_account_id=ad_account_id, subject=subject, body=body)

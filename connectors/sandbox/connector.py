@@ -263,6 +263,9 @@ class SandboxConnector(Connector):
                     "end_date": end.isoformat(),
                     "page": page,
                     "page_size": PAGE_SIZE,
+                    # Spend of objects deleted inside the window counts too (the level then adds
+                    # up to the account); an app's extra {"include_deleted": false} turns it off.
+                    "include_deleted": "false" if self.app.extra.get("include_deleted") is False else "true",
                 },
             )
             rows = field(data, "data.rows", list, **where)

@@ -71,6 +71,13 @@ class Settings:
     slow_seconds: float = 3.0  # how long an injected "slow" fault sleeps
     retry_after: int = 2  # seconds in an injected 429's Retry-After
     max_page_size: int = 1000
+    # The last `deleted_ads` delivering ads of every advertiser were deleted at local
+    # midnight `deleted_days_ago` days before today: they spent until then. Their spend is
+    # in the advertiser, campaign and ad group totals always, in ad and creative reports
+    # only when the request asks for deleted objects (include_deleted=true), as real
+    # platforms filter deleted objects out of object-level reports by default.
+    deleted_ads: int = 0
+    deleted_days_ago: int = 1
     # fixed "now" for tests (None = the real clock)
     now: datetime | None = None
 

@@ -43,6 +43,7 @@ from connectors.sandbox.world import (
     Profile,
     UnknownAdvertiser,
     advertiser_id,
+    deleted_ads,
     metrics,
     slots,
 )
@@ -364,9 +365,12 @@ def objects(request: HttpRequest, access, adv_id: str, kind: str) -> HttpRespons
         raise ApiError(404, "not_found", f"unknown object type {kind!r}; one of {', '.join(LEVEL_PATHS)}", 40401)
     adv = _advertiser(access, adv_id)
 
+    gone = _deleted(adv) if level in ("ad", "creative") else {}
+
     def item(i: int) -> dict:
         e = adv.entity(level, i)
-        out = {"id": e.id, "name": e.name, "status": e.status, PARENT_FIELD[level]: e.parent_id}
+        status = "delete" if i in gone else e.status
+        out = {"id": e.id, "name": e.name, "status": status, PARENT_FIELD[level]: e.parent_id}
         if level == "ad":
             out["creative_id"] = adv.entity("creative", i).id
         if level == "campaign":
@@ -374,6 +378,11 @@ def objects(request: HttpRequest, access, adv_id: str, kind: str) -> HttpRespons
         return out
 
     return _paged(request, adv.count(level), item)
+
+
+def _deleted(adv: Advertiser) -> dict[int, int]:
+    s = sandbox.settings
+    return deleted_ads(adv, s.deleted_ads, s.deleted_days_ago, sandbox.now())
 
 
 def _date_param(request: HttpRequest, name: str) -> date:
@@ -411,14 +420,27 @@ def report(request: HttpRequest, access, adv_id: str) -> HttpResponse:
     now = sandbox.now()
     entities = adv.reporting(level)
     periods = slots(adv.timezone, granularity, start, end, now)
-    total = len(entities) * len(periods)
+    stopped = _deleted(adv)
+    include_deleted = request.GET.get("include_deleted", "false") == "true"
+    cells = None  # (period, entity) pairs, listed only when deleted ads thin them out
+    if stopped and level in ("ad", "creative"):
+        # A deleted ad reports the periods it delivered in, and only when asked for.
+        cells = [
+            (slot, (entity_id, ads))
+            for slot in periods
+            for entity_id, ads in entities
+            if ads[0] not in stopped or (include_deleted and slot.hours[0][0] < stopped[ads[0]])
+        ]
+    total = len(cells) if cells is not None else len(entities) * len(periods)
     today = now.astimezone(periods[0].start_local.tzinfo).date() if periods else start
     restate = sandbox.settings.restate_days
     rows = []
     for n in range((page - 1) * page_size, min(total, page * page_size)):
-        slot = periods[n // len(entities)]
-        entity_id, ads = entities[n % len(entities)]
-        m = metrics(adv, ads, slot, today=today, restate_days=restate)
+        if cells is not None:
+            slot, (entity_id, ads) = cells[n]
+        else:
+            slot, (entity_id, ads) = periods[n // len(entities)], entities[n % len(entities)]
+        m = metrics(adv, ads, slot, today=today, restate_days=restate, stopped=stopped)
         row = {
             "stat_time": slot.start_local.isoformat(),
             "entity_id": entity_id,

@@ -365,14 +365,20 @@ def slots(tz_name: str, granularity: str, start: date, end: date, now: datetime)
     return out
 
 
-def metrics(adv: Advertiser, ads: list[int], slot: Slot, *, today: date, restate_days: int) -> dict:
-    """Summed numbers of `ads` over `slot`."""
+def metrics(
+    adv: Advertiser, ads: list[int], slot: Slot, *, today: date, restate_days: int, stopped: dict | None = None
+) -> dict:
+    """Summed numbers of `ads` over `slot`. `stopped`: ad index -> the UTC hour number from
+    which it delivers nothing (it was deleted then)."""
+    stopped = stopped or {}
     impressions = clicks = cost = conversions = 0
     extras = [0, 0, 0, 0]
     last = len(slot.hours) - 1
     for n, (utc_hour, local_hour) in enumerate(slot.hours):
         share = slot.fraction_last if n == last else 1.0
         for ad in ads:
+            if ad in stopped and utc_hour >= stopped[ad]:
+                continue
             i, c, s, v, ex = adv.ad_hour(ad, utc_hour, local_hour, slot.local_day)
             if share < 1.0:
                 i, c, s, v = int(i * share), int(c * share), int(s * share), int(v * share)
@@ -392,3 +398,14 @@ def metrics(adv: Advertiser, ads: list[int], slot: Slot, *, today: date, restate
         "conversions": conversions,
         **dict(zip(EXTRA_METRICS, extras, strict=False)),
     }
+
+
+def deleted_ads(adv: Advertiser, count: int, days_ago: int, now: datetime) -> dict[int, int]:
+    """The last `count` delivering ads of `adv`, deleted at local midnight `days_ago` days
+    before `now`'s local date: ad index -> UTC hour number of the deletion."""
+    if count <= 0:
+        return {}
+    tz = ZoneInfo(adv.timezone)
+    day = now.astimezone(tz).date() - timedelta(days=days_ago)
+    hour_no = int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()) // 3600
+    return dict.fromkeys(adv.delivering_ads()[-count:], hour_no)

@@ -9,6 +9,7 @@ SQL files may use placeholders, so one file serves a single server, chdb and a c
   ${database}        the configured database
   ${on_cluster}      "ON CLUSTER name" when CLICKHOUSE_CLUSTER is set, else ""
   ${replacing}       ReplacingMergeTree or ReplicatedReplacingMergeTree(...) on a cluster
+  ${replacing_deleted}  the same with tombstones: (version, is_deleted)
   ${local_suffix}    "_local" on a cluster (the Distributed table takes the plain name)
 Statements are separated by a line that ends with ";". A statement whose text contains
 the comment `-- cluster only` is applied only when CLICKHOUSE_CLUSTER is set.
@@ -80,6 +81,10 @@ def render_context() -> dict:
             "replacing": (
                 "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)"
             ),
+            "replacing_deleted": (
+                "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', "
+                "version, is_deleted)"
+            ),
             "local_suffix": "_local",
             "cluster": cluster,
         }
@@ -87,6 +92,7 @@ def render_context() -> dict:
         "database": database,
         "on_cluster": "",
         "replacing": "ReplacingMergeTree(version)",
+        "replacing_deleted": "ReplacingMergeTree(version, is_deleted)",
         "local_suffix": "",
         "cluster": "",
     }
