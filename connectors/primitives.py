@@ -10,7 +10,8 @@
   error; each platform's own `raise_for_code` says which error);
 - `numbered_pages`: page/page_size paging over `data.<list>` with the totals those
   platforms report (`page_info.total_page`, `page_info.total_number` or `total_count`);
-- `keep_grant`: a refreshed token set that keeps what the refresh answer does not repeat.
+- `keep_grant`: a refreshed token set that keeps what the refresh answer does not repeat;
+- `poll`: wait for a platform's asynchronous report job, backing off, up to a time limit.
 
 A malformed value raises MalformedResponse naming its full path in the answer.
 """
@@ -21,14 +22,15 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from connectors.base import TokenSet
-from connectors.errors import MalformedResponse
+from connectors.errors import MalformedResponse, TransientError
 from connectors.http import field
 
 Where = Mapping[str, str]  # platform, endpoint, account: what an error names
+T = TypeVar("T")
 RaiseForCode = Callable[..., None]  # a platform's raise_for_code(body, where, http)
 
 # What platforms send for "no value": TikTok and Baidu "-" or "", Ocean Engine "--", Google omits zeros.
@@ -206,3 +208,28 @@ def keep_grant(fresh: TokenSet, old: TokenSet) -> TokenSet:
         scopes=fresh.scopes or old.scopes,
         account_ids=old.account_ids,
     )
+
+
+def poll(
+    check: Callable[[], T | None],
+    *,
+    sleep: Callable[[float], None],
+    timeout: float,
+    what: str,
+    where: Where,
+    first_delay: float = 1.0,
+    max_delay: float = 30.0,
+) -> T:
+    """`check()` until it returns something (not None): 1 s, 2 s, 4 s ... apart, at most
+    `max_delay`. After `timeout` seconds of waiting, TransientError (the task retries later
+    and the job's slot goes back to the platform)."""
+    waited, delay = 0.0, first_delay
+    while True:
+        result = check()
+        if result is not None:
+            return result
+        if waited >= timeout:
+            raise TransientError(f"{what} not finished after {waited:.0f}s; retry later", **where)
+        sleep(delay)
+        waited += delay
+        delay = min(delay * 2, max_delay)

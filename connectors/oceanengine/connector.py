@@ -22,7 +22,9 @@ shops, Qianchuan or local-push agencies, ...) is not an ad account of this API a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,9 +32,11 @@ from zoneinfo import ZoneInfo
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
 from connectors.errors import MalformedResponse, PermanentError
 from connectors.http import field
-from connectors.oceanengine import auth, mapping, metric_config
+from connectors.oceanengine import async_report, auth, mapping, metric_config
 from connectors.oceanengine.api import PLATFORM, OceanEngineApi, raise_for_code
-from connectors.primitives import classify_envelope, date_chunks, stat_time
+from connectors.primitives import classify_envelope, date_chunks, numbered_pages, stat_time
+
+logger = logging.getLogger(__name__)
 
 SPEC = PlatformSpec(
     slug=PLATFORM,
@@ -112,6 +116,8 @@ V1_REPORT = {
     "creative": ("2/report/creative/get/", "creative_id", "CREATIVE_STATUS_ALL"),
 }
 DATA_TOPIC = "BASIC_DATA"  # the custom report's topic of advertiser/project/promotion figures
+CUSTOM_PAGE = 1000  # custom report page_size: 1-1000
+ASYNC_REPORT_ROWS = 20_000  # 20 pages; the platform allows only 10 async tasks per advertiser a day
 GRANULARITY = {"hour": "STAT_TIME_GRANULARITY_HOURLY", "day": "STAT_TIME_GRANULARITY_DAILY"}
 V2_TIME_DIMENSION = {"hour": "stat_time_hour", "day": "stat_time_day"}
 REPORT_SPAN_DAYS = (
@@ -151,6 +157,7 @@ def account_type(item: dict) -> str:
 
 class OceanEngineConnector(Connector):
     spec = SPEC
+    sleep: Callable[[float], None] = staticmethod(time.sleep)  # between async-task polls (tests pass their own)
 
     def __init__(self, app: AppConfig, **kwargs):
         super().__init__(app, **kwargs)
@@ -159,6 +166,8 @@ class OceanEngineConnector(Connector):
         if unknown:
             raise ValueError(f'oceanengine app extra.api_versions: unknown {sorted(unknown)}; use "2.0" and/or "1.0"')
         self.versions = tuple(versions)
+        # rows above which a custom report is read from an async task instead of page by page
+        self.async_rows = int(app.extra.get("async_report_rows") or ASYNC_REPORT_ROWS)
 
     @property
     def api(self) -> OceanEngineApi:
@@ -388,32 +397,67 @@ class OceanEngineConnector(Connector):
             )
         return [m for m in wanted if m in listed and not set(listed[m]) & set(dims)]
 
+    def _custom_rows(self, token: TokenSet, adv: str, request: dict, where: dict) -> Iterator[tuple[str, dict]]:
+        """The custom report's rows: page by page, or, when the first page says the report
+        has more than `async_rows` rows, from an async task's file (fewer requests, one
+        of the advertiser's 10 tasks a day). A task the platform fails is read page by page."""
+        path, endpoint = "v3.0/report/custom/get/", "v3.0/report/custom/get"
+        first: dict | None = None
+
+        def fetch(page: int) -> dict:
+            if page == 1 and first is not None:
+                return first
+            params = {**request, "page": page, "page_size": CUSTOM_PAGE}
+            return self.api.call("GET", path, token=token.access_token, endpoint=endpoint, account=adv, params=params)
+
+        first = fetch(1)
+        total = field(first, "page_info.total_number", int, default=0, at="data", **where)
+        if total > self.async_rows:
+            try:
+                yield from self._custom_async(token, adv, request)
+                return
+            except async_report.TaskFailed as exc:
+                logger.warning("oceanengine %s: %s; reading the report page by page", adv, exc)
+        yield from numbered_pages(fetch, list_key="rows", page_size=CUSTOM_PAGE, where=where, total_required=False)
+
+    def _custom_async(self, token: TokenSet, adv: str, request: dict) -> Iterator[tuple[str, dict]]:
+        name = f"adp{request['start_time'].replace('-', '')}{request['end_time'][5:].replace('-', '')}"
+        try:
+            task = async_report.create(self.api, token.access_token, adv, request, name)
+        except PermanentError as exc:  # e.g. the day's 10 tasks are spent: the pages still work
+            if isinstance(exc, MalformedResponse):
+                raise
+            raise async_report.TaskFailed(str(exc)) from None
+        async_report.wait(self.api, token.access_token, adv, task, sleep=self.sleep)
+        names = metric_config.field_names(self.api, token.access_token, adv, DATA_TOPIC)
+        yield from async_report.download(
+            self.http,
+            self.endpoints["api"],
+            token.access_token,
+            adv,
+            task,
+            dimensions=request["dimensions"],
+            names=names,
+        )
+
     def _custom_report(self, token, adv, level, granularity, start, end, tz, first, last) -> Iterator[ReportRow]:
         """2.0 custom report: rows of {dimensions: {...}, metrics: {...}}."""
-        path, endpoint = "v3.0/report/custom/get/", "v3.0/report/custom/get"
-        where = self._where(endpoint, adv)
+        where = self._where("v3.0/report/custom/get", adv)
         time_dim = V2_TIME_DIMENSION[granularity]
         entity_dim = V2_REPORT_DIMENSION[level]
         dims = [d for d in (entity_dim, time_dim) if d]
         metrics = self._custom_metrics(token, adv, dims)
-        for at, row in self.api.pages(
-            path,
-            token=token.access_token,
-            endpoint=endpoint,
-            account=adv,
-            list_key="rows",
-            page_size=1000,
-            params={
-                "advertiser_id": adv,
-                "dimensions": dims,
-                "metrics": metrics,
-                "filters": [],
-                "order_by": [],
-                "start_time": start.isoformat(),
-                "end_time": end.isoformat(),
-                "data_topic": DATA_TOPIC,
-            },
-        ):
+        request = {
+            "advertiser_id": adv,
+            "dimensions": dims,
+            "metrics": metrics,
+            "filters": [],
+            "order_by": [],
+            "start_time": start.isoformat(),
+            "end_time": end.isoformat(),
+            "data_topic": DATA_TOPIC,
+        }
+        for at, row in self._custom_rows(token, adv, request, where):
             dimensions = field(row, "dimensions", dict, at=at, **where)
             values = field(row, "metrics", dict, at=at, **where)
             when = stat_time(

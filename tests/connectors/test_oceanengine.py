@@ -130,6 +130,8 @@ class FakePlatform:
                 and _subset(entry.get("json", {}), payload if isinstance(payload, dict) else {})
                 and _subset(entry.get("form", {}), form)
             ):
+                if "text" in entry:  # a file, not JSON (an async report's download)
+                    return entry.get("status", 200), {"Content-Type": entry["content_type"]}, entry["text"]
                 return entry.get("status", 200), {"Content-Type": "application/json"}, json.dumps(entry["body"])
         return (
             404,
@@ -607,3 +609,100 @@ def test_rate_limit_code_pauses_every_worker_through_redis(platform, settings):
     assert list(second.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
     assert time.monotonic() - started >= 0.8  # waited out the shared pause (1 s from the first's 40100)
     client.delete(RedisRateLimiter.prefix + first.http.bucket)
+
+
+# --- async custom reports (v3.0/report/custom/async_task/*: ad_open_sdk_go api/api_report_custom_async_task_
+# {create,get,download}_v30.go and models; bububa model/report/asynctask/task.go, enum/async_task_status.go) ---
+
+EXECUTING = {
+    "code": 0,
+    "message": "OK",
+    "data": {
+        "list": [
+            {"task_id": 7352000000000001, "task_status": "ASYNC_TASK_STATUS_EXECUTING", "data_topic": "BASIC_DATA"}
+        ],
+        "page_info": {"page": 1, "page_size": 10, "total_number": 1, "total_page": 1},
+    },
+    "request_id": "r",
+}
+
+
+def _async_connector(waits: list) -> OceanEngineConnector:
+    app = AppConfig(client_id=APP.client_id, client_secret="s", extra={"async_report_rows": 1})
+    connector = OceanEngineConnector(app, limiter=LocalRateLimiter())
+    connector.sleep = waits.append
+    return connector
+
+
+def test_async_task_gives_the_same_rows_as_the_sync_report(oe, platform):
+    """Above the threshold (here 1 row) the report comes from an async task's file; the rows
+    are the ones the synchronous pages give for the same recorded data."""
+    sync = list(oe.fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
+    waits: list[float] = []
+    platform.fail_next(EXECUTING, path="/async_task/get/")
+    rows = list(_async_connector(waits).fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
+    assert rows == sync and len(rows) == 2
+    (create,) = platform.calls("/async_task/create/")
+    sync_query = platform.calls("/report/custom/get/")[0]["query"]
+    assert create["json"]["advertiser_id"] == int(ADV) and create["json"]["force"] is True
+    assert create["json"]["dimensions"] == json.loads(sync_query["dimensions"])
+    assert create["json"]["metrics"] == json.loads(sync_query["metrics"])
+    assert (create["json"]["data_topic"], create["json"]["start_time"], create["json"]["end_time"]) == (
+        "BASIC_DATA",
+        "2024-05-01",
+        "2024-05-01",
+    )
+    assert len(create["json"]["task_name"]) <= 25
+    polls = platform.calls("/async_task/get/")
+    assert len(polls) == 2 and json.loads(polls[0]["query"]["filtering"]) == {"task_ids": [7352000000000001]}
+    assert waits == [1.0]
+    (download,) = platform.calls("/async_task/download/")
+    assert download["query"] == {"advertiser_id": ADV, "task_id": "7352000000000001"}
+    assert download["headers"]["Access-Token"] == TOKEN.access_token
+
+
+def test_below_the_threshold_no_task_is_created(oe, platform):
+    list(oe.fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
+    assert platform.calls("/async_task/") == []
+
+
+def test_a_failed_task_falls_back_to_the_pages(platform):
+    platform.fail_next(
+        {
+            "code": 0,
+            "message": "OK",
+            "data": {
+                "list": [
+                    {"task_id": 7352000000000001, "task_status": "ASYNC_TASK_STATUS_FAILED", "err_msg": "内部错误"}
+                ]
+            },
+            "request_id": "r",
+        },
+        path="/async_task/get/",
+    )
+    rows = list(_async_connector([]).fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))
+    assert [r.entity_id for r in rows] == ["7300000000001001", "7300000000001002"]
+    assert platform.calls("/async_task/download/") == []
+    platform.fail_next("bad_param", path="/async_task/create/")  # e.g. the day's 10 tasks are spent
+    assert len(list(_async_connector([]).fetch_report(TOKEN, ACCOUNT, "ad", "day", DAY, DAY))) == 2
+
+
+def test_async_file_columns_by_field_or_display_name():
+    from connectors.oceanengine.async_report import rows_of
+
+    where = {"platform": "oceanengine", "endpoint": "x", "account": ADV}
+    by_field = b"stat_time_day,stat_cost,show_cnt\n2024-05-01,1.50,10\n"
+    by_name = "\ufeff日期,消耗,展示数\n2024-05-01,1.50,10\n".encode()
+    names = {"日期": "stat_time_day", "消耗": "stat_cost", "展示数": "show_cnt"}
+    expected = [
+        (
+            "file.rows.1",
+            {"dimensions": {"stat_time_day": "2024-05-01"}, "metrics": {"stat_cost": "1.50", "show_cnt": "10"}},
+        )
+    ]
+    assert list(rows_of(by_field, dimensions=["stat_time_day"], names=names, where=where)) == expected
+    assert list(rows_of(by_name, dimensions=["stat_time_day"], names=names, where=where)) == expected
+    with pytest.raises(MalformedResponse, match="no column cdp_project_id"):
+        list(rows_of(by_field, dimensions=["cdp_project_id", "stat_time_day"], names=names, where=where))
+    with pytest.raises(PermanentError, match="40001"):
+        list(rows_of(b'{"code": 40001, "message": "bad"}', dimensions=[], names={}, where=where))
