@@ -16,17 +16,22 @@ Two ways in, chosen by the app's `extra.auth`:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.baidu import auth, mapping, oauth
+from connectors.baidu import async_report, auth, mapping, oauth
 from connectors.baidu.api import PLATFORM, BaiduApi
 from connectors.base import AccountInfo, AccountRef, AppConfig, Connector, Entity, PlatformSpec, ReportRow, TokenSet
 from connectors.errors import AccountAccessLost, AuthorizationFailed, ConnectorError, MalformedResponse, PermanentError
 from connectors.http import field
 from connectors.primitives import date_chunks, stat_time
+
+logger = logging.getLogger(__name__)
 
 SPEC = PlatformSpec(
     slug=PLATFORM,
@@ -103,10 +108,12 @@ CAMPAIGN_BATCH = 100  # AdgroupService/getAdgroup: at most 100 plan ids per call
 ADGROUP_BATCH = 1000  # CreativeService/getCreative: at most 1000 unit ids per call (idType 5)
 REPORT_PAGE = 10000  # getReportData rowCount per page (unconfirmed maximum)
 REPORT_SPAN_DAYS = 31
+ASYNC_REPORT_ROWS = 100_000  # ten pages: above this a createReportTask file is cheaper (app extra.async_report_rows)
 
 
 class BaiduConnector(Connector):
     spec = SPEC
+    sleep: Callable[[float], None] = staticmethod(time.sleep)  # between report-task polls (tests pass their own)
 
     def __init__(self, app: AppConfig, **kwargs):
         mode = str(app.extra.get("auth") or "password")
@@ -119,6 +126,7 @@ class BaiduConnector(Connector):
         self._own: dict[str, str] = {}  # sign-in user name -> its own userId
         self._managed: dict[str, dict[str, str]] = {}  # sign-in user name -> {userId: user name}
         self._names: dict[str, str] = {}  # OAuth2: userId -> user name, of the accounts the grant reaches
+        self.async_rows = int(app.extra.get("async_report_rows") or ASYNC_REPORT_ROWS)
 
     @property
     def api(self) -> BaiduApi:
@@ -392,58 +400,79 @@ class BaiduConnector(Connector):
             *mapping.EXTRA_METRICS,
         ]
         for first, last in date_chunks(start, end, 1 if granularity == "hour" else REPORT_SPAN_DAYS):
-            start_row = 0
-            while True:
-                data = self.api.call(
-                    "OpenApiReportService",
-                    "getReportData",
-                    {
-                        # the documented request (model/report/getReportData.go): no account list,
-                        # the header's user (or target) is the account
-                        "reportType": mapping.REPORT_TYPES[level],
-                        "timeUnit": "HOUR" if granularity == "hour" else "DAY",
-                        "startDate": first.isoformat(),
-                        "endDate": last.isoformat(),
-                        "columns": columns,
-                        "startRow": start_row,
-                        "rowCount": REPORT_PAGE,
-                        "needSum": False,
-                    },
-                    header=header,
-                    account=user,
+            # the documented request (model/report/getReportData.go): no account list, the
+            # header's user (or target) is the account
+            request = {
+                "reportType": mapping.REPORT_TYPES[level],
+                "timeUnit": "HOUR" if granularity == "hour" else "DAY",
+                "startDate": first.isoformat(),
+                "endDate": last.isoformat(),
+                "columns": columns,
+                "needSum": False,
+            }
+            for at, row in self._report_rows(header, user, request, where):
+                if not isinstance(row, dict):
+                    raise MalformedResponse(f"{at} should be an object", field=at, **where)
+                when = stat_time(
+                    row.get("date"),
+                    f"{at}.date",
+                    where,
+                    tz=tz,
+                    formats=mapping.time_formats(granularity),
+                    source_tz=mapping.PLATFORM_TZ,
                 )
-                page = data[0] if data else {}  # body.data is an object {rowCount, totalRowCount, rows}
-                rows = field(page, "rows", list, default=[], at="body.data", **where)
-                for n, row in enumerate(rows):
-                    at = f"body.data.rows.{n}"
-                    if not isinstance(row, dict):
-                        raise MalformedResponse(f"{at} should be an object", field=at, **where)
-                    when = stat_time(
-                        row.get("date"),
-                        f"{at}.date",
-                        where,
-                        tz=tz,
-                        formats=mapping.time_formats(granularity),
-                        source_tz=mapping.PLATFORM_TZ,
-                    )
-                    if not start <= when.date() <= end:
-                        continue
-                    entity = row.get(id_column)
-                    if entity is None and level == "ad" and isinstance(row.get("ideaInfo"), dict):
-                        entity = row["ideaInfo"].get("ideaId")
-                    if isinstance(entity, bool) or not isinstance(entity, (int, str)) or entity == "":
-                        raise MalformedResponse(f"{at}.{id_column} is missing", field=f"{at}.{id_column}", **where)
-                    yield mapping.report_row(
-                        row,
-                        path=at,
-                        level=level,
-                        granularity=granularity,
-                        entity_id=str(entity),
-                        when=when,
-                        where=where,
-                    )
-                total = field(page, "totalRowCount", int, default=0, at="body.data", **where)
-                start_row += len(rows)
-                if not rows or start_row >= total:
-                    break
-                del data, page, rows  # one page in memory
+                if not start <= when.date() <= end:
+                    continue
+                entity = row.get(id_column)
+                if entity is None and level == "ad" and isinstance(row.get("ideaInfo"), dict):
+                    entity = row["ideaInfo"].get("ideaId")
+                if isinstance(entity, bool) or not isinstance(entity, (int, str)) or entity == "":
+                    raise MalformedResponse(f"{at}.{id_column} is missing", field=f"{at}.{id_column}", **where)
+                yield mapping.report_row(
+                    row,
+                    path=at,
+                    level=level,
+                    granularity=granularity,
+                    entity_id=str(entity),
+                    when=when,
+                    where=where,
+                )
+
+    def _report_rows(self, header: dict, user: str, request: dict, where: dict) -> Iterator[tuple[str, Any]]:
+        """getReportData page by page (startRow/rowCount), or, when the first page says the
+        report has more than `async_rows` rows, the file of a createReportTask; a task the
+        platform fails is read page by page."""
+        start_row = 0
+        while True:
+            data = self.api.call(
+                "OpenApiReportService",
+                "getReportData",
+                {**request, "startRow": start_row, "rowCount": REPORT_PAGE},
+                header=header,
+                account=user,
+            )
+            page = data[0] if data else {}  # body.data is an object {rowCount, totalRowCount, rows}
+            rows = field(page, "rows", list, default=[], at="body.data", **where)
+            total = field(page, "totalRowCount", int, default=0, at="body.data", **where)
+            if start_row == 0 and total > self.async_rows:
+                try:
+                    yield from self._report_file(header, user, request)
+                    return
+                except async_report.TaskFailed as exc:
+                    logger.warning("baidu %s: %s; reading the report page by page", user, exc)
+            for n, row in enumerate(rows):
+                yield f"body.data.rows.{n}", row
+            start_row += len(rows)
+            if not rows or start_row >= total:
+                return
+            del data, page, rows  # one page in memory
+
+    def _report_file(self, header: dict, user: str, request: dict) -> Iterator[tuple[str, Any]]:
+        try:
+            task = async_report.create(self.api, header, user, request)
+        except PermanentError as exc:  # a refused task: the pages still work
+            if isinstance(exc, MalformedResponse):
+                raise
+            raise async_report.TaskFailed(str(exc)) from None
+        status = async_report.wait(self.api, header, user, task, sleep=self.sleep)
+        yield from async_report.download(self.http, status, user)

@@ -419,3 +419,78 @@ def test_oauth_refresh(hosts):
     }
     with pytest.raises(AuthorizationRevoked, match="refreshToken已失效"):
         connector.refresh(TokenSet(access_token="x", refresh_token="bd-refresh-spent", secrets=old.secrets))
+
+
+# --- async report tasks (bububa/baidu-marketing model/report/createReportTask.go, getTaskStatus.go:
+# taskId; taskStatus SUBMITTED/RUNNING/SUCCESS/FAIL, fileUrl, dataStartRow, tableHeader) ---
+
+RUNNING = {
+    "header": {"desc": "success", "failures": [], "status": 0},
+    "body": {"data": [{"taskStatus": "RUNNING", "submitTime": "2024-05-02 10:30:00"}]},
+}
+
+
+@pytest.fixture
+def files():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield (
+            FakePlatform(mock, "baidu", "https://api.baidu.com"),
+            FakePlatform(mock, "baidu", "https://report-file.baidu.com"),
+        )
+
+
+def _async_connector(waits: list) -> BaiduConnector:
+    app = AppConfig(client_id="baidu-app", extra={"developer_token": "dev-token-1", "async_report_rows": 1})
+    connector = BaiduConnector(app, limiter=LocalRateLimiter())
+    connector.sleep = waits.append
+    return connector
+
+
+def test_report_task_gives_the_same_rows_as_the_pages(files):
+    api, storage = files
+    plain = BaiduConnector(APP, limiter=LocalRateLimiter())
+    sync = list(
+        plain.fetch_report(plain.login(username="baidu-demo", password="pw"), ACCOUNT, "ad_group", "day", DAY, DAY)
+    )
+    waits: list[float] = []
+    connector = _async_connector(waits)
+    token = connector.login(username="baidu-demo", password="pw")
+    api.fail_next(RUNNING, path="/getTaskStatus")
+    rows = list(connector.fetch_report(token, ACCOUNT, "ad_group", "day", DAY, DAY))
+    assert rows == sync and [r.entity_id for r in rows] == ["202000001", "202000003"]
+    (create,) = api.calls("/createReportTask")
+    assert create["json"]["body"] == {
+        "reportType": 2284618,
+        "timeUnit": "DAY",
+        "startDate": "2024-05-01",
+        "endDate": "2024-05-01",
+        "columns": api.calls("/getReportData")[-1]["json"]["body"]["columns"],
+        "needSum": False,
+    }
+    assert [c["json"]["body"] for c in api.calls("/getTaskStatus")] == [{"taskId": "b7f3c1d2e4a5"}] * 2
+    assert waits == [1.0] and len(storage.calls("/report/b7f3c1d2e4a5.csv")) == 1
+
+
+def test_a_failed_report_task_falls_back_to_the_pages(files):
+    api, storage = files
+    api.fail_next(
+        {"header": {"status": 0}, "body": {"data": [{"taskStatus": "FAIL"}]}},
+        path="/getTaskStatus",
+    )
+    connector = _async_connector([])
+    token = connector.login(username="baidu-demo", password="pw")
+    rows = list(connector.fetch_report(token, ACCOUNT, "ad_group", "day", DAY, DAY))
+    assert [r.entity_id for r in rows] == ["202000001", "202000003"] and storage.calls("/report/") == []
+    assert [c["json"]["body"]["startRow"] for c in api.calls("/getReportData")] == [0, 1]
+
+
+def test_report_file_skips_what_comes_before_the_data():
+    from connectors.baidu.async_report import rows_of
+
+    where = {"platform": "baidu", "endpoint": "x", "account": USER}
+    text = "标题\n日期,展现\n2024-05-01,10\n2024-05-02,20\n".encode("gb18030")
+    for start in (2, 3):  # the header line and the first data line: both read the same rows
+        rows = [row for _, row in rows_of(text, header=["date", "impression"], data_start_row=start, where=where)]
+        assert rows == [{"date": "2024-05-01", "impression": "10"}, {"date": "2024-05-02", "impression": "20"}]
+    with pytest.raises(MalformedResponse, match="tableHeader 3"):
+        list(rows_of(text, header=["date", "impression", "click"], data_start_row=3, where=where))
