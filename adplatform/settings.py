@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "accounts",
     "ingestion",
     "web",
+    "currencies",
 ]
 
 MIDDLEWARE = [

@@ -92,6 +92,17 @@ class ReportFilter:
         length = timedelta(days=self.days)
         return replace(self, start=self.start - length, end=self.end - length)
 
+    def same_period_last_year(self) -> ReportFilter:
+        """The same dates a year earlier (29 February becomes the 28th)."""
+        return replace(self, start=_year_before(self.start), end=_year_before(self.end))
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
 
 def _as_date(value: object, name: str) -> date:
     if isinstance(value, date) and not hasattr(value, "hour"):

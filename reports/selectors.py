@@ -3,9 +3,13 @@
 Every function takes the same filter arguments (see `reports.query.report_filter`):
 `account_ids` (an organization's accounts, e.g. from `organization_account_ids`), `start`
 and `end` (inclusive local dates of the accounts), `granularity` ("day" or "hour"), `level`
-(default "account"), optional `platform`, `entity_ids`, `currency`, and `metrics` (extra
-metrics to report, `extra.NAME`). Results are plain dicts: core metrics (cost as Decimal),
-derived ctr/cpc/cpm/cpa (floats or None), and the requested `extra.NAME` sums.
+(default "account"), optional `platform`, `entity_ids`, `currency` (only rows in that
+currency), `to_currency` (the reporting currency mixed rows are converted to; default the
+organization's) and `metrics` (extra metrics to report, `extra.NAME`). Results are plain
+dicts: core metrics (cost as Decimal), derived ctr/cpc/cpm/cpa (floats or None), the
+requested `extra.NAME` sums, and the `currency` every money value is in (see reports.money:
+one currency is shown as it is, several are converted at each day's ECB rate, `conversion`
+says so and `by_currency` keeps the originals).
 
 How reads stay right before ClickHouse merges duplicate versions: `FROM report_rows FINAL`.
 The partition key (month of stat_time) is a function of the sort key, so no key spans two
@@ -24,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from reports.clickhouse.client import clickhouse_client
+from reports.money import MoneyPlan, convert_cost, factor_sql, money_plan, quantized
 from reports.query import (
     MAX_TOP_N,
     Metric,
@@ -75,8 +80,10 @@ def _where(f: ReportFilter, params: dict) -> str:
     return " AND ".join(clauses)
 
 
-def _aggregates(extra: Sequence[Metric], params: dict, prefix: str) -> list[str]:
-    columns = [f"sum({prefix}{m}) AS m_{m}" for m in CORE]
+def _aggregates(extra: Sequence[Metric], params: dict, prefix: str, cost_sql: str = "") -> list[str]:
+    columns = [f"sum({prefix}{m}) AS m_{m}" for m in CORE if not (cost_sql and m == "cost")]
+    if cost_sql:
+        columns += [f"sum({cost_sql}) AS m_cost", f"sum({prefix}cost) AS m_cost_original"]
     for i, metric in enumerate(extra):
         params[f"x{i}"] = metric.key
         columns.append(f"sum({prefix}extra[{{x{i}:String}}]) AS x{i}")
@@ -99,15 +106,28 @@ def _source(f: ReportFilter, params: dict, dedup: str, needed: Sequence[str]) ->
     return f"(SELECT {key}, {picked} FROM {TABLE} WHERE {where} GROUP BY {key} HAVING argMax(is_deleted, version) = 0)"  # noqa: S608
 
 
-_NEEDED = ("stat_date", "impressions", "clicks", "cost", "conversions", "extra")
+_NEEDED = ("stat_date", "impressions", "clicks", "cost", "currency", "conversions", "extra")
 
 
 def _query(
-    f: ReportFilter, *, group_by: Sequence[str] = (), order_by: str = "", limit: int | None = None, dedup: str = "final"
+    f: ReportFilter,
+    *,
+    group_by: Sequence[str] = (),
+    select: Sequence[str] = (),
+    order_by: str = "",
+    limit: int | None = None,
+    offset: int = 0,
+    dedup: str = "final",
+    plan: MoneyPlan | None = None,
 ) -> list[dict]:
+    """One aggregate query; `$` in group_by marks a column (prefixed under argmax). With a
+    converting `plan`, m_cost is the converted cost and m_cost_original the original."""
     params: dict = {}
     prefix = "" if dedup == "final" else "v_"
-    columns = [c.replace("$", prefix) for c in group_by] + _aggregates(f.extra, params, prefix)
+    cost_sql = ""
+    if plan is not None and plan.converting:
+        cost_sql = factor_sql(plan, f.start, params, f"{prefix}cost", f"{prefix}currency", f"{prefix}stat_date")
+    columns = [c.replace("$", prefix) for c in (*group_by, *select)] + _aggregates(f.extra, params, prefix, cost_sql)
     sql = f"SELECT {', '.join(columns)} FROM {_source(f, params, dedup, _NEEDED)}"  # noqa: S608 (parameters bound)
     if group_by:
         sql += " GROUP BY " + ", ".join(c.split(" AS ")[-1] for c in group_by)
@@ -116,6 +136,9 @@ def _query(
     if limit:
         params["limit"] = int(limit)
         sql += " LIMIT {limit:UInt32}"
+        if offset:
+            params["offset"] = int(offset)
+            sql += " OFFSET {offset:UInt64}"
     result = clickhouse_client().query(sql, parameters=params, settings=_FINAL_SETTINGS if dedup == "final" else None)
     out = []
     names = result.column_names
@@ -127,10 +150,11 @@ def _query(
 
 def _metrics(record: dict | None, f: ReportFilter) -> dict:
     record = record or {}
+    cost = record.get("m_cost") or 0
     values = {
         "impressions": int(record.get("m_impressions") or 0),
         "clicks": int(record.get("m_clicks") or 0),
-        "cost": Decimal(record.get("m_cost") or 0),
+        "cost": cost if isinstance(cost, Decimal) else quantized(Decimal(repr(float(cost)))),
         "conversions": float(record.get("m_conversions") or 0.0),
     }
     values.update(derived(values))
@@ -139,45 +163,140 @@ def _metrics(record: dict | None, f: ReportFilter) -> dict:
     return values
 
 
+_SUMMED = ("m_impressions", "m_clicks", "m_conversions")
+
+
+def _fold(groups: Sequence[dict], plan: MoneyPlan, f: ReportFilter) -> dict:
+    """Rows grouped by (currency, day[, ...]) summed into one record in the plan's currency."""
+    total: dict = {"m_cost": Decimal(0)}
+    for row in groups:
+        cost = convert_cost(plan, Decimal(row["m_cost"] or 0), row["currency"], row["day"])
+        if cost is None:
+            continue  # no rate for this currency at all: left out, named in `conversion`
+        total["m_cost"] += cost
+        for name in _SUMMED + tuple(f"x{i}" for i in range(len(f.extra))):
+            total[name] = total.get(name, 0) + (row.get(name) or 0)
+    total["m_cost"] = quantized(total["m_cost"])
+    return total
+
+
+def _by_currency(groups: Sequence[dict], f: ReportFilter) -> dict[str, dict]:
+    """The originals: each currency's rows summed, unconverted."""
+    per: dict[str, dict] = {}
+    for row in groups:
+        record = per.setdefault(row["currency"], {"m_cost": Decimal(0)})
+        record["m_cost"] += Decimal(row["m_cost"] or 0)
+        for name in _SUMMED + tuple(f"x{i}" for i in range(len(f.extra))):
+            record[name] = record.get(name, 0) + (row.get(name) or 0)
+    return {code: {"currency": code, **_metrics(record, f)} for code, record in sorted(per.items())}
+
+
 def _empty(f: ReportFilter) -> bool:
     return not f.account_ids
 
 
-def report_totals(*, dedup: str = "final", **filters) -> dict:
-    """Sums over the filter: {"impressions", "clicks", "cost", "conversions", "ctr", ..., "extra.X"}."""
+def _fallback_currency(f: ReportFilter, to_currency: str | None):
+    """The currency of an answer with no rows to tell, or of a mixed one: the filter's, the
+    accounts' own when they share one, else the reporting currency."""
+
+    def pick() -> str | None:
+        if f.currency:
+            return f.currency
+        if to_currency:
+            return to_currency
+        if _empty(f):
+            return None
+        from accounts.models import AdAccount
+        from currencies.selectors import reporting_currency_for_accounts
+
+        own = set(AdAccount.objects.filter(pk__in=f.account_ids).values_list("currency", flat=True).distinct())
+        own.discard("")
+        return own.pop() if len(own) == 1 else reporting_currency_for_accounts(f.account_ids)
+
+    return pick
+
+
+def _plan(currencies, f: ReportFilter, to_currency: str | None, start=None) -> MoneyPlan:
+    return money_plan(
+        currencies,
+        start=start or f.start,
+        end=f.end,
+        to_currency=to_currency,
+        fallback=_fallback_currency(f, to_currency),
+    )
+
+
+def _grouped(f: ReportFilter, dedup: str, *keys: str) -> list[dict]:
+    """The filter's sums per (currency, local day[, keys]): what conversion needs."""
+    if _empty(f):
+        return []
+    return _query(f, group_by=[*keys, "$currency AS currency", "$stat_date AS day"], dedup=dedup)
+
+
+def report_totals(*, dedup: str = "final", to_currency: str | None = None, **filters) -> dict:
+    """Sums over the filter: {"impressions", "clicks", "cost", "conversions", "ctr", ..., "extra.X",
+    "currency", "conversion", "by_currency"}."""
     f = report_filter(**filters)
-    return _totals(f, dedup)
+    groups = _grouped(f, dedup)
+    plan = _plan({g["currency"] for g in groups}, f, to_currency)
+    return _totals_answer(groups, plan, f)
 
 
-def _totals(f: ReportFilter, dedup: str = "final") -> dict:
-    rows = [] if _empty(f) else _query(f, dedup=dedup)
-    return _metrics(rows[0] if rows else None, f)
+def _totals_answer(groups: Sequence[dict], plan: MoneyPlan, f: ReportFilter) -> dict:
+    values = _metrics(_fold(groups, plan, f), f)
+    return {**values, "currency": plan.currency, "conversion": plan.describe(), "by_currency": _by_currency(groups, f)}
 
 
-def report_timeseries(*, fill: bool = True, dedup: str = "final", **filters) -> list[dict]:
-    """One point per bucket, oldest first: {"date": date, ...metrics} for daily (local dates),
-    {"time": aware UTC datetime of the hour start, ...metrics} for hourly.
+def report_spend_by_currency(*, account_ids, start, end) -> dict[str, Decimal]:
+    """Account-level spend per currency, each in EUR at its days' rates (to compare them)."""
+    f = report_filter(account_ids=account_ids, start=start, end=end, level="account")
+    groups = _grouped(f, "final")
+    plan = money_plan(
+        {g["currency"] for g in groups} | {"EUR"}, start=f.start, end=f.end, to_currency="EUR", fallback=lambda: "EUR"
+    )
+    out: dict[str, Decimal] = {}
+    for row in groups:
+        cost = convert_cost(plan, Decimal(row["m_cost"] or 0), row["currency"], row["day"])
+        if cost is not None:
+            out[row["currency"]] = out.get(row["currency"], Decimal(0)) + cost
+    return out
+
+
+def report_timeseries(
+    *, fill: bool = True, dedup: str = "final", to_currency: str | None = None, **filters
+) -> list[dict]:
+    """One point per bucket, oldest first: {"date": date, ...metrics, "currency"} for daily
+    (local dates), {"time": aware UTC datetime of the hour start, ...metrics, "currency"} for hourly.
 
     Daily series are filled with zero points for days without rows (`fill=False` to skip);
     hourly series hold the hours that have rows (accounts in different timezones start
-    their days at different UTC hours, so "every hour" has no single meaning).
+    their days at different UTC hours, so "every hour" has no single meaning). Mixed
+    currencies are converted like report_totals (every point in the same currency).
     """
     f = report_filter(**filters)
-    if _empty(f):
-        rows = []
-    elif f.granularity == "day":
-        rows = _query(f, group_by=["$stat_date AS bucket"], order_by="bucket", dedup=dedup)
+    if f.granularity == "day":
+        groups = _grouped(f, dedup)
+        for g in groups:
+            g["bucket"] = g["day"]
     else:
-        rows = _query(f, group_by=["toUnixTimestamp(stat_time) AS bucket"], order_by="bucket", dedup=dedup)
+        groups = _grouped(f, dedup, "toUnixTimestamp($stat_time) AS bucket")
+    plan = _plan({g["currency"] for g in groups}, f, to_currency)
+    per_bucket: dict = {}
+    for g in groups:
+        per_bucket.setdefault(g["bucket"], []).append(g)
     points = []
     if f.granularity == "day":
-        by_day = {row["bucket"]: row for row in rows}
-        days = [f.start + timedelta(days=i) for i in range(f.days)] if fill else sorted(by_day)
+        days = [f.start + timedelta(days=i) for i in range(f.days)] if fill else sorted(per_bucket)
         for day in days:
-            points.append({"date": day, **_metrics(by_day.get(day), f)})
+            points.append(
+                {"date": day, **_metrics(_fold(per_bucket.get(day, ()), plan, f), f), "currency": plan.currency}
+            )
     else:
-        for row in rows:
-            points.append({"time": datetime.fromtimestamp(row["bucket"], UTC), **_metrics(row, f)})
+        for bucket in sorted(per_bucket):
+            record = _fold(per_bucket[bucket], plan, f)
+            points.append(
+                {"time": datetime.fromtimestamp(bucket, UTC), **_metrics(record, f), "currency": plan.currency}
+            )
     return points
 
 
@@ -195,57 +314,127 @@ def _order_expression(metric: Metric, f: ReportFilter) -> str:
 
 
 def report_top_entities(
-    *, order_by: str = "cost", n: int = 20, descending: bool = True, dedup: str = "final", **filters
+    *,
+    order_by: str = "cost",
+    n: int = 20,
+    descending: bool = True,
+    offset: int = 0,
+    dedup: str = "final",
+    to_currency: str | None = None,
+    **filters,
 ) -> list[dict]:
-    """The top `n` entities of `level` by `order_by` (any core, derived or extra.NAME metric).
+    """The top `n` entities of `level` by `order_by` (any core, derived or extra.NAME metric),
+    from `offset` on (paging).
 
-    Each: {"account_id", "entity_id", "name", "status", "deleted", ...metrics}; name/status come from
-    the metadata DB (None when the entity was never fetched). Ties break by account and entity id.
+    Each: {"account_id", "entity_id", "name", "status", "deleted", ...metrics, "currency"};
+    name/status come from the metadata DB (None when the entity was never fetched). Ties break
+    by account and entity id. Over mixed currencies, cost (and cpc, cpm, cpa) are converted
+    at each row's day in ClickHouse, so the order is by converted cost; "original_currency"
+    and "original_cost" keep the entity's own.
     """
+    return report_top_page(
+        order_by=order_by, n=n, descending=descending, offset=offset, dedup=dedup, to_currency=to_currency, **filters
+    )["rows"]
+
+
+def report_top_page(
+    *,
+    order_by: str = "cost",
+    n: int = 20,
+    descending: bool = True,
+    offset: int = 0,
+    dedup: str = "final",
+    to_currency: str | None = None,
+    **filters,
+) -> dict:
+    """report_top_entities with the page's context: {"rows", "count" (entities in all),
+    "currency", "conversion"}."""
     metric = parse_metric(order_by, field="order_by")
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_TOP_N:
         raise ReportQueryError("n", f"expected an integer from 1 to {MAX_TOP_N}, got {n!r}")
     metrics = list(filters.pop("metrics", ()) or ())
     if metric.kind == "extra" and metric.name not in metrics:
         metrics.append(metric.name)
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise ReportQueryError("offset", f"expected a non-negative integer, got {offset!r}")
     f = report_filter(metrics=metrics, **filters)
     if _empty(f):
-        return []
+        return {"rows": [], "count": 0, "currency": _fallback_currency(f, to_currency)(), "conversion": None}
+    currencies, count = _currencies_and_count(f)
+    plan = _plan(currencies, f, to_currency)
     direction = "DESC" if descending else "ASC"
     order = f"{_order_expression(metric, f)} {direction}, account_id, entity_id"
-    rows = _query(f, group_by=["account_id", "entity_id"], order_by=order, limit=n, dedup=dedup)
+    rows = _query(
+        f,
+        group_by=["account_id", "entity_id"],
+        select=["any($currency) AS row_currency"],
+        order_by=order,
+        limit=n,
+        offset=offset,
+        dedup=dedup,
+        plan=plan,
+    )
+    if plan.converting:
+        plan.used = {(c, f.start + timedelta(days=i)) for c in currencies for i in range(f.days)}
     names = _entity_names(level=f.level, keys={(r["account_id"], r["entity_id"]) for r in rows})
     out = []
     for row in rows:
         key = (row["account_id"], row["entity_id"])
         info = names.get(key, {})
-        out.append(
-            {
-                "account_id": row["account_id"],
-                "entity_id": row["entity_id"],
-                "name": info.get("name"),
-                "status": info.get("status"),
-                "deleted": info.get("deleted", False),
-                **_metrics(row, f),
-            }
-        )
-    return out
+        record = {
+            "account_id": row["account_id"],
+            "entity_id": row["entity_id"],
+            "name": info.get("name"),
+            "status": info.get("status"),
+            "deleted": info.get("deleted", False),
+            **_metrics(row, f),
+            "currency": plan.currency,
+        }
+        if plan.converting and row["row_currency"] != plan.currency:
+            record["original_currency"] = row["row_currency"]
+            record["original_cost"] = Decimal(row["m_cost_original"] or 0)
+        out.append(record)
+    return {"rows": out, "count": count, "currency": plan.currency, "conversion": plan.describe()}
 
 
-def report_compare(*, dedup: str = "final", **filters) -> dict:
-    """This period against the previous period of equal length (ending the day before `start`).
+def _currencies_and_count(f: ReportFilter) -> tuple[set[str], int]:
+    """The currencies among the filter's rows and how many entities it has (no FINAL: a
+    newer version of a key changes neither)."""
+    params: dict = {}
+    sql = f"SELECT groupUniqArray(currency), uniqExact(account_id, entity_id) FROM {TABLE} WHERE {_where(f, params)}"
+    currencies, count = clickhouse_client().query(sql, parameters=params).result_rows[0]
+    return set(currencies), int(count)
 
-    {"period": {"start", "end"}, "previous_period": {"start", "end"},
-     "metrics": {name: {"current", "previous", "change", "change_pct"}}}; change_pct is a
-    percentage, None when the previous value is 0 or a ratio is undefined.
+
+def report_compare(
+    *, dedup: str = "final", to_currency: str | None = None, previous: str = "period", **filters
+) -> dict:
+    """This period against an earlier one: `previous="period"` the period of equal length
+    ending the day before `start`, `"year"` the same dates a year earlier.
+
+    {"period": {"start", "end"}, "previous_period": {"start", "end"}, "currency", "conversion",
+     "by_currency": {code: metrics of this period}, "metrics": {name: {"current", "previous",
+     "change", "change_pct"}}}; change_pct is a percentage, None when the previous value is
+    0 or a ratio is undefined. Both periods are in one currency (converted alike when mixed).
     """
     f = report_filter(**filters)
-    previous = f.previous_period()
-    now, before = _totals(f, dedup), _totals(previous, dedup)
+    if previous == "period":
+        before_f = f.previous_period()
+    elif previous == "year":
+        before_f = f.same_period_last_year()
+    else:
+        raise ReportQueryError("compare", f"expected period or year, got {previous!r}")
+    groups, before_groups = _grouped(f, dedup), _grouped(before_f, dedup)
+    currencies = {g["currency"] for g in groups} | {g["currency"] for g in before_groups}
+    plan = _plan(currencies, f, to_currency, start=before_f.start)
+    now, before = _totals_answer(groups, plan, f), _metrics(_fold(before_groups, plan, before_f), before_f)
     return {
         "period": {"start": f.start, "end": f.end},
-        "previous_period": {"start": previous.start, "end": previous.end},
-        "metrics": {name: change(now[name], before[name]) for name in now},
+        "previous_period": {"start": before_f.start, "end": before_f.end},
+        "currency": plan.currency,
+        "conversion": plan.describe(),
+        "by_currency": now["by_currency"],
+        "metrics": {name: change(now[name], before[name]) for name in before},
     }
 
 
