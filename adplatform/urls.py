@@ -16,6 +16,7 @@ urlpatterns = [
     # the built-in simulated ad platform (ADPLATFORM_SANDBOX=false turns it off)
     *([path("sandbox/", include("connectors.sandbox.urls"))] if settings.SANDBOX_ENABLED else []),
     path("api/v1/", include("web.api_urls")),
+    path("api/v1/", include("currencies.api_urls")),
     # last: its "" include would otherwise shadow the paths mounted after it
     path("", include("web.urls")),
 ]

@@ -15,6 +15,7 @@ ECB rates are units of a currency per 1 EUR, so X -> Y on a day is rate(Y) / rat
 from __future__ import annotations
 
 import bisect
+import contextlib
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -71,10 +72,8 @@ class _Bundled:
         out = {}
         day = max(start, first)
         while day <= min(end, last):
-            try:
+            with contextlib.suppress(RateNotFoundError):  # no ECB publication that day
                 out[day] = Decimal(converter.convert(1, "EUR", currency, date=day))
-            except RateNotFoundError:
-                pass
             day += timedelta(days=1)
         if not out and last < start:
             out[last] = Decimal(converter.convert(1, "EUR", currency, date=last))

@@ -401,7 +401,8 @@ def _currencies_and_count(f: ReportFilter) -> tuple[set[str], int]:
     """The currencies among the filter's rows and how many entities it has (no FINAL: a
     newer version of a key changes neither)."""
     params: dict = {}
-    sql = f"SELECT groupUniqArray(currency), uniqExact(account_id, entity_id) FROM {TABLE} WHERE {_where(f, params)}"
+    where = _where(f, params)
+    sql = f"SELECT groupUniqArray(currency), uniqExact(account_id, entity_id) FROM {TABLE} WHERE {where}"  # noqa: S608
     currencies, count = clickhouse_client().query(sql, parameters=params).result_rows[0]
     return set(currencies), int(count)
 

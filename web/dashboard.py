@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from currencies.units import CurrencyError, currency_code
 from reports.query import ReportQueryError
 from reports.selectors import report_compare, report_timeseries, report_top_entities
 from web import selectors
@@ -44,6 +45,7 @@ class DashboardQuery:
     level: str = "campaign"
     platform: str | None = None
     order_by: str = "cost"
+    currency: str | None = None
 
     def filters(self) -> dict:
         return {
@@ -53,6 +55,7 @@ class DashboardQuery:
             "granularity": self.granularity,
             "level": self.level,
             "platform": self.platform,
+            "currency": self.currency,
         }
 
 
@@ -95,7 +98,14 @@ def dashboard_query(*, user, params) -> DashboardQuery:
             accounts = accounts.filter(pk__in=[int(w) for w in wanted])
         except ValueError:
             raise ReportQueryError("account", "expected account ids (integers)") from None
+    currency = params.get("currency") or None
+    if currency:
+        try:
+            currency = currency_code(currency)
+        except CurrencyError as exc:
+            raise ReportQueryError("currency", str(exc)) from None
     return DashboardQuery(
+        currency=currency,
         account_ids=tuple(accounts.values_list("pk", flat=True)),
         start=start,
         end=end,
@@ -169,14 +179,26 @@ _STRIPES = [threading.Lock() for _ in range(64)]
 def _dashboard_data(query: DashboardQuery, *, top_n: int) -> dict:
     filters = query.filters()
     compare = report_compare(**filters)
-    series = report_timeseries(**filters)
-    top = report_top_entities(order_by=query.order_by, n=top_n, **filters)
+    # The KPIs decide the currency (both periods alike); the chart and the table follow it.
+    currency = compare["currency"]
+    series = report_timeseries(to_currency=currency, **filters)
+    top = report_top_entities(order_by=query.order_by, n=top_n, to_currency=currency, **filters)
     return {
         "query": {**filters, "account_ids": list(query.account_ids), "order_by": query.order_by},
         "period": compare["period"],
         "previous_period": compare["previous_period"],
+        "currency": currency,
+        "conversion": compare["conversion"],
+        "by_currency": compare["by_currency"],
         "kpis": [
-            {"metric": name, "label": label, "format": fmt, **compare["metrics"][name]} for name, label, fmt in KPIS
+            {
+                "metric": name,
+                "label": label,
+                "format": fmt,
+                **compare["metrics"][name],
+                **({"currency": currency} if fmt == "money" else {}),
+            }
+            for name, label, fmt in KPIS
         ],
         "timeseries": series,
         "top": top,

@@ -37,7 +37,17 @@ def day_row(
 
 
 def hour_row(
-    entity_id, local_time, *, tz="UTC", level="ad", impressions=10, clicks=1, cost="0.10", conversions=0.0, extra=None
+    entity_id,
+    local_time,
+    *,
+    tz="UTC",
+    level="ad",
+    impressions=10,
+    clicks=1,
+    cost="0.10",
+    conversions=0.0,
+    currency="USD",
+    extra=None,
 ):
     return ReportRow(
         level=level,
@@ -48,6 +58,6 @@ def hour_row(
         clicks=clicks,
         cost=Decimal(cost),
         conversions=conversions,
-        currency="USD",
+        currency=currency,
         extra=dict(extra or {}),
     )

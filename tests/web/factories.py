@@ -84,9 +84,8 @@ def ad_account(
         platform=platform,
         external_id=str(1000 + n),
         name=name or f"Account {n}",
-        currency="USD",
         timezone=timezone_name,
-        **fields,
+        **{"currency": "USD", **fields},
     )
 
 

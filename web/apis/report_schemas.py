@@ -21,8 +21,43 @@ METRICS: dict[str, Any] = {
     },
     "additionalProperties": {"type": "number", "description": "extra.NAME metrics asked for with `metrics`"},
 }
+METRICS["properties"]["currency"] = {
+    "type": "string",
+    "nullable": True,
+    "description": "ISO 4217 code of cost, cpc, cpm and cpa (null: no account to tell)",
+}
 
-TOTALS = METRICS
+CONVERSION = {
+    "type": "object",
+    "nullable": True,
+    "description": "null when every row is in the answer's currency; else how mixed currencies were converted",
+    "properties": {
+        "to": {"type": "string"},
+        "source": {"type": "string", "example": "ECB daily reference rates"},
+        "note": {"type": "string", "example": "converted to EUR at ECB daily reference rates"},
+        "carried_forward": {
+            "type": "object",
+            "description": "{currency: {day: date of the earlier rate used}} for days without their own rate",
+            "additionalProperties": {"type": "object", "additionalProperties": {"type": "string", "format": "date"}},
+        },
+        "stale": {"type": "boolean", "description": "a rate older than 4 days was used (refresh not running?)"},
+        "missing_rates": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "currencies with no rate at all: left out of the converted sums",
+        },
+    },
+}
+BY_CURRENCY = {
+    "type": "object",
+    "description": "the originals: metrics of each currency's rows, unconverted",
+    "additionalProperties": METRICS,
+}
+
+TOTALS = {
+    **METRICS,
+    "properties": {**METRICS["properties"], "conversion": CONVERSION, "by_currency": BY_CURRENCY},
+}
 
 TIMESERIES = {
     "type": "array",
@@ -51,6 +86,8 @@ TOP = {
             "status": {"type": "string", "nullable": True},
             "deleted": {"type": "boolean"},
             **METRICS["properties"],
+            "original_currency": {"type": "string", "description": "when converted: the entity's own currency"},
+            "original_cost": {"type": "number", "description": "when converted: cost in original_currency"},
         },
     },
 }
@@ -74,6 +111,9 @@ COMPARE = {
     "properties": {
         "period": _PERIOD,
         "previous_period": _PERIOD,
+        "currency": METRICS["properties"]["currency"],
+        "conversion": CONVERSION,
+        "by_currency": BY_CURRENCY,
         "metrics": {"type": "object", "additionalProperties": _CHANGE},
     },
 }
@@ -84,6 +124,9 @@ DASHBOARD = {
         "query": {"type": "object", "additionalProperties": True, "description": "the filters as resolved"},
         "period": _PERIOD,
         "previous_period": _PERIOD,
+        "currency": METRICS["properties"]["currency"],
+        "conversion": CONVERSION,
+        "by_currency": BY_CURRENCY,
         "kpis": {
             "type": "array",
             "items": {
@@ -92,6 +135,7 @@ DASHBOARD = {
                     "metric": {"type": "string"},
                     "label": {"type": "string"},
                     "format": {"type": "string", "enum": ["int", "float", "money", "pct"]},
+                    "currency": {"type": "string", "description": "money KPIs: their ISO 4217 code"},
                     **_CHANGE["properties"],
                 },
             },

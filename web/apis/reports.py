@@ -17,11 +17,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connectors.base import GRANULARITIES, LEVELS
+from currencies.units import CurrencyError, currency_code
 from reports.query import MAX_TOP_N, ReportQueryError
 from reports.selectors import report_compare, report_timeseries, report_top_entities, report_totals
 from web import selectors
 from web.apis import report_schemas as schemas
 from web.dashboard import DashboardQuery, check_report_date, dashboard_json, jsonable
+
+
+class CurrencyField(serializers.CharField):
+    def to_internal_value(self, data):
+        try:
+            return currency_code(super().to_internal_value(data))
+        except CurrencyError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 class ReportInput(serializers.Serializer):
@@ -38,12 +47,24 @@ class ReportInput(serializers.Serializer):
     metrics = serializers.ListField(
         child=serializers.CharField(max_length=80), required=False, help_text="extra metrics to include, extra.NAME"
     )
+    currency = CurrencyField(required=False, help_text="only rows in this currency (ISO 4217), shown unconverted")
+    to_currency = CurrencyField(
+        required=False,
+        help_text="convert mixed currencies to this one (default: the organization's reporting currency)",
+    )
 
 
 class TopInput(ReportInput):
     order_by = serializers.CharField(default="cost", max_length=80)
     n = serializers.IntegerField(default=20, min_value=1, max_value=MAX_TOP_N)
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=10**9, help_text="entities to skip (paging)")
     descending = serializers.BooleanField(default=True)
+
+
+class CompareInput(ReportInput):
+    compare = serializers.ChoiceField(
+        choices=["period", "year"], default="period", help_text="previous period, or the same dates a year earlier"
+    )
 
 
 class DashboardInput(ReportInput):
@@ -92,6 +113,8 @@ def _filters(request, values: dict) -> dict:
         "level": values["level"],
         "platform": values.get("platform"),
         "metrics": values.get("metrics") or (),
+        "currency": values.get("currency"),
+        "to_currency": values.get("to_currency"),
     }
 
 
@@ -123,16 +146,21 @@ class ReportTopApi(APIView):
         filters = _filters(request, values)
         return _run(
             lambda: report_top_entities(
-                order_by=values["order_by"], n=values["n"], descending=values["descending"], **filters
+                order_by=values["order_by"],
+                n=values["n"],
+                offset=values["offset"],
+                descending=values["descending"],
+                **filters,
             )
         )
 
 
 class ReportCompareApi(APIView):
-    @extend_schema(parameters=[ReportInput], responses={200: schemas.COMPARE})
+    @extend_schema(parameters=[CompareInput], responses={200: schemas.COMPARE})
     def get(self, request):
-        filters = _filters(request, _params(request, ReportInput))
-        return _run(lambda: report_compare(**filters))
+        values = _params(request, CompareInput)
+        filters = _filters(request, values)
+        return _run(lambda: report_compare(previous=values["compare"], **filters))
 
 
 class DashboardApi(APIView):
@@ -150,6 +178,7 @@ class DashboardApi(APIView):
             level=filters["level"],
             platform=filters["platform"],
             order_by=values["order_by"],
+            currency=filters["currency"],
         )
         try:
             return Response(dashboard_json(query))

@@ -4,7 +4,15 @@ from decimal import Decimal
 
 from django import template
 
+from currencies.units import format_money
+
 register = template.Library()
+
+
+@register.filter
+def money(value, currency: str = ""):
+    """An amount with its currency's own decimals and code: `1,234.50 USD`, `123,457 JPY`."""
+    return format_money(value, currency or "")
 
 
 @register.filter
