@@ -367,7 +367,7 @@ def report_top_page(
     rows = _query(
         f,
         group_by=["account_id", "entity_id"],
-        select=["any($currency) AS row_currency"],
+        select=["any($currency) AS row_currency", "any(platform) AS platform"],
         order_by=order,
         limit=n,
         offset=offset,
@@ -377,12 +377,15 @@ def report_top_page(
     if plan.converting:
         plan.used = {(c, f.start + timedelta(days=i)) for c in currencies for i in range(f.days)}
     names = _entity_names(level=f.level, keys={(r["account_id"], r["entity_id"]) for r in rows})
+    accounts = _account_names({r["account_id"] for r in rows})
     out = []
     for row in rows:
         key = (row["account_id"], row["entity_id"])
         info = names.get(key, {})
         record = {
+            "platform": row["platform"],
             "account_id": row["account_id"],
+            "account": accounts.get(row["account_id"]),
             "entity_id": row["entity_id"],
             "name": info.get("name"),
             "status": info.get("status"),
@@ -436,6 +439,17 @@ def report_compare(
         "conversion": plan.describe(),
         "by_currency": now["by_currency"],
         "metrics": {name: change(now[name], before[name]) for name in before},
+    }
+
+
+def _account_names(ids: set[int]) -> dict[int, str]:
+    from accounts.models import AdAccount
+
+    if not ids:
+        return {}
+    return {
+        pk: name or external
+        for pk, name, external in AdAccount.objects.filter(pk__in=ids).values_list("pk", "name", "external_id")
     }
 
 

@@ -11,6 +11,7 @@ app_name = "web"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("dashboard.csv", dashboard.dashboard_csv, name="dashboard-csv"),
+    path("dashboard.xlsx", dashboard.dashboard_xlsx, name="dashboard-xlsx"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
     path("accounts/", accounts.account_list, name="accounts"),

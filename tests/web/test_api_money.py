@@ -93,6 +93,26 @@ def test_dashboard_page_and_csv_show_the_currency(alice, mixed):
     header = lines[0].split(",")
     first = dict(zip(header, lines[1].split(","), strict=True))
     assert first["currency"] == "EUR" and first["original_currency"] == "JPY" and first["original_cost"] == "12345"
+    assert first["cost"] == "61.72" and first["account"] == "Yen" and first["platform"] == "sandbox"
+
+
+def test_xlsx_export_has_the_table_with_currency_formats(alice, mixed):
+    import io
+
+    from openpyxl import load_workbook
+
+    client = Client()
+    client.force_login(alice)
+    response = client.get(f"/dashboard.xlsx?{PERIOD}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = [c.value for c in sheet[1]]
+    first = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    assert first["name"].value is None and first["entity_id"].value == "j1"
+    assert first["cost"].value == pytest.approx(61.72) and first["cost"].number_format == "#,##0.00"
+    assert first["original_cost"].value == 12345 and first["original_cost"].number_format == "#,##0"
+    assert first["currency"].value == "EUR"
 
 
 def test_reporting_currency_api(api, api_bob, org_a, mixed, alice):

@@ -56,8 +56,8 @@ def test_dashboard_shows_kpis_and_top_entities(browser, report_store, account_a,
     assert "12,345" in html and "24,690" not in html  # only org A's account
     assert "89.10" in html and 'id="timeseries"' in html and "echarts.min.js" in html
     csv = browser.get("/dashboard.csv?start=2024-03-08&end=2024-03-14&level=campaign").content.decode()
-    assert csv.splitlines()[0].startswith("account_id,entity_id,name,impressions")
-    assert csv.splitlines()[1].startswith(f"{account_a.pk},c1,,12345,67,89.1")
+    assert csv.splitlines()[0].startswith("platform,account_id,account,entity_id,name,impressions,clicks,cost,currency")
+    assert csv.splitlines()[1].startswith(f"sandbox,{account_a.pk},{account_a.name},c1,,12345,67,89.10,USD")
 
 
 def test_dashboard_bad_filter_is_shown(browser, db):
