@@ -27,7 +27,7 @@ import requests
 from connectors import oauth2
 from connectors.base import AppConfig, TokenSet
 from connectors.errors import AuthorizationFailed, AuthorizationRevoked, ConnectorError, MalformedResponse
-from connectors.http import HttpClient, field
+from connectors.http import HttpClient, field, redact
 from connectors.kuaishou.api import PLATFORM, raise_for_code
 from connectors.primitives import keep_grant
 
@@ -130,7 +130,7 @@ def _native(http: HttpClient, url: str, endpoint: str, payload: dict, *, failed:
                 raise
             # A refused code exchange is a failed attempt; a refused refresh (spent, expired or
             # cancelled refresh token) ends the grant.
-            raise failed(f"code {code}: {body.get('message', '')}; authorize again", **where) from None
+            raise failed(f"code {code}: {redact(str(body.get('message', '')))}; authorize again", **where) from None
     data = field(body, "data", dict, **where)
     field(data, "access_token", str, at="data", **where)
     expires = field(data, "access_token_expires_in", (int, float), at="data", **where)

@@ -29,7 +29,7 @@ import requests
 from connectors import oauth2
 from connectors.base import AppConfig, TokenSet
 from connectors.errors import AuthorizationFailed, AuthorizationRevoked, ConnectorError, MalformedResponse
-from connectors.http import HttpClient, field
+from connectors.http import HttpClient, field, redact
 from connectors.oceanengine.api import PLATFORM, raise_for_code
 from connectors.primitives import keep_grant
 
@@ -131,7 +131,7 @@ def _native(http: HttpClient, url: str, endpoint: str, payload: dict, *, failed:
         raise MalformedResponse("expected a JSON object", field="<body>", **where)
     code = field(body, "code", int, **where)
     if code in BAD_AUTH_CODE or (code != 0 and failed is AuthorizationFailed and code in (40103, 40107)):
-        raise failed(f"code {code}: {body.get('message', '')}; authorize again", **where)
+        raise failed(f"code {code}: {redact(str(body.get('message', '')))}; authorize again", **where)
     raise_for_code(body, where, http)
     data = field(body, "data", dict, **where)
     field(data, "access_token", str, at="data", **where)

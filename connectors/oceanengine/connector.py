@@ -78,9 +78,25 @@ SPEC = PlatformSpec(
 
 # (our level, api version) -> (list path, id key, name key, parent key, status key, extra params)
 METADATA = {
-    ("campaign", "2.0"): ("v3.0/project/list/", "project_id", "name", None, "status", {}),
-    ("ad", "2.0"): ("v3.0/promotion/list/", "promotion_id", "promotion_name", "project_id", "status", {}),
-    # 1.0 lists hide deleted objects unless asked for every status.
+    # Lists hide deleted objects unless asked for every status (2.0: "不传默认返回不限（不含已删除）";
+    # project PROJECT_STATUS_ALL, promotion ALL in ad_open_sdk_go's models/model_{project,promotion}_list_v3_0_
+    # filtering_status.go), and a deleted object's spend is still in the reports of the look-back.
+    ("campaign", "2.0"): (
+        "v3.0/project/list/",
+        "project_id",
+        "name",
+        None,
+        "status",
+        {"filtering": {"status": "PROJECT_STATUS_ALL"}},
+    ),
+    ("ad", "2.0"): (
+        "v3.0/promotion/list/",
+        "promotion_id",
+        "promotion_name",
+        "project_id",
+        "status",
+        {"filtering": {"status": "ALL"}},
+    ),
     ("campaign", "1.0"): (
         "2/campaign/get/",
         "id",

@@ -18,7 +18,11 @@ Sources of the recorded shapes:
   (cc_account_id, account_source AD, list of {account_id (string), account_name, ...}, page_info);
   `api/api_report_custom_config_get_v30.go`, `models/model_report_custom_config_get_v3_0_*.go`
   (advertiser_id, data_topics; list of {data_topic, dimensions, metrics[{field, name, description,
-  exclusion_dims}]}); `api/api_report_custom_get_v30.go` (data_topic).
+  exclusion_dims}]}); `api/api_report_custom_get_v30.go` (data_topic);
+  `models/model_project_list_v3_0_filtering_status.go` (PROJECT_STATUS_ALL),
+  `models/model_promotion_list_v3_0_filtering_status.go` (ALL: every status, deleted included);
+  `api/api_report_custom_async_task_{create,get,download}_v30.go` and
+  `models/model_report_custom_async_task_*_v3_0_*.go` (task_id, task_status, the file as bytes).
 - bububa/oceanengine @e3ac8d5: `marketing-api/api/report/campaign_get.go`, `ad_get.go` ("默认不获取删除…
   在filtering中设置status，传…_STATUS_ALL"), `marketing-api/model/report/get_request.go` (filtering.status,
   a CreativeStatus for creatives), `marketing-api/model/agent/advertiser_select.go` ("cursor+count适用于获取
@@ -346,6 +350,9 @@ def test_metadata_maps_both_hierarchies(oe, platform):
         ("7300000000001003", "7300000000000102", "deleted", True),
     ]
     assert [c["query"]["page"] for c in platform.calls("/promotion/list/")] == ["1", "2"]
+    # deleted 2.0 objects are listed too (their spend is in the look-back's reports)
+    assert json.loads(platform.calls("/project/list/")[0]["query"]["filtering"]) == {"status": "PROJECT_STATUS_ALL"}
+    assert json.loads(platform.calls("/promotion/list/")[0]["query"]["filtering"]) == {"status": "ALL"}
     groups = list(oe.fetch_metadata(TOKEN, ACCOUNT, "ad_group"))
     assert [(e.name, e.parent_external_id) for e in groups] == [
         ("1.0计划-通投", "1690000000000011"),
@@ -706,3 +713,14 @@ def test_async_file_columns_by_field_or_display_name():
         list(rows_of(by_field, dimensions=["cdp_project_id", "stat_time_day"], names=names, where=where))
     with pytest.raises(PermanentError, match="40001"):
         list(rows_of(b'{"code": 40001, "message": "bad"}', dimensions=[], names={}, where=where))
+
+
+def test_error_text_keeps_the_platforms_code_and_blanks_secrets(oe, platform):
+    platform.fail_next(
+        {"code": 40105, "message": "access_token: oe-access-1 invalid", "data": {}, "request_id": "rq-9"},
+        path="/report/custom/get/",
+    )
+    with pytest.raises(TokenExpired) as info:
+        list(oe.fetch_report(TOKEN, ACCOUNT, "account", "day", DAY, DAY))
+    text = str(info.value)
+    assert "code 40105" in text and "rq-9" in text and "oe-access-1" not in text
