@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from django.db.models import F
 from django.utils import timezone
 
 from ingestion.cron import CronSchedule
 from ingestion.models import Dag, DagRun, TaskInstance
 from ingestion.services.execution import retries_promote, task_instance_execute
 from ingestion.services.runs import run_clear_failed, run_create, runs_start_queued
+from ingestion.services.task_states import Event, task_instances_transition
 
 TI = TaskInstance.State
 
@@ -60,9 +60,7 @@ def dag_backfill(
             .values_list("pk", "try_number")
         )
         for pk, try_number in ready:
-            if TaskInstance.objects.filter(pk=pk, state=TI.SCHEDULED, try_number=try_number).update(
-                state=TI.QUEUED, try_number=F("try_number") + 1, queued_at=timezone.now()
-            ):
+            if task_instances_transition(Event.CLAIM, ids=pk, try_number=try_number, now=timezone.now()):
                 task_instance_execute(task_instance_id=pk, try_number=try_number + 1)
         for run in DagRun.objects.filter(pk__in=pending, state__in=[DagRun.State.SUCCESS, DagRun.State.FAILED]):
             pending.discard(run.pk)

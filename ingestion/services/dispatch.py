@@ -16,11 +16,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from ingestion.models import Pool, TaskInstance
 from ingestion.services.manager import pool_ensure
+from ingestion.services.task_states import Event, task_instances_transition
 
 logger = logging.getLogger(__name__)
 TI = TaskInstance.State
@@ -72,9 +72,7 @@ def _claim_pool(name: str, limit: int, now: datetime) -> list[tuple[int, int]]:
         if not claimed:
             return []
         ids = [pk for pk, _ in claimed]
-        updated = TaskInstance.objects.filter(pk__in=ids, state=TI.SCHEDULED).update(
-            state=TI.QUEUED, try_number=F("try_number") + 1, queued_at=now, hostname="", pid=None, heartbeat_at=None
-        )
+        updated = task_instances_transition(Event.CLAIM, ids=ids, now=now)
         if updated == len(claimed):
             # Every row we read was still ours to update (locked, or SQLite's one writer):
             # the new try numbers are known without reading thousands of rows back.

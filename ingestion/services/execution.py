@@ -33,6 +33,7 @@ from ingestion.operators.base import OperatorContext
 from ingestion.operators.registry import operator_class
 from ingestion.retry import retry_decision
 from ingestion.services.runs import run_evaluate
+from ingestion.services.task_states import TRANSITIONS, Event, task_instances_transition
 from ingestion.services.tasklog import TryLog, task_log_append_final
 from ingestion.signals import task_failed
 
@@ -65,12 +66,11 @@ def task_instance_execute(*, task_instance_id: int, try_number: int, hostname: s
     """Run the given try if it is still queued; returns the state it ended in, None if not claimed."""
     now = timezone.now()
     claimed = retry_on_lock(
-        lambda: TaskInstance.objects.filter(pk=task_instance_id, try_number=try_number, state=TI.QUEUED).update(
-            state=TI.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            ended_at=None,
-            error="",
+        lambda: task_instances_transition(
+            Event.START,
+            ids=task_instance_id,
+            try_number=try_number,
+            now=now,
             hostname=(hostname or socket.gethostname())[:200],
             pid=os.getpid(),
         )
@@ -135,9 +135,7 @@ def _heartbeat(ti_id: int, try_number: int, log: TryLog, stop: threading.Event) 
     try:
         while not stop.wait(heartbeat_interval()):
             try:
-                TaskInstance.objects.filter(pk=ti_id, try_number=try_number, state=TI.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+                task_instances_transition(Event.HEARTBEAT, ids=ti_id, try_number=try_number, now=timezone.now())
                 log.flush()
             except Exception:  # a missed beat is survivable; a dead heartbeat thread is not
                 logger.exception("heartbeat of task instance %s failed", ti_id)
@@ -196,31 +194,31 @@ def task_instance_finish(
         ti = TaskInstance.objects.select_for_update().select_related("run__dag").get(pk=task_instance_id)
         if ti.state != TI.RUNNING or ti.try_number != try_number:
             return None
-        ti.ended_at = now
         if error is None:
-            ti.state = TI.SUCCESS
+            event, values = Event.SUCCEED, {}
         else:
             decision = retry_decision(error, try_number=try_number, max_tries=ti.max_tries, retry_delay=ti.retry_delay)
-            ti.error = f"{_error_text(error)} ({decision.reason})"
+            values = {"error": f"{_error_text(error)} ({decision.reason})"}
             if decision.retry:
-                ti.state = TI.UP_FOR_RETRY
-                ti.next_try_at = now + timedelta(seconds=decision.delay)
+                event, values["next_try_at"] = Event.RETRY, now + timedelta(seconds=decision.delay)
             else:
-                ti.state = TI.FAILED
-        ti.save(update_fields=["state", "ended_at", "error", "next_try_at"])
-        if ti.state != TI.UP_FOR_RETRY:
+                event = Event.FAIL
+        if not task_instances_transition(event, ids=ti.pk, try_number=try_number, now=now, **values):
+            return None
+        state = TRANSITIONS[event].target
+        if state != TI.UP_FOR_RETRY:
             run_evaluate(run_id=run_id, now=now)
-        if ti.state == TI.FAILED:
+        if state == TI.FAILED:
             transaction.on_commit(lambda: task_failed.send_robust(sender=TaskInstance, task_instance_id=ti.pk))
     # A lost grant is not the engine's to act on: the operator has asked accounts to
     # suspend the account (its state, its DAGs' pause, the notification) before raising.
-    return ti.state
+    return state
 
 
 def retries_promote(*, now: datetime | None = None) -> int:
     """up_for_retry tasks whose next_try_at has come become scheduled (ready for dispatch)."""
     now = now or timezone.now()
-    return TaskInstance.objects.filter(state=TI.UP_FOR_RETRY, next_try_at__lte=now).update(state=TI.SCHEDULED)
+    return task_instances_transition(Event.PROMOTE, ids=None, only_if={"next_try_at__lte": now})
 
 
 def zombies_reap(*, now: datetime | None = None) -> int:
@@ -243,9 +241,7 @@ def zombies_reap(*, now: datetime | None = None) -> int:
     lost = TaskInstance.objects.filter(state=TI.QUEUED, queued_at__lt=now - timedelta(seconds=queued_timeout()))
     for pk, try_number in lost.values_list("pk", "try_number"):
         # The try never started: hand it out again under the same number.
-        if TaskInstance.objects.filter(pk=pk, state=TI.QUEUED, try_number=try_number).update(
-            state=TI.SCHEDULED, try_number=try_number - 1
-        ):
+        if task_instances_transition(Event.REQUEUE, ids=pk, try_number=try_number):
             logger.warning(
                 "task instance %s try %s was queued for over %ss; re-dispatching", pk, try_number, queued_timeout()
             )

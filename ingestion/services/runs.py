@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from ingestion.bulk import insert_rows
 from ingestion.models import Dag, DagRun, TaskInstance
+from ingestion.services.task_states import HELD, Event, allowed, task_instances_transition, transition_apply
 from ingestion.signals import dag_run_finished
 
 TI = TaskInstance.State
@@ -147,8 +148,11 @@ def run_evaluate(*, run_id: int, now: datetime | None = None) -> DagRun:
         return run
     # Locking reads: they see what other transactions committed, whatever the isolation level.
     tis = {ti.task_id: ti for ti in TaskInstance.objects.select_for_update().filter(run=run)}
-    for ti in _advance(tis, now):
-        ti.save(update_fields=["state", "started_at", "ended_at"])
+    by_event: dict[Event, list[int]] = {}
+    for ti, event in _advance(tis, now):
+        by_event.setdefault(event, []).append(ti.pk)
+    for event, ids in by_event.items():  # the rows are locked: one UPDATE per kind of change
+        task_instances_transition(event, ids=ids, now=now)
     if all(ti.state in TaskInstance.FINISHED for ti in tis.values()):
         ok = all(ti.state in (TI.SUCCESS, TI.SKIPPED) for ti in tis.values())
         run.state = DagRun.State.SUCCESS if ok else DagRun.State.FAILED
@@ -158,9 +162,9 @@ def run_evaluate(*, run_id: int, now: datetime | None = None) -> DagRun:
     return run
 
 
-def _advance(tis: dict, now: datetime) -> list:
-    """The state machine of run_evaluate on in-memory task instances (model instances, or
-    runs_create_batch's plain rows); returns those it changed."""
+def _advance(tis: dict, now: datetime) -> list[tuple[object, Event]]:
+    """The evaluation of run_evaluate on in-memory task instances (locked model instances, or
+    runs_create_batch's rows before their insert); returns those it changed, with the event."""
     changed_tis, changed = [], True
     while changed:
         changed = False
@@ -169,15 +173,13 @@ def _advance(tis: dict, now: datetime) -> list:
                 continue
             upstream = [tis[u].state for u in ti.upstream_task_ids if u in tis]
             if any(s in (TI.FAILED, TI.UPSTREAM_FAILED) for s in upstream):
-                ti.state, ti.ended_at = TI.UPSTREAM_FAILED, now
+                event = Event.UPSTREAM_FAIL
             elif all(s in (TI.SUCCESS, TI.SKIPPED) for s in upstream):
-                if ti.is_dummy:
-                    ti.state, ti.started_at, ti.ended_at = TI.SUCCESS, now, now
-                else:
-                    ti.state = TI.SCHEDULED
+                event = Event.PASS_DUMMY if ti.is_dummy else Event.SCHEDULE
             else:
                 continue
-            changed_tis.append(ti)
+            transition_apply(ti, event, now=now)
+            changed_tis.append((ti, event))
             changed = True
     return changed_tis
 
@@ -285,11 +287,7 @@ def run_clear_failed(*, run_id: int) -> DagRun:
     )
     for ti in tis:
         retries = ti.max_tries - 1
-        ti.state = TI.NONE
-        ti.max_tries = ti.try_number + retries + 1
-        ti.next_try_at = ti.ended_at = None
-        ti.error = ""
-        ti.save(update_fields=["state", "max_tries", "next_try_at", "ended_at", "error"])
+        task_instances_transition(Event.CLEAR, ids=ti.pk, max_tries=ti.try_number + retries + 1)
     run.state = DagRun.State.QUEUED
     run.ended_at = None
     run.save(update_fields=["state", "ended_at"])
@@ -308,9 +306,8 @@ def _locked(task_instance_id: int) -> tuple[DagRun, dict[str, TaskInstance], Tas
 def _unblock_downstream(tis: dict[str, TaskInstance], task_id: str) -> None:
     """Downstream tasks failed only because of `task_id` wait for it again."""
     for downstream in _downstream_of(tis, task_id):
-        if tis[downstream].state == TI.UPSTREAM_FAILED:
-            tis[downstream].state, tis[downstream].ended_at = TI.NONE, None
-            tis[downstream].save(update_fields=["state", "ended_at"])
+        if allowed(tis[downstream].state, Event.UNBLOCK):
+            task_instances_transition(Event.UNBLOCK, ids=tis[downstream].pk)
 
 
 def _reopen(run: DagRun) -> None:
@@ -339,11 +336,8 @@ def task_instance_clear(*, task_instance_id: int) -> TaskInstance:
         raise ValueError(f"task {target.task_id} is {target.state}; only finished tasks can be cleared")
     for task_id in {target.task_id} | _downstream_of(tis, target.task_id):
         ti = tis[task_id]
-        if ti.state in (TI.QUEUED, TI.RUNNING):
-            continue
-        ti.max_tries = ti.try_number + _retries(ti) + 1
-        ti.state, ti.next_try_at, ti.ended_at, ti.error = TI.NONE, None, None, ""
-        ti.save(update_fields=["state", "max_tries", "next_try_at", "ended_at", "error"])
+        if allowed(ti.state, Event.CLEAR):  # not one a worker holds
+            task_instances_transition(Event.CLEAR, ids=ti.pk, max_tries=ti.try_number + _retries(ti) + 1)
     if run.state != DagRun.State.RUNNING:
         run.state, run.ended_at = DagRun.State.QUEUED, None
         run.save(update_fields=["state", "ended_at"])
@@ -367,17 +361,12 @@ def task_instance_retry(*, task_instance_id: int) -> TaskInstance:
     """Give a failed task instance exactly one more try now; its upstream_failed
     downstream tasks wait for it again."""
     run, tis, target = _locked(task_instance_id)
-    if target.state != TI.FAILED:
+    if not allowed(target.state, Event.RETRY_NOW):
         raise ValueError(f"task {target.task_id} is {target.state}; only a failed task can be retried")
-    target.state, target.max_tries, target.next_try_at, target.ended_at = (
-        TI.SCHEDULED,
-        target.try_number + 1,
-        None,
-        None,
-    )
-    target.save(update_fields=["state", "max_tries", "next_try_at", "ended_at"])
+    task_instances_transition(Event.RETRY_NOW, ids=target.pk, max_tries=target.try_number + 1)
     _unblock_downstream(tis, target.task_id)
     _reopen(run)
+    target.refresh_from_db()
     return target
 
 
@@ -398,14 +387,18 @@ def task_instance_mark(*, task_instance_id: int, state: str, now: datetime | Non
         raise ValueError(f"a task can be marked {' or '.join(MARKABLE)}, not {state!r}")
     now = now or timezone.now()
     run, tis, target = _locked(task_instance_id)
-    if target.state in (TI.QUEUED, TI.RUNNING):
+    if target.state in HELD:
         raise ValueError(f"task {target.task_id} is {target.state}; wait for it to finish (or time out), then mark it")
     if target.state == state:
         return target
-    target.state, target.ended_at, target.next_try_at = state, now, None
-    target.started_at = target.started_at or now
-    target.error = "" if state == TI.SUCCESS else "marked failed by hand"
-    target.save(update_fields=["state", "ended_at", "next_try_at", "started_at", "error"])
+    task_instances_transition(
+        Event.MARK_SUCCESS if state == TI.SUCCESS else Event.MARK_FAILED,
+        ids=target.pk,
+        now=now,
+        started_at=target.started_at or now,
+        error="" if state == TI.SUCCESS else "marked failed by hand",
+    )
+    target.refresh_from_db()
     if state == TI.SUCCESS:
         _unblock_downstream(tis, target.task_id)
     _reopen(run)

@@ -12,8 +12,9 @@ from collections.abc import Collection
 
 from django.db import OperationalError
 
-# The DAG rows a tick reads for the DAGs the wheel handed out (in_bulk), on any vendor.
-DAG_ROWS_READ = r'FROM [`"]ingestion_dag[`"] WHERE [`"]ingestion_dag[`"]\.[`"]id[`"] IN'
+# The DAG rows a tick reads for the DAGs the wheel handed out (in_bulk, not the batch's
+# SELECT ... FOR UPDATE of the same rows on MariaDB), on any vendor.
+DAG_ROWS_READ = r'FROM [`"]ingestion_dag[`"] WHERE [`"]ingestion_dag[`"]\.[`"]id[`"] IN (?!.*FOR UPDATE)'
 RUN_INSERT = r'INSERT (OR IGNORE |IGNORE )?INTO [`"]ingestion_dagrun[`"]'
 
 
