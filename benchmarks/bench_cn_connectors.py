@@ -40,7 +40,8 @@ def load(platform, name):
         return json.load(f)
 OE_ROW = load("oceanengine", "report_custom")[0]["body"]["data"]["rows"][0]
 KS_ROW = next(e for e in load("kuaishou", "reports") if e["path"].endswith("creative_report"))["body"]["data"]["details"][0]
-BD_ROW = next(e for e in load("baidu", "reports") if e["json"]["body"]["reportType"] == 2665235)["body"]["body"]["data"][0]["rows"][0]
+BD_ROW = next(e for e in load("baidu", "reports") if e["json"]["body"]["reportType"] == 2665235)["body"]["body"]["data"]["rows"][0]
+OE_CONFIG = load("oceanengine", "report_config")[0]["body"]
 BD_ACCOUNTS = load("baidu", "accounts")
 config = {"pages": 1, "rows": None}  # rows per page (None: the page size asked for)
 arrivals = {"oceanengine": [], "kuaishou": [], "baidu": []}
@@ -72,6 +73,8 @@ class Handler(BaseHTTPRequestHandler):
         q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with lock:
             arrivals["oceanengine"].append(time.time())
+        if parts.path.endswith("/report/custom/config/get/"):  # the metrics the custom report offers
+            return self.answer(OE_CONFIG)
         page, size = int(q["page"]), int(q["page_size"])
         dims = json.loads(q["dimensions"])
         total = config["pages"] * (config["rows"] or size)
@@ -98,7 +101,9 @@ class Handler(BaseHTTPRequestHandler):
             def fill(row, i):
                 row["creative_id"] = 7000000 + i // 24
                 row["stat_hour"] = i % 24
-                if not parts.path.endswith("creative_report"):
+                if parts.path.endswith("program_creative_report"):  # programmatic creatives: by unit
+                    row["unit_id"] = row.pop("creative_id")
+                elif not parts.path.endswith("creative_report"):
                     row.pop("creative_id", None)
                     if parts.path.endswith("account_report"):
                         row["stat_hour"] = i % 24 if body["temporal_granularity"] == "HOURLY" else None
@@ -117,8 +122,8 @@ class Handler(BaseHTTPRequestHandler):
                     row.pop("ideaId")
             start = b["startRow"]
             n = max(0, min(1000, total - start))
-            return self.answer({"header": {"status": 0, "desc": "success", "failures": []}, "body": {"data": [
-                {"rowCount": n, "totalRowCount": total, "rows": rows(BD_ROW, start, n, None, fill)}]}})
+            return self.answer({"header": {"status": 0, "desc": "success", "failures": []}, "body": {"data":
+                {"rowCount": n, "totalRowCount": total, "rows": rows(BD_ROW, start, n, None, fill)}}})
         for entry in BD_ACCOUNTS:  # sign-in and account-manager calls: the recorded answers
             want = entry.get("json", {}).get("header", {})
             if entry["path"] == parts.path and all(body["header"].get(k) == v for k, v in want.items()):
@@ -185,7 +190,8 @@ def main(argv: list[str]) -> None:
         platforms = {
             "oceanengine": (
                 lambda limiter: OceanEngineConnector(
-                    AppConfig(client_id="1712345678901234", client_secret="s"),
+                    # the synchronous pages are what is measured: no async report tasks
+                    AppConfig(client_id="1712345678901234", client_secret="s", extra={"async_report_rows": 10**9}),
                     endpoints={"api": f"{url}/open_api"},
                     limiter=limiter,
                 ),
@@ -205,7 +211,7 @@ def main(argv: list[str]) -> None:
             ),
             "baidu": (
                 lambda limiter: BaiduConnector(
-                    AppConfig(client_id="bench", extra={"developer_token": "t"}),
+                    AppConfig(client_id="bench", extra={"developer_token": "t", "async_report_rows": 10**9}),
                     endpoints={"api": f"{url}/json/sms/service", "feed": f"{url}/json/feed/v1"},
                     limiter=limiter,
                 ),
