@@ -90,15 +90,7 @@ def _token_call(
     http: HttpClient, url: str, endpoint: str, payload: dict[str, Any], *, failed: type[ConnectorError]
 ) -> TokenSet:
     where = {"platform": PLATFORM, "endpoint": endpoint}
-    body = http.post_json(url, endpoint=endpoint, json=payload)
-    try:
-        data = envelope_data(body, where, raise_for_code)
-    except MalformedResponse:
-        raise
-    except ConnectorError as exc:
-        if exc.retryable:
-            raise
-        raise failed(f"{str(exc).split(': ', 1)[-1]}; authorize the account again", **where) from None
+    data = _data(http.post_json(url, endpoint=endpoint, json=payload), where, failed)
     access = field(data, "accessToken", str, at="data", **where)
     refresh_token = field(data, "refreshToken", str, default="", at="data", **where)
     expires_in = field(data, "expiresIn", (int, float), at="data", **where)
@@ -120,6 +112,18 @@ def _token_call(
     )
 
 
+def _data(body: Any, where: Mapping[str, str], failed: type[ConnectorError]) -> Any:
+    """The answer's `data`; a refusal (code != 0) becomes `failed` (retryable errors stay as they are)."""
+    try:
+        return envelope_data(body, where, raise_for_code)
+    except MalformedResponse:
+        raise
+    except ConnectorError as exc:
+        if exc.retryable:
+            raise
+        raise failed(f"{str(exc).split(': ', 1)[-1]}; authorize the account again", **where) from None
+
+
 def accounts(http: HttpClient, endpoints: Mapping[str, str], token: TokenSet) -> Iterator[tuple[str, str, dict]]:
     """(user id, user name, raw) of the authorizing account, then of its sub-accounts."""
     endpoint = "oauth/getUserInfo"
@@ -136,15 +140,9 @@ def accounts(http: HttpClient, endpoints: Mapping[str, str], token: TokenSet) ->
             "pageSize": SUB_PAGE,
             "lastPageMaxUcId": last,
         }
-        body = http.post_json(endpoints["userinfo"], endpoint=endpoint, json=payload)
-        try:
-            data = envelope_data(body, where, raise_for_code)
-        except MalformedResponse:
-            raise
-        except ConnectorError as exc:
-            if exc.retryable:
-                raise
-            raise AuthorizationRevoked(f"{str(exc).split(': ', 1)[-1]}; authorize again", **where) from None
+        data = _data(
+            http.post_json(endpoints["userinfo"], endpoint=endpoint, json=payload), where, AuthorizationRevoked
+        )
         if first:
             master = str(field(data, "masterUid", (int, str), at="data", **where))
             yield master, field(data, "masterName", str, at="data", **where), data

@@ -2,9 +2,11 @@
 
 Endpoints (all overridable through settings.PLATFORM_ENDPOINTS["oceanengine"] or the app):
   authorize  https://open.oceanengine.com/audit/oauth.html
-  token      https://ad.oceanengine.com/open_api/oauth2/access_token/
-  refresh    https://ad.oceanengine.com/open_api/oauth2/refresh_token/
-  api        https://ad.oceanengine.com/open_api   (2/... = 1.0 API, v3.0/... = 2.0 API)
+  token      https://api.oceanengine.com/open_api/oauth2/access_token/
+  refresh    https://api.oceanengine.com/open_api/oauth2/refresh_token/
+  api        https://api.oceanengine.com/open_api   (2/... = 1.0 API, v3.0/... = 2.0 API)
+The official SDK (oceanengine/ad_open_sdk_go config/configuration.go) sends every path, 2/ and
+v3.0/ alike, to api.oceanengine.com; ad.oceanengine.com is older and not shown to serve v3.0/.
 
 App `extra` options: `api_versions` (default ["2.0"]: which hierarchies to read; ["2.0", "1.0"]
 for an app that still has 1.0 objects and the 1.0 API permission: advertisers created after
@@ -34,7 +36,7 @@ from connectors.errors import MalformedResponse, PermanentError
 from connectors.http import field
 from connectors.oceanengine import async_report, auth, mapping, metric_config
 from connectors.oceanengine.api import PLATFORM, OceanEngineApi, raise_for_code
-from connectors.primitives import classify_envelope, date_chunks, numbered_pages, stat_time
+from connectors.primitives import classify_envelope, date_chunks, numbered_pages
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +70,9 @@ SPEC = PlatformSpec(
     rate_limit_period=1.0,
     default_endpoints={
         "authorize": "https://open.oceanengine.com/audit/oauth.html",
-        "token": "https://ad.oceanengine.com/open_api/oauth2/access_token/",
-        "refresh": "https://ad.oceanengine.com/open_api/oauth2/refresh_token/",
-        "api": "https://ad.oceanengine.com/open_api",
+        "token": "https://api.oceanengine.com/open_api/oauth2/access_token/",
+        "refresh": "https://api.oceanengine.com/open_api/oauth2/refresh_token/",
+        "api": "https://api.oceanengine.com/open_api",
     },
     scopes=(),  # chosen on the app in the developer console, not per request
     templates_dir=Path(__file__).resolve().parent / "templates",
@@ -476,14 +478,8 @@ class OceanEngineConnector(Connector):
         for at, row in self._custom_rows(token, adv, request, where):
             dimensions = field(row, "dimensions", dict, at=at, **where)
             values = field(row, "metrics", dict, at=at, **where)
-            when = stat_time(
-                field(dimensions, time_dim, str, at=f"{at}.dimensions", **where),
-                f"{at}.dimensions.{time_dim}",
-                where,
-                tz=tz,
-                formats=mapping.TIME_FORMATS,
-                source_tz=mapping.PLATFORM_TZ,
-            )
+            text = field(dimensions, time_dim, str, at=f"{at}.dimensions", **where)
+            when = mapping.beijing_time(text, f"{at}.dimensions.{time_dim}", where, tz)
             if not first <= when.date() <= last:
                 continue
             entity = (
@@ -537,14 +533,8 @@ class OceanEngineConnector(Connector):
                 "filtering": {"status": all_statuses},
             },
         ):
-            when = stat_time(
-                field(row, "stat_datetime", str, at=at, **where),
-                f"{at}.stat_datetime",
-                where,
-                tz=tz,
-                formats=mapping.TIME_FORMATS,
-                source_tz=mapping.PLATFORM_TZ,
-            )
+            text = field(row, "stat_datetime", str, at=at, **where)
+            when = mapping.beijing_time(text, f"{at}.stat_datetime", where, tz)
             if not first <= when.date() <= last:
                 continue
             entity = str(field(row, id_key, (int, str), at=at, **where))

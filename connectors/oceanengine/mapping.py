@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.base import ReportRow
 from connectors.errors import MalformedResponse
-from connectors.primitives import amount, number
+from connectors.primitives import amount, number, stat_time
 
 PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
 CURRENCY = "CNY"  # accounts are funded and reported in RMB
@@ -134,6 +134,11 @@ def status(value) -> str:
         if word in text:
             return ours
     return text.lower()
+
+
+def beijing_time(text: str, path: str, where: dict, tz: ZoneInfo) -> datetime:
+    """A report's stat time ('2024-05-01', '2024-05-01 13:00:00', ...), Beijing time, in `tz`."""
+    return stat_time(text, path, where, tz=tz, formats=TIME_FORMATS, source_tz=PLATFORM_TZ)
 
 
 def report_row(

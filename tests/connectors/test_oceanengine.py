@@ -163,7 +163,7 @@ def recorded():
 
 @pytest.fixture
 def platform(recorded):
-    return FakePlatform(recorded, "oceanengine", "https://ad.oceanengine.com")
+    return FakePlatform(recorded, "oceanengine", "https://api.oceanengine.com")
 
 
 BOTH = AppConfig(
@@ -549,7 +549,8 @@ def test_endpoints_follow_settings(settings, platform):
     settings.PLATFORM_ENDPOINTS = {"oceanengine": {"api": "https://proxy.example/open_api"}}
     endpoints = endpoints_for("oceanengine")
     assert endpoints["api"] == "https://proxy.example/open_api"
-    assert endpoints["token"] == "https://ad.oceanengine.com/open_api/oauth2/access_token/"
+    # the official SDK's host (ad_open_sdk_go config/configuration.go) for every path
+    assert endpoints["token"] == "https://api.oceanengine.com/open_api/oauth2/access_token/"
 
 
 # --- the standard OAuth2 dialect against the sandbox's compliant server ---
