@@ -165,6 +165,9 @@ class Connector(abc.ABC):
     spec: PlatformSpec
     # False for platforms that can be called without a registered app (the sandbox).
     requires_app: bool = True
+    # HTTP statuses that a GET is retried on inside the request (connectors.http); a platform
+    # whose 5xx can be a deterministic answer (Meta's code 1 "reduce the amount of data") narrows it.
+    retry_statuses: frozenset[int] | None = None
 
     def __init__(
         self,
@@ -196,6 +199,7 @@ class Connector(abc.ABC):
                 limiter=self.limiter,
                 rate_limit=(int(override[0]), float(override[1])) if override else None,
                 on_error=self.classify_error,
+                **({"retry_statuses": self.retry_statuses} if self.retry_statuses is not None else {}),
             )
             self.session = self._http.session
         return self._http

@@ -18,6 +18,15 @@ check the decoded body themselves and raise from the same taxonomy.
 Secrets stay out of messages and logs: URLs are logged and quoted by path only, never
 with their query string, and response bodies are quoted only after `redact()`.
 
+Idempotent requests (GET, HEAD) are retried a few times inside the HTTP layer, by urllib3's
+`Retry` on the session's adapter, for connection errors, 429, 500, 502, 503 and 504: one
+503 on page 99 of 100 costs one more request, not the task's 98 pages again. Each retry
+takes a slot of the shared limiter like any request, and a Retry-After pauses the shared
+bucket first (so the retry waits for it, and so do the other workers); a Retry-After
+longer than `RETRY_AFTER_INLINE_MAX` is not waited out here but raised as RateLimited,
+so the scheduler gives the worker slot back. POSTs are never retried here (creating an
+async report job twice is not harmless); their platforms' connectors decide.
+
 Rate limits are shared by every worker of a deployment: `limiter_for()` returns a Redis
 token bucket when Redis is configured (REDIS_URL, or a redis:// CELERY_BROKER_URL) and an
 in-process bucket otherwise. The budget comes from `PlatformSpec.rate_limit_requests` per
@@ -42,6 +51,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from connectors.errors import (
     AuthorizationRevoked,
@@ -58,15 +70,38 @@ DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
 # Never wait longer than this for a bucket before giving the decision back to the scheduler.
 MAX_LIMITER_WAIT = 60.0
 USER_AGENT = "adplatform-connector/0.1"
+# Retries of one idempotent request inside the HTTP layer (after the first try).
+HTTP_RETRIES = 3
+# Backoff between retries without a Retry-After: 0 s, then factor * 2**n (at most BACKOFF_MAX).
+RETRY_BACKOFF_FACTOR = 0.5
+RETRY_BACKOFF_MAX = 10.0
+# A Retry-After up to this many seconds is waited out inside the request; a longer one is
+# raised as RateLimited (the scheduler retries the task later, the worker slot is free meanwhile).
+RETRY_AFTER_INLINE_MAX = 30.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
+# A secret's name, then its value. The name must start a word (`auth_code`, `"code"`, `code=`),
+# so `error_subcode` is not a secret; see redact() for what a value may be.
 _SECRET_RE = re.compile(
-    r"(?i)(\"?(?:access_token|refresh_token|client_secret|password|code_verifier|token|secret|code)\"?\s*[:=]\s*\"?)([^\"&,\s}]+)"
+    r"(?i)((?<![A-Za-z0-9])\"?(?:access_token|refresh_token|client_secret|password|code_verifier|auth_code"
+    r"|token|secret|code)\"?\s*[:=]\s*)(\"?)([^\"&,\s}]+)"
 )
 
 
+def _blank_secret(match: re.Match) -> str:
+    name, quote, value = match.group(1), match.group(2), match.group(3)
+    # A platform's error code is a number ("code": 40105, "error_code": 190, "code": "40002"):
+    # it is what the user and the lead need to look the error up, and no secret is a bare number
+    # of a few digits. Authorization codes are long opaque strings.
+    if name.strip(' "=:').lower() == "code" and value.isdigit() and len(value) <= 10:
+        return match.group(0)
+    return f"{name}{quote}***"
+
+
 def redact(text: str) -> str:
-    """Blank out anything that looks like a token, secret or password in `text`."""
-    return _SECRET_RE.sub(r"\1***", text)
+    """Blank out anything that looks like a token, secret or password in `text`, keeping
+    numeric error codes (`"code": 40105`) so a message still says which error it was."""
+    return _SECRET_RE.sub(_blank_secret, text)
 
 
 def url_path(url: str) -> str:
@@ -253,6 +288,53 @@ def set_default_limiter(limiter: RateLimiter | None) -> None:
         _default_limiter = limiter
 
 
+# --- retries inside one request ------------------------------------------------------------
+
+
+class LimitedRetry(Retry):
+    """urllib3's Retry whose waits go through our shared limiter.
+
+    Before a retry it pauses the shared bucket for the answer's Retry-After (every worker
+    of the deployment then waits, not only this one) and takes a slot like any request, so
+    retries never exceed the platform's budget. A Retry-After beyond `inline_max` ends the
+    retries (the answer goes to `HttpClient.check`, which raises RateLimited).
+    """
+
+    client: HttpClient | None = None
+    inline_max: float = RETRY_AFTER_INLINE_MAX
+
+    def new(self, **kw: Any) -> LimitedRetry:
+        retry = super().new(**kw)
+        retry.client, retry.inline_max = self.client, self.inline_max
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if response is not None:
+            retry_after = self.get_retry_after(response)
+            if retry_after is not None and retry_after > self.inline_max:
+                raise MaxRetryError(_pool, url, None)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        platform = self.client.platform if self.client else "?"
+        cause = f"HTTP {response.status}" if response is not None else type(error).__name__ if error else "?"
+        # urllib3 passes the path with its query string: log the path only.
+        logger.info("%s %s %s: %s, retry %d", platform, method, urlsplit(url or "").path, cause, len(retry.history))
+        return retry
+
+    def sleep(self, response=None) -> None:
+        client = self.client
+        if client is None or not client.rate:
+            return super().sleep(response)
+        retry_after = self.get_retry_after(response) if response is not None else None
+        if retry_after:
+            client.limiter.pause(client.bucket, retry_after)
+        else:
+            backoff = self.get_backoff_time()
+            if backoff > 0:
+                time.sleep(backoff)
+        client.throttle()
+        return None
+
+
 # --- the client ----------------------------------------------------------------------------
 
 
@@ -276,6 +358,10 @@ class HttpClient:
         bucket: str | None = None,
         max_limiter_wait: float = MAX_LIMITER_WAIT,
         on_error: Callable[[requests.Response, dict[str, str]], None] | None = None,
+        retries: int = HTTP_RETRIES,
+        backoff_factor: float = RETRY_BACKOFF_FACTOR,
+        retry_after_inline_max: float = RETRY_AFTER_INLINE_MAX,
+        retry_statuses: frozenset[int] = RETRY_STATUSES,
     ):
         self.platform = platform
         # Called with every error response (status >= 400) and the error's location
@@ -290,6 +376,40 @@ class HttpClient:
         self.burst = burst if burst is not None else max(1.0, rate or 1.0)
         self.bucket = bucket or platform
         self.max_limiter_wait = max_limiter_wait
+        self.configure_retries(
+            retries, backoff_factor=backoff_factor, statuses=retry_statuses, inline_max=retry_after_inline_max
+        )
+
+    def configure_retries(
+        self,
+        retries: int,
+        *,
+        backoff_factor: float = RETRY_BACKOFF_FACTOR,
+        statuses: frozenset[int] = RETRY_STATUSES,
+        inline_max: float = RETRY_AFTER_INLINE_MAX,
+    ) -> None:
+        """Retry idempotent requests up to `retries` times for connection errors, timeouts and
+        the HTTP `statuses` (0: every answer goes straight to check())."""
+        self.retries = retries
+        retry = LimitedRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            redirect=False,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            status_forcelist=statuses,
+            backoff_factor=backoff_factor,
+            backoff_max=RETRY_BACKOFF_MAX,
+            respect_retry_after_header=True,
+            raise_on_status=False,  # the last answer goes to check(), which maps it
+            raise_on_redirect=False,
+        )
+        retry.client, retry.inline_max = self, inline_max
+        adapter = HTTPAdapter(max_retries=retry) if retries else HTTPAdapter()  # requests' default: no retries
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     @classmethod
     def for_spec(
@@ -335,6 +455,18 @@ class HttpClient:
                 account=account,
             ) from None
         except requests.ConnectionError as exc:
+            reason = exc.args[0].reason if exc.args and isinstance(exc.args[0], MaxRetryError) else None
+            # timeouts that were retried (urllib3's NewConnectionError subclasses ConnectTimeoutError: a refusal)
+            if isinstance(reason, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(
+                reason, NewConnectionError
+            ):
+                raise TransientError(
+                    f"timed out after {time.monotonic() - started:.1f}s ({type(reason).__name__}, "
+                    f"{self.retries} retries)",
+                    platform=self.platform,
+                    endpoint=endpoint,
+                    account=account,
+                ) from None
             raise TransientError(
                 f"connection failed ({type(exc).__name__}: {redact(str(exc))[:200]})",
                 platform=self.platform,

@@ -36,7 +36,7 @@ from connectors.errors import (
     TokenExpired,
     TransientError,
 )
-from connectors.http import field
+from connectors.http import RETRY_STATUSES, field
 from connectors.meta import auth, mapping
 from connectors.meta.api import GRAPH_VERSION, PLATFORM, GraphApi, TooMuchData, raise_for_error, usage_wait
 from connectors.primitives import stat_time
@@ -134,6 +134,9 @@ def act(account_id: str) -> str:
 
 class MetaConnector(Connector):
     spec = SPEC
+    # Graph answers "Please reduce the amount of data" (code 1) with HTTP 500: asking again is
+    # the same answer, so 500 is not retried inside the request (the async fallback handles it).
+    retry_statuses = RETRY_STATUSES - {500}
     # How the async poll waits (tests replace it); starts at 1 s and doubles up to 30 s.
     sleep: Callable[[float], None] = staticmethod(time.sleep)
 

@@ -29,7 +29,8 @@ def server():
 
 @pytest.fixture
 def client():
-    return HttpClient("acme", limiter=LocalRateLimiter(), rate=None, timeout=(2, 2))
+    """No retries inside the request: these tests map one answer onto one error."""
+    return HttpClient("acme", limiter=LocalRateLimiter(), rate=None, timeout=(2, 2), retries=0)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,7 @@ def test_429_with_seconds_and_with_date(server, client):
 
 
 def test_timeout_and_connection_refused_are_transient(server):
-    slow = HttpClient("acme", limiter=LocalRateLimiter(), timeout=(1, 0.2))
+    slow = HttpClient("acme", limiter=LocalRateLimiter(), timeout=(1, 0.2), retries=0)
     server.answer(200, {}, delay=1.0)
     with pytest.raises(TransientError, match="timed out"):
         slow.get(server.url + "/slow", endpoint="slow")
@@ -153,8 +154,8 @@ def test_local_limiter_pause_and_max_wait():
 def test_429_pauses_the_shared_bucket(server):
     clock = FakeClock()
     limiter = LocalRateLimiter(clock=clock, sleep=clock.sleep)
-    a = HttpClient("acme", limiter=limiter, rate=100.0, bucket="acme:app")
-    b = HttpClient("acme", limiter=limiter, rate=100.0, bucket="acme:app")
+    a = HttpClient("acme", limiter=limiter, rate=100.0, bucket="acme:app", retries=0)
+    b = HttpClient("acme", limiter=limiter, rate=100.0, bucket="acme:app", retries=0)
     server.answer(429, "", headers={"Retry-After": "4"})
     with pytest.raises(RateLimited):
         a.get(server.url + "/x")

@@ -81,10 +81,10 @@ class MetaFaults(Faults):
     def __init__(self, platform):
         self.platform = platform
 
-    def _next(self, name, status=400, headers=None):
+    def _next(self, name, status=400, headers=None, times=1):
         @contextlib.contextmanager
         def arranged():
-            self.platform.fail_next(name, path="/insights", status=status, headers=headers)
+            self.platform.fail_next(name, path="/insights", status=status, headers=headers, times=times)
             yield
 
         return arranged()

@@ -54,7 +54,7 @@ from connectors.errors import (
     TokenExpired,
     TransientError,
 )
-from connectors.http import LocalRateLimiter
+from connectors.http import HTTP_RETRIES, LocalRateLimiter
 from connectors.oceanengine import metric_config
 from connectors.oceanengine.connector import OceanEngineConnector, account_type
 from tests.connectors.contract import ConnectorContract, Faults
@@ -88,10 +88,18 @@ class FakePlatform:
         for method in ("GET", "POST"):
             mock.add_callback(method, re.compile(re.escape(host) + r".*"), callback=self._answer)
 
-    def fail_next(self, body, *, path: str = "", status: int = 200, headers: dict | None = None):
-        self.faults.append(
-            (path, status, self.errors[body] if isinstance(body, str) and body in self.errors else body, headers or {})
-        )
+    def fail_next(self, body, *, path: str = "", status: int = 200, headers: dict | None = None, times: int = 1):
+        """The next `times` requests whose path contains `path` get this answer (a GET that
+        fails on HTTP status is retried inside the request: give it 1 + HTTP_RETRIES)."""
+        for _ in range(times):
+            self.faults.append(
+                (
+                    path,
+                    status,
+                    self.errors[body] if isinstance(body, str) and body in self.errors else body,
+                    headers or {},
+                )
+            )
 
     def _answer(self, request):
         parts = urlsplit(request.url)
@@ -507,7 +515,7 @@ def test_envelope_behind_an_http_error_status(oe, platform):
     platform.fail_next("token_expired", path="/project/list/", status=401)
     with pytest.raises(TokenExpired, match="40102"):
         list(oe.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
-    platform.fail_next("<html>busy</html>", path="/project/list/", status=502)
+    platform.fail_next("<html>busy</html>", path="/project/list/", status=502, times=1 + HTTP_RETRIES)
     with pytest.raises(TransientError, match="HTTP 502"):
         list(oe.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
 

@@ -11,6 +11,7 @@ import requests
 
 from connectors.base import AccountRef
 from connectors.errors import AuthorizationRevoked, MalformedResponse, PermanentError, RateLimited, TransientError
+from connectors.http import HTTP_RETRIES
 from connectors.sandbox import connector as sandbox_connector
 
 DAY = date(2026, 1, 15)
@@ -136,6 +137,7 @@ def test_today_has_only_the_hours_begun(sandbox_server, connector, token, accoun
 def test_rate_limit_is_rate_limited_with_retry_after(sandbox_server, connector, token, account):
     sandbox_server.configure(rate_limit_requests=3, rate_limit_period=60)
     connector.http.rate = None  # a client without a limiter ignores the hints and meets the 429
+    connector.http.configure_retries(0)  # and does not wait Retry-After out inside the request
     for _ in range(3):
         list(connector.fetch_metadata(token, account, "account"))
     with pytest.raises(RateLimited) as info:
@@ -156,11 +158,16 @@ def test_injected_faults(sandbox_server, connector, token, account):
     sandbox_server.inject("malformed", path="/ads")
     with pytest.raises(MalformedResponse, match=r"field 'data'\): data is missing"):
         list(connector.fetch_metadata(token, account, "ad"))
+    # one 500 is retried inside the request; a 500 on every try is the task's TransientError
     sandbox_server.inject("500")
+    assert len(list(connector.fetch_report(token, account, "ad", "day", DAY, DAY))) > 0
+    assert sandbox_server.stats["fault_500"] == 1
+    sandbox_server.inject("500", times=1 + HTTP_RETRIES)
     with pytest.raises(TransientError, match=r"\[sandbox\] reports .*HTTP 500"):
         list(connector.fetch_report(token, account, "ad", "day", DAY, DAY))
+    assert sandbox_server.stats["fault_500"] == 2 + HTTP_RETRIES
     sandbox_server.configure(slow_seconds=1.0)
-    sandbox_server.inject("slow")
+    sandbox_server.inject("slow", times=1 + HTTP_RETRIES)
     slow = sandbox_server.connector(timeout=(2, 0.3))
     with pytest.raises(TransientError, match="timed out"):
         list(slow.fetch_metadata(token, account, "account"))
@@ -168,6 +175,7 @@ def test_injected_faults(sandbox_server, connector, token, account):
 
 def test_error_rate_is_exact_and_deterministic(sandbox_server, connector, token, account):
     sandbox_server.configure(error_rate=0.25)
+    connector.http.configure_retries(0)  # see every answer as the sandbox gave it
     outcomes = []
     for _ in range(12):
         try:
@@ -176,6 +184,11 @@ def test_error_rate_is_exact_and_deterministic(sandbox_server, connector, token,
         except TransientError:
             outcomes.append("503")
     assert outcomes.count("503") == 3 and outcomes[:4] == ["ok", "ok", "ok", "503"]
+    # with the HTTP layer's retries (the default) every fetch succeeds, the 503s still answered
+    connector.http.configure_retries(HTTP_RETRIES, backoff_factor=0)
+    for _ in range(12):
+        list(connector.fetch_metadata(token, account, "account"))
+    assert sandbox_server.stats["fault_503"] == 3 + 3
 
 
 def test_bad_requests_name_the_parameter(connector, token, account):

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from connectors.http import HTTP_RETRIES
 from connectors.sandbox.connector import SandboxPasswordConnector
 from tests.connectors.contract import ConnectorContract, Faults
 
@@ -19,26 +20,29 @@ class SandboxFaults(Faults):
     @contextlib.contextmanager
     def slow(self):
         self.server.configure(slow_seconds=1.0)
-        self.server.inject("slow", path="/api/")
+        # every try of the request: the first and the HTTP layer's retries
+        self.server.inject("slow", path="/api/", times=1 + HTTP_RETRIES)
         before, self.connector.http.timeout = self.connector.http.timeout, (2, 0.3)
         try:
             yield
         finally:
             self.connector.http.timeout = before
 
-    def _inject(self, fault):
+    def _inject(self, fault, times=1):
         @contextlib.contextmanager
         def arranged():
-            self.server.inject(fault, path="/api/")
+            self.server.inject(fault, path="/api/", times=times)
             yield
 
         return arranged()
 
     def rate_limited(self):
+        # a Retry-After longer than the HTTP layer waits out inline: raised at once
+        self.server.configure(retry_after=120)
         return self._inject("429")
 
     def server_error(self):
-        return self._inject("503")
+        return self._inject("503", times=1 + HTTP_RETRIES)
 
     def malformed(self):
         return self._inject("malformed")
