@@ -108,11 +108,14 @@ class TokenSet:
 
 @dataclass(frozen=True)
 class AccountRef:
-    """The account a fetch is for: its platform id and the timezone its reports use."""
+    """The account a fetch is for: its platform id and the timezone its reports use, plus what
+    the connector found about it at authorization (`AccountInfo.raw`, kept on the AdAccount:
+    e.g. the Google Ads manager it is reached through)."""
 
     external_id: str
     timezone: str = "UTC"
     currency: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)

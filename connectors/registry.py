@@ -111,6 +111,7 @@ def account_ref(ad_account: Any) -> AccountRef:
         external_id=str(ad_account.external_id),
         timezone=ad_account.timezone or "UTC",
         currency=ad_account.currency or "",
+        raw=dict(getattr(ad_account, "raw", None) or {}),
     )
 
 

@@ -20,9 +20,14 @@ midway ends with such an object as an array element.
 | status / errorCode                                               | our error            |
 |------------------------------------------------------------------|----------------------|
 | UNAUTHENTICATED; OAUTH_TOKEN_EXPIRED, OAUTH_TOKEN_INVALID, ...    | TokenExpired         |
-| OAUTH_TOKEN_REVOKED, OAUTH_TOKEN_DISABLED, USER_PERMISSION_DENIED | AuthorizationRevoked |
-| PERMISSION_DENIED in general                                     | AccountAccessLost (that customer only) |
-| DEVELOPER_TOKEN_* , CUSTOMER_NOT_ENABLED, NOT_ADS_USER            | PermanentError       |
+| OAUTH_TOKEN_REVOKED, OAUTH_TOKEN_DISABLED, GOOGLE_ACCOUNT_DELETED | AuthorizationRevoked |
+| USER_PERMISSION_DENIED, CUSTOMER_NOT_ENABLED, PERMISSION_DENIED   | AccountAccessLost (that customer only) |
+| DEVELOPER_TOKEN_*, NOT_ADS_USER, MISSING_LOGIN_CUSTOMER_ID_HEADER | PermanentError       |
+
+USER_PERMISSION_DENIED says this user no longer reaches this customer (through this manager);
+CUSTOMER_NOT_ENABLED that the customer was cancelled, suspended or closed. Either concerns one
+account: the grant's other customers keep fetching (google_ads/api AuthorizationError,
+CustomerError enums in googleads/google-ads-python).
 | RESOURCE_EXHAUSTED; quotaError RESOURCE_(TEMPORARILY_)EXHAUSTED   | RateLimited          |
 |   (retryDelay from quotaErrorDetails)                            |                      |
 | INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED; internalError          | TransientError       |
@@ -54,16 +59,15 @@ PLATFORM = "google_ads"
 # Overridable with the `api` endpoint. Google sunsets each version about a year after its
 # release (v24 chosen from the reference pages we could read; bump as Google deprecates).
 API_VERSION = "v24"
-REVOKED_CODES = frozenset(
-    {"OAUTH_TOKEN_REVOKED", "OAUTH_TOKEN_DISABLED", "USER_PERMISSION_DENIED", "GOOGLE_ACCOUNT_DELETED"}
-)
+REVOKED_CODES = frozenset({"OAUTH_TOKEN_REVOKED", "OAUTH_TOKEN_DISABLED", "GOOGLE_ACCOUNT_DELETED"})
+# One customer is out of reach (access removed, or the customer is not enabled): that account only.
+ACCOUNT_LOST_CODES = frozenset({"USER_PERMISSION_DENIED", "CUSTOMER_NOT_ENABLED"})
 SETUP_CODES = frozenset(
     {
         "DEVELOPER_TOKEN_NOT_APPROVED",
         "DEVELOPER_TOKEN_PROHIBITED",
         "DEVELOPER_TOKEN_INVALID",
         "DEVELOPER_TOKEN_NOT_ON_ALLOWLIST",
-        "CUSTOMER_NOT_ENABLED",
         "NOT_ADS_USER",
         "MISSING_LOGIN_CUSTOMER_ID_HEADER",
         "INVALID_LOGIN_CUSTOMER_ID_SERVING_CUSTOMER_ID_COMBINATION",
@@ -117,6 +121,12 @@ def raise_for_status(body: Any, where: dict[str, str], *, http_status: int = 0) 
         text += f" [request id {request_id}]"
     if names & REVOKED_CODES:
         raise AuthorizationRevoked(f"{text}; re-authorize the account", **where)
+    if names & ACCOUNT_LOST_CODES:
+        raise AccountAccessLost(
+            f"{text}; the grant no longer reaches this customer (removed from the manager, or cancelled): "
+            "re-authorize with a user who reaches it, or remove the account",
+            **where,
+        )
     if names & SETUP_CODES:
         raise PermanentError(
             f"{text}; check the developer token, login customer id and account in the platform app", **where

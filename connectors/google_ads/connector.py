@@ -6,17 +6,19 @@ Endpoints (overridable through settings.PLATFORM_ENDPOINTS["google_ads"] or the 
   revoke     https://oauth2.googleapis.com/revoke
   api        https://googleads.googleapis.com/v24
 
-App `extra`: `developer_token` (required: API Center of the manager account), `login_customer_id`
-(the manager account through which client accounts are reached, digits or 123-456-7890; omit when
-users authorize their own client accounts), `login_customer_ids` ({client id: manager id} when
-clients sit under different managers; `list_accounts` reports each client's manager in
-`raw["login_customer_id"]`), `extra_metrics` (more GAQL metric names to keep),
-`scopes`, `rate_limit` ([requests, seconds]).
+App `extra`: `developer_token` (required: API Center of the manager account), `login_customer_ids`
+({client id: manager id}: overrides what authorization found, rarely needed), `login_customer_id`
+(one manager for every account that has none recorded), `extra_metrics` (more GAQL metric names to
+keep), `scopes`, `rate_limit` ([requests, seconds]).
 
 Accounts: `customers:listAccessibleCustomers` gives the customers the user can reach directly;
 each is read with a `FROM customer` query (login-customer-id = itself), and a manager's client
-accounts come from `FROM customer_client` (every level below it). Accounts that cannot be
-queried (cancelled: CUSTOMER_NOT_ENABLED) are skipped, not fatal.
+accounts come from `FROM customer_client` (every level below it, `status = 'ENABLED'` only:
+cancelled, suspended and closed clients answer every query with CUSTOMER_NOT_ENABLED). A client
+found under a manager records that manager in `raw["login_customer_id"]`; the AdAccount keeps
+it and every fetch of the client sends it as `login-customer-id` (Google's access model: a user
+who reaches a client through a manager must name the manager, or the call is refused with
+USER_PERMISSION_DENIED). Accounts that cannot be queried at discovery are skipped, not fatal.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from connectors.base import AccountInfo, AccountRef, Connector, Entity, PlatformSpec, ReportRow, TokenSet
-from connectors.errors import MalformedResponse, PermanentError
+from connectors.errors import AccountAccessLost, MalformedResponse, PermanentError
 from connectors.google_ads import auth, mapping
 from connectors.google_ads.api import API_VERSION, PLATFORM, GoogleAdsApi, raise_for_status
 from connectors.primitives import hour_of, stat_time
@@ -78,11 +80,14 @@ class GoogleAdsConnector(Connector):
             login_customer_id=str(self.app.extra.get("login_customer_id") or "").replace("-", ""),
         )
 
-    def login_for(self, customer_id: str) -> str | None:
-        """The login-customer-id for `customer_id`: the app's per-client map (`login_customer_ids`,
-        for agencies with several manager accounts), else the app's `login_customer_id` (None)."""
+    def login_for(self, account: AccountRef) -> str | None:
+        """The login-customer-id for `account`: the app's per-client map if it names it (an
+        operator's override), else the manager found above it at authorization (its `raw`),
+        else None (the app's `login_customer_id`, or none for a customer the user reaches directly)."""
+        cid = account.external_id.replace("-", "")
         per_client = self.app.extra.get("login_customer_ids") or {}
-        manager = per_client.get(customer_id) if isinstance(per_client, dict) else None
+        manager = per_client.get(cid) if isinstance(per_client, dict) else None
+        manager = manager or (account.raw or {}).get("login_customer_id")
         return str(manager).replace("-", "") if manager else None
 
     def _where(self, endpoint: str, account: str = "") -> dict:
@@ -129,7 +134,7 @@ class GoogleAdsConnector(Connector):
                 rows = list(api.search_stream(customer_id, mapping.ACCOUNT_QUERY, login_customer_id=customer_id))
             except MalformedResponse:
                 raise
-            except PermanentError as exc:  # cancelled or unusable customer: the others still count
+            except (PermanentError, AccountAccessLost) as exc:  # cancelled or unreachable: the others still count
                 logger.info("google_ads: skipping customer %s: %s", customer_id, exc)
                 continue
             for at, row in rows:
@@ -177,7 +182,7 @@ class GoogleAdsConnector(Connector):
         api = self.api(token)
         where = self._where("googleAds:searchStream", cid)
         if level == "account":
-            for at, row in api.search_stream(cid, mapping.ACCOUNT_QUERY, login_customer_id=self.login_for(cid)):
+            for at, row in api.search_stream(cid, mapping.ACCOUNT_QUERY, login_customer_id=self.login_for(account)):
                 info = self._info(row.get("customer"), f"{at}.customer", cid)
                 yield Entity(
                     level="account",
@@ -191,7 +196,7 @@ class GoogleAdsConnector(Connector):
         if level not in mapping.METADATA:
             raise PermanentError(f"unknown level {level!r}; one of {', '.join(self.spec.levels)}", **where)
         _, key, _, parent = mapping.METADATA[level]
-        for at, row in api.search_stream(cid, mapping.metadata_query(level), login_customer_id=self.login_for(cid)):
+        for at, row in api.search_stream(cid, mapping.metadata_query(level), login_customer_id=self.login_for(account)):
             obj = row.get(key)
             if not isinstance(obj, dict):
                 raise MalformedResponse(f"{at}.{key} is missing", field=f"{at}.{key}", **where)
@@ -231,7 +236,7 @@ class GoogleAdsConnector(Connector):
         query = mapping.report_query(level, granularity, start, end, extra)
         tz = ZoneInfo(account.timezone or "UTC")
         id_path = mapping.REPORTS[level][2]
-        for at, row in self.api(token).search_stream(cid, query, login_customer_id=self.login_for(cid)):
+        for at, row in self.api(token).search_stream(cid, query, login_customer_id=self.login_for(account)):
             entity = mapping.dig(row, id_path)
             if not isinstance(entity, str) or not entity:
                 path = f"{at}.{'.'.join(id_path)}"

@@ -50,7 +50,7 @@ ACCOUNT_QUERY = (
 CLIENTS_QUERY = (
     "SELECT customer_client.id, customer_client.descriptive_name, customer_client.currency_code, "
     "customer_client.time_zone, customer_client.status, customer_client.manager, customer_client.level "
-    "FROM customer_client WHERE customer_client.manager = FALSE"
+    "FROM customer_client WHERE customer_client.manager = FALSE AND customer_client.status = 'ENABLED'"
 )
 # our level -> (GAQL resource, JSON object, selected fields, parent (JSON object, field) or None)
 METADATA = {

@@ -18,6 +18,7 @@ import responses
 from connectors.auth import pkce_pair
 from connectors.base import AccountRef, AppConfig, TokenSet
 from connectors.errors import (
+    AccountAccessLost,
     AuthorizationFailed,
     AuthorizationRevoked,
     MalformedResponse,
@@ -81,7 +82,7 @@ class GoogleFaults(Faults):
         return self._next("token_expired", 401)
 
     def revoked(self):
-        return self._next("revoked", 403)
+        return self._next("token_revoked", 401)
 
     def slow(self):
         return self._next(TIMEOUT, 200)
@@ -240,7 +241,8 @@ def test_daily_rows_at_ad_level(gads, platform):
         ("token_expired", 401, TokenExpired, None),
         ("token_invalid", 401, TokenExpired, None),
         ("token_revoked", 401, AuthorizationRevoked, None),
-        ("revoked", 403, AuthorizationRevoked, None),
+        ("revoked", 403, AccountAccessLost, None),  # USER_PERMISSION_DENIED: one customer
+        ("customer_not_enabled", 403, AccountAccessLost, None),
         ("developer_token", 403, PermanentError, None),
         ("rate_limited", 429, RateLimited, 30.0),
         ("daily_quota", 429, RateLimited, 7863.0),

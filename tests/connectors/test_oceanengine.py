@@ -74,7 +74,9 @@ def _subset(expected: dict, actual: dict) -> bool:
 
 
 class FakePlatform:
-    """Recorded answers of one platform behind `responses`, with queued faults and a request log."""
+    """Recorded answers of one platform behind `responses`, with queued faults and a request log.
+    An entry matches on method, path and the subsets of query, JSON body, form and headers it
+    names; the first matching entry answers."""
 
     def __init__(self, mock: responses.RequestsMock, platform: str, host: str):
         self.entries: list[dict] = []
@@ -141,6 +143,10 @@ class FakePlatform:
                 and _subset(entry.get("query", {}), query)
                 and _subset(entry.get("json", {}), payload if isinstance(payload, dict) else {})
                 and _subset(entry.get("form", {}), form)
+                and _subset(
+                    {k.lower(): v for k, v in entry.get("headers", {}).items()},
+                    {k.lower(): v for k, v in request.headers.items()},
+                )
             ):
                 if "text" in entry:  # a file, not JSON (an async report's download)
                     return entry.get("status", 200), {"Content-Type": entry["content_type"]}, entry["text"]
