@@ -274,13 +274,46 @@ def report_timeseries(
     currencies are converted like report_totals (every point in the same currency).
     """
     f = report_filter(**filters)
+    groups = _series_groups(f, dedup)
+    plan = _plan({g["currency"] for g in groups}, f, to_currency)
+    return _points(groups, plan, f, fill)
+
+
+def _series_groups(f: ReportFilter, dedup: str, *keys: str) -> list[dict]:
     if f.granularity == "day":
-        groups = _grouped(f, dedup)
+        groups = _grouped(f, dedup, *keys)
         for g in groups:
             g["bucket"] = g["day"]
-    else:
-        groups = _grouped(f, dedup, "toUnixTimestamp($stat_time) AS bucket")
+        return groups
+    return _grouped(f, dedup, *keys, "toUnixTimestamp($stat_time) AS bucket")
+
+
+_SPLITS = {"platform": "platform AS split", "account": "account_id AS split"}
+
+
+def report_timeseries_split(
+    *, by: str, fill: bool = True, dedup: str = "final", to_currency: str | None = None, **filters
+) -> dict:
+    """The time series once per platform or per account (for a stacked chart), in one
+    currency: {"currency", "series": [{"key", "name", "points": [...]}]}, largest cost first."""
+    if by not in _SPLITS:
+        raise ReportQueryError("stack", f"expected platform or account, got {by!r}")
+    f = report_filter(**filters)
+    groups = _series_groups(f, dedup, _SPLITS[by])
     plan = _plan({g["currency"] for g in groups}, f, to_currency)
+    per_key: dict = {}
+    for g in groups:
+        per_key.setdefault(g["split"], []).append(g)
+    names = _account_names(set(per_key)) if by == "account" else {}
+    series = []
+    for key, rows in per_key.items():
+        points = _points(rows, plan, f, fill)
+        series.append({"key": key, "name": names.get(key, str(key)), "points": points})
+    series.sort(key=lambda s: (-sum(p["cost"] for p in s["points"]), str(s["key"])))
+    return {"currency": plan.currency, "series": series}
+
+
+def _points(groups: Sequence[dict], plan: MoneyPlan, f: ReportFilter, fill: bool) -> list[dict]:
     per_bucket: dict = {}
     for g in groups:
         per_bucket.setdefault(g["bucket"], []).append(g)
@@ -332,9 +365,23 @@ def report_top_entities(
     at each row's day in ClickHouse, so the order is by converted cost; "original_currency"
     and "original_cost" keep the entity's own.
     """
-    return report_top_page(
+    rows = report_top_page(
         order_by=order_by, n=n, descending=descending, offset=offset, dedup=dedup, to_currency=to_currency, **filters
     )["rows"]
+    return rows
+
+
+GROUPS = ("entity", "account", "platform")
+_GROUP_KEYS = {
+    "entity": (["account_id AS g_account", "entity_id AS g_entity"], ["any(platform) AS g_platform"]),
+    "account": (["account_id AS g_account"], ["'' AS g_entity", "any(platform) AS g_platform"]),
+    "platform": (["platform AS g_platform"], ["toUInt64(0) AS g_account", "'' AS g_entity"]),
+}
+_GROUP_COUNT = {
+    "entity": "uniqExact(account_id, entity_id)",
+    "account": "uniqExact(account_id)",
+    "platform": "uniqExact(platform)",
+}
 
 
 def report_top_page(
@@ -343,15 +390,19 @@ def report_top_page(
     n: int = 20,
     descending: bool = True,
     offset: int = 0,
+    group: str = "entity",
     dedup: str = "final",
     to_currency: str | None = None,
     **filters,
 ) -> dict:
-    """report_top_entities with the page's context: {"rows", "count" (entities in all),
-    "currency", "conversion"}."""
+    """report_top_entities with the page's context: {"rows", "count" (rows in all pages),
+    "currency", "conversion"}. `group`: "entity" (the level's entities), "account" or
+    "platform" (the level's rows summed per account or per platform)."""
     metric = parse_metric(order_by, field="order_by")
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_TOP_N:
         raise ReportQueryError("n", f"expected an integer from 1 to {MAX_TOP_N}, got {n!r}")
+    if group not in GROUPS:
+        raise ReportQueryError("group", f"expected one of {', '.join(GROUPS)}, got {group!r}")
     metrics = list(filters.pop("metrics", ()) or ())
     if metric.kind == "extra" and metric.name not in metrics:
         metrics.append(metric.name)
@@ -360,14 +411,16 @@ def report_top_page(
     f = report_filter(metrics=metrics, **filters)
     if _empty(f):
         return {"rows": [], "count": 0, "currency": _fallback_currency(f, to_currency)(), "conversion": None}
-    currencies, count = _currencies_and_count(f)
+    currencies, count = _currencies_and_count(f, group)
     plan = _plan(currencies, f, to_currency)
     direction = "DESC" if descending else "ASC"
-    order = f"{_order_expression(metric, f)} {direction}, account_id, entity_id"
+    order = f"{_order_expression(metric, f)} {direction}, g_platform, g_account, g_entity"
+    keys, selected = _GROUP_KEYS[group]
     rows = _query(
         f,
-        group_by=["account_id", "entity_id"],
-        select=["any($currency) AS row_currency", "any(platform) AS platform"],
+        group_by=keys,
+        # One currency per group, or '' (a platform's accounts may differ): originals only then.
+        select=[*selected, "if(uniqExact($currency) = 1, any($currency), '') AS row_currency"],
         order_by=order,
         limit=n,
         offset=offset,
@@ -376,37 +429,39 @@ def report_top_page(
     )
     if plan.converting:
         plan.used = {(c, f.start + timedelta(days=i)) for c in currencies for i in range(f.days)}
-    names = _entity_names(level=f.level, keys={(r["account_id"], r["entity_id"]) for r in rows})
-    accounts = _account_names({r["account_id"] for r in rows})
+    names = {}
+    if group == "entity":
+        names = _entity_names(level=f.level, keys={(r["g_account"], r["g_entity"]) for r in rows})
+    accounts = _account_names({r["g_account"] for r in rows} - {0})
     out = []
     for row in rows:
-        key = (row["account_id"], row["entity_id"])
-        info = names.get(key, {})
+        info = names.get((row["g_account"], row["g_entity"]), {})
+        name = {"entity": info.get("name"), "account": accounts.get(row["g_account"]), "platform": row["g_platform"]}
         record = {
-            "platform": row["platform"],
-            "account_id": row["account_id"],
-            "account": accounts.get(row["account_id"]),
-            "entity_id": row["entity_id"],
-            "name": info.get("name"),
+            "platform": row["g_platform"],
+            "account_id": row["g_account"] or None,
+            "account": accounts.get(row["g_account"]),
+            "entity_id": row["g_entity"] or None,
+            "name": name[group],
             "status": info.get("status"),
             "deleted": info.get("deleted", False),
             **_metrics(row, f),
             "currency": plan.currency,
         }
-        if plan.converting and row["row_currency"] != plan.currency:
+        if plan.converting and row["row_currency"] and row["row_currency"] != plan.currency:
             record["original_currency"] = row["row_currency"]
             record["original_cost"] = Decimal(row["m_cost_original"] or 0)
         out.append(record)
     return {"rows": out, "count": count, "currency": plan.currency, "conversion": plan.describe()}
 
 
-def _currencies_and_count(f: ReportFilter) -> tuple[set[str], int]:
-    """The currencies among the filter's rows and how many entities it has (no FINAL: a
-    newer version of a key changes neither)."""
+def _currencies_and_count(f: ReportFilter, group: str = "entity") -> tuple[set[str], int]:
+    """The currencies among the filter's rows and how many groups they make (paging)."""
     params: dict = {}
-    where = _where(f, params)
-    sql = f"SELECT groupUniqArray(currency), uniqExact(account_id, entity_id) FROM {TABLE} WHERE {where}"  # noqa: S608
-    currencies, count = clickhouse_client().query(sql, parameters=params).result_rows[0]
+    source = _source(f, params, "final", _NEEDED)
+    sql = f"SELECT groupUniqArray(currency), {_GROUP_COUNT[group]} FROM {source}"  # noqa: S608 (parameters bound)
+    result = clickhouse_client().query(sql, parameters=params, settings=_FINAL_SETTINGS)
+    currencies, count = result.result_rows[0]
     return set(currencies), int(count)
 
 
@@ -433,6 +488,11 @@ def report_compare(
     plan = _plan(currencies, f, to_currency, start=before_f.start)
     now, before = _totals_answer(groups, plan, f), _metrics(_fold(before_groups, plan, before_f), before_f)
     return {
+        # Days with any row: a previous period with empty days is not a fair comparison.
+        "days_with_data": {
+            "current": len({g["day"] for g in groups}),
+            "previous": len({g["day"] for g in before_groups}),
+        },
         "period": {"start": f.start, "end": f.end},
         "previous_period": {"start": before_f.start, "end": before_f.end},
         "currency": plan.currency,

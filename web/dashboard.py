@@ -20,8 +20,10 @@ from django.utils import timezone
 
 from currencies.units import CurrencyError, currency_code
 from reports.query import ReportQueryError
-from reports.selectors import report_compare, report_timeseries, report_top_entities
+from reports.selectors import GROUPS, report_compare, report_timeseries, report_timeseries_split, report_top_page
 from web import selectors
+from web.dashboard_levels import default_level, fetched_levels
+from web.dashboard_periods import PresetError, day_state, local_todays, preset_range
 
 KPIS = (
     ("impressions", "Impressions", "int"),
@@ -34,6 +36,9 @@ KPIS = (
 )
 DEFAULT_DAYS = 7
 TOP_N = 20
+COMPARES = ("period", "year")
+STACKS = ("platform", "account")
+SORTABLE = ("impressions", "clicks", "cost", "conversions", "ctr", "cpc", "cpm", "cpa")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,11 @@ class DashboardQuery:
     platform: str | None = None
     order_by: str = "cost"
     currency: str | None = None
+    compare: str = "period"
+    group: str = "entity"
+    descending: bool = True
+    page: int = 1
+    stack: str | None = None
 
     def filters(self) -> dict:
         return {
@@ -80,11 +90,27 @@ def _date(value, name: str, default: date) -> date:
     return check_report_date(parsed, name)
 
 
+def _choice(params, name: str, choices, default):
+    value = params.get(name) or default
+    if value not in choices:
+        raise ReportQueryError(name, f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def dashboard_query(*, user, params) -> DashboardQuery:
-    """Resolve request parameters: accounts are always intersected with the user's own."""
+    """Resolve request parameters: accounts are always intersected with the user's own.
+    A `preset` (yesterday, last_7, ...) sets start and end; the level defaults to one the
+    accounts' DAGs fetch at the granularity (web.dashboard_levels)."""
     today = timezone.localdate()
-    end = _date(params.get("end"), "end", today)
-    start = _date(params.get("start"), "start", end - timedelta(days=DEFAULT_DAYS - 1))
+    preset = params.get("preset") or ""
+    if preset:
+        try:
+            start, end = preset_range(preset, today)
+        except PresetError as exc:
+            raise ReportQueryError("preset", str(exc)) from None
+    else:
+        end = _date(params.get("end"), "end", today)
+        start = _date(params.get("start"), "start", end - timedelta(days=DEFAULT_DAYS - 1))
     accounts = selectors.ad_accounts_for_user(user)
     platform = params.get("platform") or None
     if platform:
@@ -104,15 +130,28 @@ def dashboard_query(*, user, params) -> DashboardQuery:
             currency = currency_code(currency)
         except CurrencyError as exc:
             raise ReportQueryError("currency", str(exc)) from None
+    account_ids = tuple(accounts.values_list("pk", flat=True))
+    granularity = params.get("granularity") or "day"
+    level = params.get("level") or default_level(fetched_levels(account_ids).get(granularity, []))
+    order_by = _choice(params, "order_by", SORTABLE, "cost")
+    try:
+        page = max(1, int(params.get("page") or 1))
+    except ValueError:
+        raise ReportQueryError("page", f"expected a page number, got {params.get('page')!r}") from None
     return DashboardQuery(
         currency=currency,
-        account_ids=tuple(accounts.values_list("pk", flat=True)),
+        account_ids=account_ids,
         start=start,
         end=end,
-        granularity=params.get("granularity") or "day",
-        level=params.get("level") or "campaign",
+        granularity=granularity,
+        level=level,
         platform=platform,
-        order_by=params.get("order_by") or "cost",
+        order_by=order_by,
+        compare=_choice(params, "compare", COMPARES, "period"),
+        group=_choice(params, "group", GROUPS, "entity"),
+        descending=(params.get("dir") or "desc") != "asc",
+        page=page,
+        stack=_choice(params, "stack", ("", *STACKS), "") or None,
     )
 
 
@@ -178,28 +217,87 @@ _STRIPES = [threading.Lock() for _ in range(64)]
 
 def _dashboard_data(query: DashboardQuery, *, top_n: int) -> dict:
     filters = query.filters()
-    compare = report_compare(**filters)
+    compare = report_compare(previous=query.compare, **filters)
     # The KPIs decide the currency (both periods alike); the chart and the table follow it.
     currency = compare["currency"]
     series = report_timeseries(to_currency=currency, **filters)
-    top = report_top_entities(order_by=query.order_by, n=top_n, to_currency=currency, **filters)
+    top = report_top_page(
+        order_by=query.order_by,
+        n=top_n,
+        offset=(query.page - 1) * top_n,
+        descending=query.descending,
+        group=query.group,
+        to_currency=currency,
+        **filters,
+    )
+    stacked = None
+    if query.stack:
+        stacked = report_timeseries_split(by=query.stack, to_currency=currency, **filters)["series"]
+    partial = _mark_days(query, series, stacked)
+    days = {"current": query.end.toordinal() - query.start.toordinal() + 1}
+    days["previous"] = days["current"] if query.compare == "period" else _days(compare["previous_period"])
+    previous_complete = compare["days_with_data"]["previous"] >= days["previous"]
     return {
-        "query": {**filters, "account_ids": list(query.account_ids), "order_by": query.order_by},
+        "query": {
+            **filters,
+            "account_ids": list(query.account_ids),
+            "order_by": query.order_by,
+            "compare": query.compare,
+            "group": query.group,
+            "page": query.page,
+        },
         "period": compare["period"],
         "previous_period": compare["previous_period"],
+        "compare": query.compare,
         "currency": currency,
         "conversion": compare["conversion"],
         "by_currency": compare["by_currency"],
+        "partial_days": partial,
+        "previous_incomplete": None
+        if previous_complete
+        else (f"previous period has data on {compare['days_with_data']['previous']} of its {days['previous']} days"),
         "kpis": [
             {
                 "metric": name,
                 "label": label,
                 "format": fmt,
+                "compare": query.compare,
                 **compare["metrics"][name],
                 **({"currency": currency} if fmt == "money" else {}),
+                **({} if previous_complete else {"change_pct": None, "incomplete": True}),
             }
             for name, label, fmt in KPIS
         ],
         "timeseries": series,
-        "top": top,
+        "stacked": stacked,
+        "top": top["rows"],
+        "top_count": top["count"],
+        "page_size": top_n,
     }
+
+
+def _days(period: dict) -> int:
+    return period["end"].toordinal() - period["start"].toordinal() + 1
+
+
+def _mark_days(query: DashboardQuery, series: list[dict], stacked: list[dict] | None) -> list[str]:
+    """Mark each daily point complete/partial/future (its day not over, or not begun, in the
+    accounts' time zones); future points carry None so they are not plotted as 0.
+    Returns the partial days (ISO dates)."""
+    from accounts.models import AdAccount
+
+    if query.granularity != "day":
+        return []
+    zones = AdAccount.objects.filter(pk__in=query.account_ids).values_list("timezone", flat=True).distinct()
+    todays = local_todays(list(zones), timezone.now())
+    partial = []
+    for points in [series, *[s["points"] for s in stacked or ()]]:
+        for point in points:
+            state = day_state(point["date"], todays)
+            point["state"] = state
+            if state == "future":
+                for name in ("impressions", "clicks", "cost", "conversions", "ctr", "cpc", "cpm", "cpa"):
+                    point[name] = None
+            elif state == "partial" and point["date"].isoformat() not in partial and points is series:
+                partial.append(point["date"].isoformat())
+    return partial

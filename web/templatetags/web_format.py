@@ -42,10 +42,25 @@ def change_class(kpi: dict) -> str:
     return "up" if up else "down"
 
 
+@register.simple_tag
+def query_with(params, **changes) -> str:
+    """The current query string with some parameters changed ("" removes one)."""
+    query = params.copy()
+    for key, value in changes.items():
+        if value in ("", None):
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    return "?" + query.urlencode()
+
+
 @register.filter
 def change_text(kpi: dict) -> str:
     pct = kpi.get("change_pct")
+    if kpi.get("incomplete"):
+        return "previous period incomplete"
     if pct is None:
         return "no previous data"
     arrow = "▲" if pct > 0 else ("▼" if pct < 0 else "■")
-    return f"{arrow} {abs(pct):.1f}% vs previous period"
+    versus = "same period last year" if kpi.get("compare") == "year" else "previous period"
+    return f"{arrow} {abs(pct):.1f}% vs {versus}"
