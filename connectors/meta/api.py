@@ -14,7 +14,8 @@ Errors (https://developers.facebook.com/docs/graph-api/guides/error-handling, co
 | 190 (463 expired, 467 invalid, none), 102          | TokenExpired         |
 | 190 (458 app removed, 459 checkpoint, 460 password | AuthorizationRevoked |
 |   changed, 464 unconfirmed, 492 session invalid)   |                      |
-| 200-299 (permission), 10 with "permission" text    | AuthorizationRevoked |
+| 200-299 (permission), 10 with "permission" text    | AccountAccessLost on an account's call (that |
+|                                                    | account only), AuthorizationRevoked otherwise |
 | 4, 17, 32, 341, 613, 80000-80014 (business use     | RateLimited          |
 |   case limits)                                     |                      |
 | 1, 2, is_transient=true, HTTP 5xx                  | TransientError       |
@@ -28,7 +29,10 @@ Rate limits (https://developers.facebook.com/docs/graph-api/overview/rate-limiti
 answer may carry `X-Business-Use-Case-Usage` (JSON: business id -> list of {type, call_count,
 total_cputime, total_time, estimated_time_to_regain_access (minutes)}), `X-Ad-Account-Usage`
 ({acc_id_util_pct, reset_time_duration (seconds), ads_api_access_tier}) and `X-App-Usage`
-({call_count, total_cputime, total_time}: percentages). A throttled answer's regain time pauses
+({call_count, total_cputime, total_time}: percentages); insights answers also carry
+`x-fb-ads-insights-throttle` ({app_id_util_pct, acc_id_util_pct, ads_api_access_tier}: the
+insights load of the app and of the ad account, read as Airbyte's source-facebook-marketing
+api.py does). A throttled answer's regain time pauses
 the shared bucket, and so does any usage at or above USAGE_PAUSE_AT percent, so every worker
 slows down before Meta starts refusing.
 """
@@ -45,6 +49,7 @@ from urllib.parse import urlsplit
 import requests
 
 from connectors.errors import (
+    AccountAccessLost,
     AuthorizationRevoked,
     MalformedResponse,
     PermanentError,
@@ -92,6 +97,14 @@ def raise_for_error(body: Any, where: dict[str, str], *, status: int = 400, retr
             f"{text}; the token expired or is invalid (Meta has no refresh token: re-authorize if it persists)", **where
         )
     if 200 <= code <= 299 or (code == 10 and "permission" in message.lower()):
+        if where.get("account"):
+            # On one ad account's objects this is that account: the user lost their role on it,
+            # or it left the business. The grant's other accounts still answer.
+            raise AccountAccessLost(
+                f"{text}; the grant no longer reaches this ad account: re-authorize with a user who has a role "
+                "on it (ads_read), or remove it",
+                **where,
+            )
         raise AuthorizationRevoked(
             f"{text}; the grant lacks a permission: re-authorize with the ads_read scope", **where
         )
@@ -137,6 +150,11 @@ def usage_wait(headers) -> tuple[float, float]:
             account.get("reset_time_duration"), (int, float)
         ):
             regain = max(regain, float(account["reset_time_duration"]))
+    insights = _json_header(headers, "x-fb-ads-insights-throttle")
+    if isinstance(insights, dict):
+        for key in ("app_id_util_pct", "acc_id_util_pct"):
+            if isinstance(insights.get(key), (int, float)) and not isinstance(insights.get(key), bool):
+                top = max(top, float(insights[key]))
     app = _json_header(headers, "X-App-Usage")
     if isinstance(app, dict):
         for key in ("call_count", "total_cputime", "total_time"):

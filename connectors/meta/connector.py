@@ -105,22 +105,49 @@ METADATA = {
 }
 ACCOUNT_FIELDS = "id,account_id,name,currency,timezone_name,timezone_offset_hours_utc,account_status,business{id,name}"
 # Without an effective_status filter the campaigns/adsets/ads edges leave out ARCHIVED objects
-# (documented on the edges' reference: "When unset, defaults to not return deleted or archived");
-# archived objects still have insights, so we ask for them. DELETED objects cannot be read through
-# an edge at all. The list is the edges' documented enum minus DELETED (per-edge validity of every
-# value unconfirmed; the app's extra `effective_status` replaces it, [] sends none).
-EFFECTIVE_STATUS = (
-    "ACTIVE",
-    "PAUSED",
-    "ARCHIVED",
-    "PENDING_REVIEW",
-    "DISAPPROVED",
-    "PREAPPROVED",
-    "PENDING_BILLING_INFO",
-    "CAMPAIGN_PAUSED",
-    "ADSET_PAUSED",
-    "IN_PROCESS",
-    "WITH_ISSUES",
+# ("When unset, defaults to not return deleted or archived"); archived objects still have
+# insights, so we ask for them. DELETED objects cannot be read through an edge at all. Each edge
+# gets its own enum (facebook/facebook-python-business-sdk v25.0 facebook_business/adobjects/
+# campaign.py, adset.py, ad.py `EffectiveStatus`) minus DELETED: Graph refuses a value outside the
+# edge's enum ("(#100) Param effective_status[n] must be one of ..."). The app's extra
+# `effective_status` ({level: [...]}) replaces a level's list, [] sends none.
+EFFECTIVE_STATUS = {
+    "campaign": ("ACTIVE", "PAUSED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"),
+    "ad_group": ("ACTIVE", "PAUSED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES", "CAMPAIGN_PAUSED"),
+    "ad": (
+        "ACTIVE",
+        "PAUSED",
+        "ARCHIVED",
+        "IN_PROCESS",
+        "WITH_ISSUES",
+        "CAMPAIGN_PAUSED",
+        "ADSET_PAUSED",
+        "PENDING_REVIEW",
+        "DISAPPROVED",
+        "PREAPPROVED",
+        "PENDING_BILLING_INFO",
+    ),
+}
+# Insights at campaign/ad set/ad level leave out deleted (and archived) objects unless asked
+# ("/act_<ID>/insights?level=ad does not return stats for the deleted object", Meta's "Manage your
+# ad object's status" best practice); their spend inside the look-back window then vanishes from
+# every level but the account's. Every delivery state, as Airbyte's source-facebook-marketing
+# sends it (streams/base_streams.py _filter_all_statuses, base_insight_streams.py request_params).
+DELIVERY_INFO = (
+    "active",
+    "archived",
+    "completed",
+    "limited",
+    "not_delivering",
+    "deleted",
+    "not_published",
+    "pending_review",
+    "permanently_deleted",
+    "recently_completed",
+    "recently_rejected",
+    "rejected",
+    "scheduled",
+    "inactive",
 )
 PAGE_LIMIT = 500
 INSIGHTS_LIMIT = 500
@@ -235,7 +262,13 @@ class MetaConnector(Connector):
         edge, fields, parent_key = METADATA[level]
         where = self._where(edge, adv)
         params = {"fields": fields, "limit": PAGE_LIMIT}
-        statuses = self.app.extra.get("effective_status", EFFECTIVE_STATUS)
+        override = self.app.extra.get("effective_status")
+        if isinstance(override, dict):
+            statuses = override.get(level, EFFECTIVE_STATUS.get(level))
+        elif override is not None:  # one list for every edge (the older form of the setting)
+            statuses = override
+        else:
+            statuses = EFFECTIVE_STATUS.get(level)
         if level != "creative" and statuses:
             params["effective_status"] = json.dumps(list(statuses), separators=(",", ":"))
         for at, item in self.api(token).pages(f"{act(adv)}/{edge}", params, account=adv):
@@ -271,6 +304,11 @@ class MetaConnector(Connector):
         }
         if granularity == "hour":
             params["breakdowns"] = mapping.HOURLY_BREAKDOWN
+        if level != "account":  # the account row already holds every object's spend
+            params["filtering"] = json.dumps(
+                [{"field": f"{params['level']}.delivery_info", "operator": "IN", "value": list(DELIVERY_INFO)}],
+                separators=(",", ":"),
+            )
         return params
 
     def fetch_report(

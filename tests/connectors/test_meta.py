@@ -19,6 +19,7 @@ import responses
 
 from connectors.base import AccountRef, AppConfig, TokenSet
 from connectors.errors import (
+    AccountAccessLost,
     AuthorizationFailed,
     AuthorizationRevoked,
     MalformedResponse,
@@ -367,7 +368,7 @@ def test_too_much_data_after_rows_went_out_is_not_restarted(meta, platform):
         ("token_expired", TokenExpired),
         ("revoked", AuthorizationRevoked),
         ("not_installed", AuthorizationRevoked),
-        ("permission", AuthorizationRevoked),
+        ("permission", AccountAccessLost),  # on one ad account: that account only
         ("rate_limited", RateLimited),
         ("app_limit", RateLimited),
         ("user_limit", RateLimited),
