@@ -4,8 +4,9 @@ No secret is ever rendered: a platform app's client secret and extra settings ar
 write-only fields (blank keeps what is stored), credentials show status, expiry and
 errors only. Credentials and ad accounts are made by authorization and import, never
 typed in, so they cannot be added here. Users other than superusers see only their own
-organizations' objects. accounts.admin_authorize adds the authorization links and the
-re-authorize action to the ModelAdmins registered here.
+organizations' objects and change only those they manage (accounts.admin_scoping).
+accounts.admin_authorize adds the authorization links and the re-authorize action to the
+ModelAdmins registered here.
 """
 
 from __future__ import annotations
@@ -15,15 +16,9 @@ import json
 from django import forms
 from django.contrib import admin, messages
 
+from accounts.admin_scoping import OrganizationScopedAdmin
 from accounts.models import AdAccount, Credential, Membership, Organization, PlatformApp
 from connectors.errors import ConnectorError
-
-
-def _scoped(queryset, request, organization_path: str):
-    """Superusers see everything; everyone else the objects of their organizations."""
-    if request.user.is_superuser:
-        return queryset
-    return queryset.filter(**{f"{organization_path}memberships__user": request.user}).distinct()
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,13 +28,10 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "member_count", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
-
-    def get_queryset(self, request):
-        return _scoped(super().get_queryset(request), request, "")
 
     @admin.display(description="members")
     def member_count(self, obj):
@@ -161,7 +153,7 @@ def revoke(modeladmin, request, queryset):
 
 
 @admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin):
+class CredentialAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "organization",
@@ -171,7 +163,7 @@ class CredentialAdmin(admin.ModelAdmin):
         "last_refreshed_at",
         "short_error",
     ]
-    list_filter = ["platform", "status", "organization"]
+    list_filter = ["platform", "status", ("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["subject", "organization__name"]
     actions = [refresh_now, revoke]
     # tokens and secrets are not fields of this page at all
@@ -195,7 +187,7 @@ class CredentialAdmin(admin.ModelAdmin):
     readonly_fields = fields  # type: ignore[assignment]  # the same fieldsets, all read-only
 
     def get_queryset(self, request):
-        return _scoped(super().get_queryset(request).select_related("organization", "app"), request, "organization__")
+        return super().get_queryset(request).select_related("organization", "app")
 
     def has_add_permission(self, request):
         return False  # a credential is what an authorization stores
@@ -238,7 +230,7 @@ def resume_accounts(modeladmin, request, queryset):
 
 
 @admin.register(AdAccount)
-class AdAccountAdmin(admin.ModelAdmin):
+class AdAccountAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     list_display = [
         "name",
         "external_id",
@@ -251,7 +243,7 @@ class AdAccountAdmin(admin.ModelAdmin):
         "timezone",
         "credential",
     ]
-    list_filter = ["platform", "status", "organization"]
+    list_filter = ["platform", "status", ("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "external_id"]
     actions = [pause_accounts, resume_accounts]
     fields = [
@@ -287,9 +279,7 @@ class AdAccountAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return _scoped(
-            super().get_queryset(request).select_related("organization", "credential"), request, "organization__"
-        )
+        return super().get_queryset(request).select_related("organization", "credential")
 
     def has_add_permission(self, request):
         return False  # accounts are imported from an authorization

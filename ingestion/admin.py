@@ -2,7 +2,10 @@
 which versions them and re-generates their DAGs), DAGs, runs, task instances, pools.
 
 The web app replaces the template admin with a subclass that adds a JSON editor and the
-graph (web.admin); the validation and saving path stays here.
+graph (web.admin); the validation and saving path stays here. DAGs, runs and task
+instances belong to an organization: their pages follow the access rule
+(accounts.admin_scoping); scheduler heartbeats describe the whole installation and are
+for superusers.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from accounts.admin_scoping import OrganizationScopedAdmin
 from ingestion.dagspec import TemplateInvalid
 from ingestion.models import Dag, DagRun, DagTemplate, DagTemplateVersion, Pool, SchedulerHeartbeat, TaskInstance
 from ingestion.services.templates import template_save, template_validate
@@ -78,29 +82,30 @@ class DagTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dag)
-class DagAdmin(admin.ModelAdmin):
+class DagAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     list_display = ["dag_id", "platform", "schedule", "timezone", "is_paused", "account_paused", "next_run_at"]
     list_filter = ["platform", "is_paused", "account_paused"]
     search_fields = ["dag_id"]
-    raw_id_fields = ["ad_account", "template"]
-    readonly_fields = ["spec", "template_version", "next_run_at", "created_at", "updated_at"]
+    # Generated from a template for an account: neither can be re-pointed here (nor into
+    # another organization).
+    readonly_fields = ["ad_account", "template", "spec", "template_version", "next_run_at", "created_at", "updated_at"]
 
 
 @admin.register(DagRun)
-class DagRunAdmin(admin.ModelAdmin):
+class DagRunAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     list_display = ["dag", "logical_time", "run_type", "state", "started_at", "ended_at"]
     list_filter = ["state", "run_type"]
     search_fields = ["dag__dag_id"]
-    raw_id_fields = ["dag"]
+    readonly_fields = ["dag"]  # a run stays in its DAG (and its organization)
     date_hierarchy = "logical_time"
 
 
 @admin.register(TaskInstance)
-class TaskInstanceAdmin(admin.ModelAdmin):
+class TaskInstanceAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     list_display = ["task_id", "run", "operator", "state", "try_number", "max_tries", "started_at", "ended_at"]
     list_filter = ["state", "pool"]
     search_fields = ["task_id", "run__dag__dag_id"]
-    raw_id_fields = ["run"]
+    readonly_fields = ["run"]  # a task instance stays in its run
 
 
 @admin.register(Pool)
@@ -110,9 +115,16 @@ class PoolAdmin(admin.ModelAdmin):
 
 @admin.register(SchedulerHeartbeat)
 class SchedulerHeartbeatAdmin(admin.ModelAdmin):
-    """Read only: the schedulers write these rows themselves."""
+    """Read only: the schedulers write these rows themselves. Superusers only: a
+    scheduler serves every organization (its host and DAG count are the installation's)."""
 
     list_display = ["name", "hostname", "pid", "started_at", "heartbeat_at", "dags"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
 
     def has_add_permission(self, request):
         return False

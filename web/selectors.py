@@ -1,10 +1,8 @@
 """Reads the web pages and the API need, scoped to the organizations of a user.
 
-Everything a user may see hangs off an organization they belong to (a Membership);
-a superuser sees every organization. Objects of other organizations are simply absent
-from these querysets, which the views turn into 404s (never 403: the existence of
-another organization's object is not disclosed). Organization membership is the
-accounts app's rule (accounts.access); this module applies it to the engine's objects.
+Who sees what is accounts.access's one rule (members see their organizations' objects,
+superusers every organization's); these reads call it for the engine's objects.
+Objects of other organizations are absent from them, which the views turn into 404s.
 """
 
 from __future__ import annotations
@@ -18,29 +16,24 @@ from ingestion.models import Dag, DagRun, DagTemplate, TaskInstance
 ad_accounts_for_user = access.ad_accounts_for_user
 
 
-def _scoped(queryset: QuerySet, user, account_path: str) -> QuerySet:
-    # A superuser also sees DAGs without an ad account (and so without an organization).
-    if user.is_authenticated and user.is_superuser:
-        return queryset
-    # A subquery, not a list: one round trip per scoped read (the dashboard API's hot path).
-    return queryset.filter(**{f"{account_path}__organization__in": access.visible_organizations(user)})
-
-
 def dags_for_user(user) -> QuerySet:
-    return _scoped(Dag.objects.all(), user, "ad_account")
+    return access.visible(Dag, user)
 
 
 def dag_runs_for_user(user) -> QuerySet:
-    return _scoped(DagRun.objects.all(), user, "dag__ad_account")
+    return access.visible(DagRun, user)
 
 
 def task_instances_for_user(user) -> QuerySet:
-    return _scoped(TaskInstance.objects.all(), user, "run__dag__ad_account")
+    return access.visible(TaskInstance, user)
 
 
 def dag_templates_for_user(user) -> QuerySet:
     """Templates are shared across organizations (they belong to a platform): every
-    signed-in user reads them; writing them is for staff (see the API's permissions)."""
+    signed-in user reads them; writing them needs Django's model permissions
+    (accounts.access.may_write_templates)."""
+    if not getattr(user, "is_authenticated", False):
+        return DagTemplate.objects.none()
     return DagTemplate.objects.all()
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from django.contrib.auth import get_user_model
 
 _seq = itertools.count(1)
+PASSWORD = "pw"
 
 
 def _register_test_operator():
@@ -53,15 +54,24 @@ TEMPLATE = {
 }
 
 
-def user(*, staff: bool = False, superuser: bool = False, email: str | None = None):
+TEMPLATE_PERMISSIONS = ("add_dagtemplate", "change_dagtemplate", "delete_dagtemplate")
+
+
+def user(*, staff: bool = False, superuser: bool = False, email: str | None = None, permissions=()):
+    """A user; `permissions` are codenames of Django model permissions to grant."""
+    from django.contrib.auth.models import Permission
+
     n = next(_seq)
-    return get_user_model().objects.create_user(
+    created = get_user_model().objects.create_user(
         username=f"user{n}",
-        password="pw",
+        password=PASSWORD,
         email=email if email is not None else f"user{n}@example.com",
         is_staff=staff or superuser,
         is_superuser=superuser,
     )
+    if permissions:
+        created.user_permissions.set(Permission.objects.filter(codename__in=permissions))
+    return created
 
 
 def organization(*, name: str | None = None, members=(), role: str = "admin", **fields):

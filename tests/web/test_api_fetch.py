@@ -74,7 +74,7 @@ def test_rate_limited_per_organization(api, alice, dag_a, account_a, api_bob, da
 
     from accounts.models import Membership
 
-    Membership.objects.create(user=carol, organization=account_a.organization, role="member")
+    Membership.objects.create(user=carol, organization=account_a.organization, role="admin")
     api_carol = APIClient()
     api_carol.force_authenticate(carol)
     assert api.post("/api/v1/fetch/", {"ad_account": account_a.pk}, format="json").status_code == 201

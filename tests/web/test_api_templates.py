@@ -1,4 +1,5 @@
-"""DAG template API: CRUD for staff, read for members, engine validation at the field path."""
+"""DAG template API: CRUD for holders of the DagTemplate model permissions, read for
+signed-in users, engine validation at the field path."""
 
 import copy
 
@@ -12,8 +13,9 @@ from tests.web.factories import TEMPLATE
 
 @pytest.fixture
 def staff_api(db):
+    """A template editor: staff with the admin's three DagTemplate permissions."""
     client = APIClient()
-    client.force_authenticate(factories.user(staff=True))
+    client.force_authenticate(factories.user(staff=True, permissions=factories.TEMPLATE_PERMISSIONS))
     return client
 
 
@@ -94,6 +96,31 @@ def test_members_read_but_cannot_write(api, tpl):
     )
     assert api.patch(f"/api/v1/dag-templates/{tpl.pk}/", {"is_active": False}, format="json").status_code == 403
     assert api.delete(f"/api/v1/dag-templates/{tpl.pk}/").status_code == 403
+
+
+def test_a_staff_flag_alone_cannot_write_templates(tpl):
+    # Finding 2: the admin refuses a staff user without the model permissions; so does the API.
+    client = APIClient()
+    client.force_authenticate(factories.user(staff=True))
+    body = {"platform": "sandbox", "name": "x", "spec": TEMPLATE}
+    created = client.post("/api/v1/dag-templates/", body, format="json")
+    assert created.status_code == 403
+    assert created.json()["detail"] == "add DAG templates needs the permission ingestion.add_dagtemplate"
+    assert client.patch(f"/api/v1/dag-templates/{tpl.pk}/", {"is_active": False}, format="json").status_code == 403
+    assert client.delete(f"/api/v1/dag-templates/{tpl.pk}/").status_code == 403
+    assert DagTemplate.objects.filter(name="x").count() == 0
+    # The permission to change is not the permission to delete.
+    editor = APIClient()
+    editor.force_authenticate(factories.user(staff=True, permissions=["change_dagtemplate"]))
+    assert editor.patch(f"/api/v1/dag-templates/{tpl.pk}/", {"is_active": False}, format="json").status_code == 200
+    assert editor.delete(f"/api/v1/dag-templates/{tpl.pk}/").status_code == 403
+
+
+def test_anonymous_cannot_list_templates(tpl):
+    # Finding 8: signed-in users only.
+    anonymous = APIClient()
+    assert anonymous.get("/api/v1/dag-templates/").status_code in (401, 403)
+    assert anonymous.get(f"/api/v1/dag-templates/{tpl.pk}/").status_code in (401, 403)
 
 
 def test_template_with_dags_cannot_be_deleted(staff_api, dag_a, tpl):

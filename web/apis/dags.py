@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import access
 from web import engine, selectors
 from web.apis.common import filtered, get_scoped, list_parameters, paginated, paginated_schema
 from web.filters import DagFilter
@@ -52,6 +53,13 @@ class DagListApi(APIView):
         return paginated(self, request, queryset, DagOutput)
 
 
+def _managed_dag(request, pk: int):
+    """The DAG (404 when not the user's to see), if the user manages it (403 otherwise)."""
+    dag = get_scoped(selectors.dags_for_user(request.user), pk)
+    access.require_manage(request.user, dag, what="pause, resume or trigger its DAGs")
+    return dag
+
+
 def _detail(request, dag) -> dict:
     from web.views.dags import dag_tasks
 
@@ -76,7 +84,7 @@ class DagDetailApi(APIView):
 class DagPauseApi(APIView):
     @extend_schema(request=None, responses=DagDetailOutput)
     def post(self, request, pk: int):
-        dag = get_scoped(selectors.dags_for_user(request.user), pk)
+        dag = _managed_dag(request, pk)
         engine.pause(dag=dag)
         return Response(_detail(request, get_scoped(selectors.dag_list_rows(request.user), pk)))
 
@@ -84,7 +92,7 @@ class DagPauseApi(APIView):
 class DagResumeApi(APIView):
     @extend_schema(request=None, responses=DagDetailOutput)
     def post(self, request, pk: int):
-        dag = get_scoped(selectors.dags_for_user(request.user), pk)
+        dag = _managed_dag(request, pk)
         engine.resume(dag=dag)
         return Response(_detail(request, get_scoped(selectors.dag_list_rows(request.user), pk)))
 
@@ -105,7 +113,7 @@ class DagTriggerApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request, pk: int):
-        dag = get_scoped(selectors.dags_for_user(request.user), pk)
+        dag = _managed_dag(request, pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:

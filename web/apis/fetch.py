@@ -6,8 +6,8 @@ caps and its progress is visible in the DAG views. `level` and `granularity` pic
 DAGs whose insight tasks fetch them. A date range names the days of DATA wanted: each
 data day D gets one run (logical day D + 1) whose report tasks fetch exactly D, without
 the look-back a scheduled run adds, so a range asks the platform for each day once
-(ingestion.services.fetch explains the choice). Rate-limited per organization
-(settings.FETCH_RATE).
+(ingestion.services.fetch explains the choice). Owners and admins only; rate-limited
+per organization (settings.FETCH_RATE, web.throttles).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import access
 from connectors.base import GRANULARITIES, LEVELS
 from web import engine, selectors
 from web.apis.common import get_scoped
-from web.throttles import OrganizationFetchThrottle
+from web.throttles import fetch_throttle
 
 
 def _task_params(task: dict, platform: str) -> dict:
@@ -58,8 +59,6 @@ def _dag_fetches(dag, *, level: str | None, granularity: str | None) -> bool:
 
 
 class FetchApi(APIView):
-    throttle_classes = [OrganizationFetchThrottle]
-
     class InputSerializer(serializers.Serializer):
         ad_account = serializers.IntegerField(min_value=1, max_value=2**62)
         level = serializers.ChoiceField(choices=LEVELS, required=False)
@@ -83,29 +82,13 @@ class FetchApi(APIView):
         class Meta:
             ref_name = "FetchOutput"
 
-    def initial(self, request, *args, **kwargs):
-        # The throttle is keyed by the account's organization, so resolve it before
-        # DRF checks throttles (in super().initial()); an unknown account is not throttled.
-        self.format_kwarg = self.get_format_suffix(**kwargs)
-        self.perform_authentication(request)
-        self.check_permissions(request)
-        account_id = request.data.get("ad_account") if hasattr(request.data, "get") else None
-        if isinstance(account_id, (int, str)) and str(account_id).isdigit():
-            organization_id = (
-                selectors.ad_accounts_for_user(request.user)
-                .filter(pk=int(account_id))
-                .values_list("organization_id", flat=True)
-                .first()
-            )
-            request.fetch_organization_id = organization_id
-        super().initial(request, *args, **kwargs)
-
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         account = get_scoped(selectors.ad_accounts_for_user(request.user), values["ad_account"])
+        access.require_manage(request.user, account, what="fetch its ad accounts' data")
         dags = [
             d
             for d in selectors.dags_for_user(request.user).filter(ad_account=account).order_by("dag_id")
@@ -121,6 +104,7 @@ class FetchApi(APIView):
                     ]
                 }
             )
+        fetch_throttle(self, request, organization_id=account.organization_id)
         run_ids: list[int] = []
         try:
             for dag in dags:

@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import access
 from web import engine, selectors
 from web.apis.common import filtered, get_scoped, list_parameters, paginated, paginated_schema
 from web.filters import DagRunFilter, TaskInstanceFilter
@@ -93,6 +94,7 @@ class _TaskInstanceActionApi(APIView):
     @extend_schema(request=None, responses=TaskInstanceOutput)
     def post(self, request, pk: int):
         ti = get_scoped(selectors.task_instances_for_user(request.user), pk)
+        access.require_manage(request.user, ti, what="clear, retry or mark its tasks")
         try:
             type(self).service(task_instance=ti)
         except engine.EngineError as exc:

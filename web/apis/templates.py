@@ -2,7 +2,8 @@
 back as 400 errors keyed by the field path inside `spec` (e.g. `tasks[2].downstream_task_ids[0]`).
 
 Templates belong to a platform and are shared by every organization, so reading is open to
-every signed-in user and writing is for staff.
+every signed-in user and writing needs Django's model permissions on DagTemplate, as in
+the admin (accounts.access.may_write_templates).
 """
 
 from __future__ import annotations
@@ -15,16 +16,26 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import access
 from web import selectors
 from web.apis.common import filtered, get_scoped, list_parameters, paginated, paginated_schema
 from web.filters import DagTemplateFilter
 
 
-class IsStaffOrReadOnly(BasePermission):
-    message = "Only staff users may change DAG templates."
+class TemplatePermission(BasePermission):
+    """Signed-in users read; POST needs ingestion.add_dagtemplate, PUT/PATCH
+    change_dagtemplate, DELETE delete_dagtemplate (the admin's permissions)."""
+
+    ACTIONS = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
 
     def has_permission(self, request, view):
-        return request.method in SAFE_METHODS or bool(request.user and request.user.is_staff)
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        action = self.ACTIONS.get(request.method)
+        self.message = f"{action or 'changing'} DAG templates needs the permission ingestion.{action}_dagtemplate"
+        return action is not None and access.may_write_templates(request.user, action)
 
 
 def spec_errors(exc) -> dict:
@@ -108,7 +119,7 @@ UPDATE_EXAMPLE = OpenApiExample("pause a template's DAGs", request_only=True, va
 
 
 class TemplateListApi(APIView):
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [TemplatePermission]
 
     @extend_schema(
         operation_id="v1_dag_templates_list",
@@ -137,7 +148,7 @@ class TemplateListApi(APIView):
 
 
 class TemplateDetailApi(APIView):
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [TemplatePermission]
 
     class UpdateInput(serializers.Serializer):
         spec = serializers.JSONField(required=False)

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts import access
 from ingestion.models import TaskInstance
 from ingestion.scheduler.heartbeat import scheduler_status
 from web import engine, selectors
@@ -109,12 +110,16 @@ def dag_detail(request, pk: int):
             "gantt": gantt_rows(selected) if selected else [],
             "today": timezone.localdate().isoformat(),
             "finished_states": sorted(TaskInstance.FINISHED),
+            # The buttons are shown to those who may press them (the views check again).
+            "can_manage": access.user_can_manage(request.user, dag),
         },
     )
 
 
 def _dag_for_post(request, pk):
-    return get_object_or_404(selectors.dags_for_user(request.user), pk=pk)
+    dag = get_object_or_404(selectors.dags_for_user(request.user), pk=pk)
+    access.require_manage(request.user, dag, what="pause, resume or trigger its DAGs")
+    return dag
 
 
 @login_required
@@ -150,7 +155,10 @@ def dag_resume(request, pk: int):
 
 
 def _task_action(request, pk: int, action, verb: str):
-    ti = get_object_or_404(selectors.task_instances_for_user(request.user).select_related("run"), pk=pk)
+    ti = get_object_or_404(
+        selectors.task_instances_for_user(request.user).select_related("run__dag__ad_account__organization"), pk=pk
+    )
+    access.require_manage(request.user, ti, what="clear, retry or mark its tasks")
     try:
         action(task_instance=ti)
         messages.success(request, f"{verb} {ti.task_id}.")
