@@ -14,8 +14,10 @@ checked too, and a renumbered code still lands in the right class:
 |---------------------------------------------------------|----------------------|
 | 40100, 40016, 40133 / "too many requests", "frequency"  | RateLimited          |
 | 40102 / "access token" + "expired"                      | TokenExpired         |
-| 40001, 40104, 40105, 40106, 40107 / "revoked", "not     | AuthorizationRevoked |
-|   authorized", "access token is incorrect"              |                      |
+| 40001 / "no permission" on one advertiser's call        | AccountAccessLost (that advertiser only) |
+| 40104, 40105, 40106, 40107 / "revoked", "not            | AuthorizationRevoked |
+|   authorized", "access token is incorrect"; 40001 on    |                      |
+|   a call for no advertiser (the grant's own calls)      |                      |
 | >= 50000 / "system error", "internal", "try again"      | TransientError       |
 | anything else (40002 parameter error, ...)              | PermanentError       |
 """
@@ -27,6 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from connectors.errors import (
+    AccountAccessLost,
     AuthorizationRevoked,
     PermanentError,
     RateLimited,
@@ -39,7 +42,9 @@ from connectors.primitives import envelope_data, numbered_pages
 PLATFORM = "tiktok"
 RATE_LIMIT_CODES = frozenset({40100, 40016, 40133})
 TOKEN_EXPIRED_CODES = frozenset({40102})
-REVOKED_CODES = frozenset({40001, 40104, 40105, 40106, 40107})
+REVOKED_CODES = frozenset({40104, 40105, 40106, 40107})
+# "No permission to operate advertiser X": this advertiser left the grant, the others still answer.
+NO_PERMISSION_CODES = frozenset({40001})
 DEFAULT_RETRY_AFTER = 5.0  # limits are per second and per minute; no hint is sent
 PAGE_SIZE = 1000
 
@@ -59,7 +64,12 @@ def raise_for_code(body: Any, where: dict[str, str], http: HttpClient | None = N
         raise RateLimited(text, retry_after=DEFAULT_RETRY_AFTER, **where)
     if code in TOKEN_EXPIRED_CODES or ("access token" in lowered and "expired" in lowered):
         raise TokenExpired(f"{text}; TikTok's long-term tokens are not refreshed: re-authorize if it persists", **where)
-    if code in REVOKED_CODES or "revoked" in lowered or "not authorized" in lowered or "no permission" in lowered:
+    no_permission = code in NO_PERMISSION_CODES or "no permission" in lowered
+    if no_permission and where.get("account"):
+        raise AccountAccessLost(
+            f"{text}; the grant no longer reaches this advertiser: authorize it again, or remove it", **where
+        )
+    if code in REVOKED_CODES or no_permission or "revoked" in lowered or "not authorized" in lowered:
         raise AuthorizationRevoked(f"{text}; re-authorize the advertiser", **where)
     if code >= 50000 or "system error" in lowered or "internal" in lowered or "try again" in lowered:
         raise TransientError(text, **where)

@@ -8,9 +8,11 @@
      revokes it; there is no refresh token for the Marketing API (confirmed in TikTok's SDK model
      `Oauth2AccessTokenBody` and its authentication guide; the refresh endpoint TikTok documents is
      for TikTok account (creator) tokens, not advertisers).
-Declared policy: no refresh; a token error means re-authorize. No revocation endpoint is used: the
-advertiser removes the app in TikTok Ads Manager / Business Center (unconfirmed whether
-`oauth2/revoke_token/` applies to Marketing API tokens, so we do not call it).
+  3. revocation: POST `/open_api/v1.3/oauth2/revoke_token/` JSON `{app_id, secret, access_token}`
+     ("撤销长期访问令牌", revoke a long-term access token) -> data `{app_id, advertiser_ids}`: the
+     advertisers the token no longer reaches (bububa/tiktok-business model/oauth/revoke_token.go,
+     api/oauth/revoke_token.go).
+Declared policy: no refresh; a token error means re-authorize.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from connectors.base import AppConfig, TokenSet
-from connectors.errors import AuthorizationFailed, ConnectorError, MalformedResponse, RateLimited, TransientError
+from connectors.errors import (
+    AuthorizationFailed,
+    AuthorizationRevoked,
+    ConnectorError,
+    MalformedResponse,
+    RateLimited,
+    TransientError,
+)
 from connectors.http import HttpClient, field
 from connectors.tiktok.api import PLATFORM, raise_for_code
 
@@ -65,3 +74,22 @@ def exchange_code(http: HttpClient, app: AppConfig, endpoints: dict[str, str], *
         account_ids=tuple(str(a) for a in ids),
         raw={k: v for k, v in data.items() if k not in ("access_token", "refresh_token")},
     )
+
+
+def revoke(http: HttpClient, app: AppConfig, endpoints: dict[str, str], token: TokenSet) -> None:
+    """Revoke the long-term token at TikTok. A token TikTok no longer knows is revoked already."""
+    endpoint = "oauth2/revoke_token"
+    where = {"platform": PLATFORM, "endpoint": endpoint}
+    if not token.access_token:
+        return
+    body = http.post_json(
+        endpoints["revoke"],
+        endpoint=endpoint,
+        json={"app_id": app.client_id, "secret": app.client_secret, "access_token": token.access_token},
+    )
+    if not isinstance(body, dict):
+        raise MalformedResponse("expected a JSON object", field="<body>", **where)
+    try:
+        raise_for_code(body, where, http)
+    except AuthorizationRevoked:  # the token is already invalid: nothing left to revoke
+        return

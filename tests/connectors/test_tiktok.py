@@ -15,6 +15,7 @@ import responses
 
 from connectors.base import AccountRef, AppConfig, TokenSet
 from connectors.errors import (
+    AccountAccessLost,
     AuthorizationFailed,
     AuthorizationRevoked,
     MalformedResponse,
@@ -208,7 +209,7 @@ def test_daily_report_and_range_splitting(tiktok, platform):
         ("rate_limited", RateLimited),
         ("token_expired", TokenExpired),
         ("revoked", AuthorizationRevoked),
-        ("no_permission", AuthorizationRevoked),
+        ("no_permission", AccountAccessLost),  # 40001 on one advertiser: that advertiser only
         ("server_error", TransientError),
         ("bad_param", PermanentError),
     ],
