@@ -494,3 +494,20 @@ def test_report_file_skips_what_comes_before_the_data():
         assert rows == [{"date": "2024-05-01", "impression": "10"}, {"date": "2024-05-02", "impression": "20"}]
     with pytest.raises(MalformedResponse, match="tableHeader 3"):
         list(rows_of(text, header=["date", "impression", "click"], data_start_row=3, where=where))
+
+
+def test_error_text_keeps_the_failure_code_and_blanks_secrets(bd, signed_in, platform):
+    platform.fail_next(
+        {
+            "header": {
+                "desc": "failure",
+                "status": 2,
+                "failures": [{"code": 8206, "message": "password: s3cret-pw 错误", "position": ""}],
+            },
+            "body": {},
+        },
+        path="/getCampaign",
+    )
+    with pytest.raises(AuthorizationRevoked) as info:
+        list(bd.fetch_metadata(signed_in, ACCOUNT, "campaign"))
+    assert "failure 8206" in str(info.value) and "s3cret-pw" not in str(info.value)

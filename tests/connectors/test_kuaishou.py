@@ -337,3 +337,12 @@ def test_standard_oauth2_server_code_flow_and_rotation(sandbox_server, settings)
     assert fresh.access_token and fresh.refresh_token != token.refresh_token
     with pytest.raises(AuthorizationRevoked, match="invalid_grant"):
         connector.refresh(token)
+
+
+def test_error_text_keeps_the_platforms_code_and_blanks_secrets(ks, platform):
+    platform.fail_next(
+        {"code": 401001, "message": "access_token=ks-access-1 已过期", "data": {}}, path="/campaign/list"
+    )
+    with pytest.raises(TokenExpired) as info:
+        list(ks.fetch_metadata(TOKEN, ACCOUNT, "campaign"))
+    assert "code 401001" in str(info.value) and "ks-access-1" not in str(info.value)
