@@ -61,7 +61,7 @@ PROGRAM_LIST = "v2/creative/advanced/program/list"
 PROGRAM_REPORT = "v1/report/program_creative_report"
 # our level -> [(list path, id key, name key, parent key)]. The ad level is two lists: custom
 # creatives and programmatic creatives 2.0 (one package per unit, named by its unit).
-METADATA = {
+METADATA: dict[str, list[tuple[str, str, str, str | None]]] = {
     "campaign": [("v1/campaign/list", "campaign_id", "campaign_name", None)],
     "ad_group": [("v1/ad_unit/list", "unit_id", "unit_name", "campaign_id")],
     "ad": [
@@ -70,7 +70,7 @@ METADATA = {
     ],
 }
 # our level -> [(report path, id key)]
-REPORTS = {
+REPORTS: dict[str, list[tuple[str, str | None]]] = {
     "account": [("v1/report/account_report", None)],
     "campaign": [("v1/report/campaign_report", "campaign_id")],
     "ad_group": [("v1/report/unit_report", "unit_id")],

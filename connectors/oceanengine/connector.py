@@ -310,7 +310,7 @@ class OceanEngineConnector(Connector):
                 name = item.get("account_name") or item.get("advertiser_name") or ""
                 yield self._account(str(child), str(name), "active", item)
 
-    def _infos(self, token: TokenSet, ids: list[str], *, account: str = "") -> list[dict]:
+    def _infos(self, token: TokenSet, ids: list[str], *, account: str = "") -> list[AccountInfo]:
         """2/advertiser/info for up to 100 ids: `data` is a list of advertisers."""
         endpoint = "2/advertiser/info"
         where = self._where(endpoint, account)
