@@ -4,7 +4,7 @@ wrong passwords store nothing; other organizations are out of reach."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
@@ -179,6 +179,25 @@ def test_baidu_app_that_picks_oauth2_redirects_to_baidu(browser, org):
     url = _start(browser, org, platform="baidu")
     assert url.startswith("https://u.baidu.com/oauth/page/index?") and "appId=bd-app-id" in url
     assert PendingAuthorization.objects.count() == 1
+
+    # Baidu calls back with authCode and userId (recorded answers: tests/connectors/recordings/baidu/oauth.json)
+    import responses
+
+    from tests.connectors.test_oceanengine import FakePlatform
+
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        FakePlatform(mock, "baidu", "https://u.baidu.com")
+        picker = _callback(browser, {"state": state, "authCode": "bd-auth-code", "userId": "39999999"}, "baidu")
+    credential = Credential.objects.get()
+    assert picker.status_code == 302 and picker["Location"] == reverse("accounts:pick", args=[credential.pk])
+    assert [a["external_id"] for a in credential.discovered_accounts] == ["39999999", "30000002", "30000003"]
+    token = credential.token_set()
+    assert (token.access_token, token.refresh_token, token.secrets["open_id"]) == (
+        "bd-access-1",
+        "bd-refresh-1",
+        "bd-open-1",
+    )
 
 
 def test_other_organizations_are_out_of_reach(sandbox_server, client, org):
